@@ -1,0 +1,169 @@
+"""The one place that decides who may see and do what with a case.
+
+Visibility is rule-based for the visitator (every case of their municipality) and grant-based
+for everybody else (django-guardian object permissions, given and taken only by services).
+A disqualified (inhabil) user sees nothing of the case, whatever else they hold.
+"""
+
+from enum import StrEnum
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext as _
+
+from cooperation.models import Role
+from cooperation.roles import has_role, held_roles, organisations_for
+
+from .models import (
+    Case,
+    CaseState,
+    CaseUserObjectPermission,
+    ConsentPartner,
+    ConsentScope,
+    Disqualification,
+)
+
+VIEW = "view_case"
+CHANGE = "change_case"
+
+
+class Action(StrEnum):
+    START_TRIAGE = "start_triage"
+    TRIAGE = "triage"
+    JOIN = "join"
+    ADD_NOTE = "add_note"
+    MANAGE_CONSENT = "manage_consent"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    DISQUALIFY = "disqualify"
+
+
+class Level(StrEnum):
+    """How much of a case a user reads: all of it, or what the citizen consented to share."""
+
+    FULL = "full"
+    POLICE = "police"
+    DSC = "dsc"
+
+
+def _granted(user, codename: str):
+    return CaseUserObjectPermission.objects.filter(
+        user=user, permission__codename=codename, content_object=OuterRef("pk")
+    )
+
+
+def cases_visible_to(user):
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Case.objects.none()
+    municipalities = organisations_for(user, Role.VISITATOR)
+    return Case.objects.filter(
+        Q(municipality__in=municipalities) | Exists(_granted(user, VIEW))
+    ).exclude(Exists(Disqualification.objects.filter(case=OuterRef("pk"), user=user)))
+
+
+def is_visitator_for(user, case: Case) -> bool:
+    return has_role(user, Role.VISITATOR, case.municipality_id)
+
+
+def has_grant(user, case: Case, codename: str) -> bool:
+    cache = getattr(case, "_grant_cache", None)
+    if cache is None:
+        cache = case._grant_cache = {}
+    key = (user.pk, codename)
+    if key not in cache:
+        cache[key] = CaseUserObjectPermission.objects.filter(
+            user=user, permission__codename=codename, content_object=case
+        ).exists()
+    return cache[key]
+
+
+def is_disqualified(user, case: Case) -> bool:
+    return Disqualification.objects.filter(case=case, user=user).exists()
+
+
+def level_for(user, case: Case) -> Level | None:
+    """Assumes the case came from cases_visible_to(user)."""
+    if is_visitator_for(user, case) or has_grant(user, case, CHANGE):
+        return Level.FULL
+    if has_grant(user, case, VIEW):
+        if has_role(user, Role.POLICE_CONTACT):
+            return Level.POLICE
+        if has_role(user, Role.DSC_ADVISOR):
+            return Level.DSC
+    return None
+
+
+def partner_for_level(level: Level) -> str | None:
+    return {Level.POLICE: ConsentPartner.POLICE, Level.DSC: ConsentPartner.DSC}.get(level)
+
+
+def consented_scopes(case: Case, partner: str) -> set[str]:
+    return set(
+        case.consents.filter(partner=partner, withdrawn_at__isnull=True).values_list(
+            "scope", flat=True
+        )
+    )
+
+
+def visible_scopes(user, case: Case) -> set[str]:
+    level = level_for(user, case)
+    if level == Level.FULL:
+        return set(ConsentScope.values)
+    partner = partner_for_level(level) if level else None
+    return consented_scopes(case, partner) if partner else set()
+
+
+def _is_owner(user, case: Case) -> bool:
+    return case.responsible_id == user.pk and has_grant(user, case, CHANGE)
+
+
+# Which states allow which action, and who may take it there.
+RULES = {
+    Action.START_TRIAGE: ({CaseState.REFERRED}, "visitator"),
+    Action.TRIAGE: ({CaseState.IN_TRIAGE}, "visitator"),
+    Action.JOIN: ({CaseState.REFERRED, CaseState.IN_TRIAGE}, "visitator"),
+    Action.ADD_NOTE: ({CaseState.REFERRED, CaseState.IN_TRIAGE, CaseState.ACTIVE}, "full"),
+    Action.MANAGE_CONSENT: (
+        {CaseState.REFERRED, CaseState.IN_TRIAGE, CaseState.ACTIVE},
+        "full",
+    ),
+    Action.CLOSE: ({CaseState.ACTIVE}, "owner_or_visitator"),
+    Action.REOPEN: ({CaseState.CLOSED}, "owner_or_visitator"),
+    Action.DISQUALIFY: (
+        {CaseState.REFERRED, CaseState.IN_TRIAGE, CaseState.ACTIVE, CaseState.CLOSED},
+        "visitator",
+    ),
+}
+
+
+def _holds(user, case: Case, who: str) -> bool:
+    if who == "visitator":
+        return is_visitator_for(user, case)
+    if who == "full":
+        return level_for(user, case) == Level.FULL
+    if who == "owner_or_visitator":
+        return is_visitator_for(user, case) or _is_owner(user, case)
+    raise ValueError(who)
+
+
+def may(user, action: Action, case: Case) -> bool:
+    states, who = RULES[action]
+    if case.state not in states or case.merged_into_id:
+        return False
+    return _holds(user, case, who) and not is_disqualified(user, case)
+
+
+def allowed_actions(user, case: Case) -> set[Action]:
+    return {action for action in Action if may(user, action, case)}
+
+
+def require(user, action: Action, case: Case) -> None:
+    """Raise PermissionDenied unless the user may take the action on the case in its state."""
+    states, who = RULES[action]
+    if not _holds(user, case, who) or is_disqualified(user, case):
+        raise PermissionDenied(_("Du har ikke adgang til at gøre dette på sagen."))
+
+
+def role_label_for(user) -> str:
+    roles = held_roles(user)
+    return ",".join(sorted({r.role for r in roles}))[:30] if roles else ""

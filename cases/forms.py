@@ -1,0 +1,238 @@
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from cooperation.models import Organisation
+from cooperation.ui import DkfdsFormMixin
+
+from .cpr import normalise_cpr
+from .models import (
+    Case,
+    ChildrenNotification,
+    ClosingReason,
+    ConsentPartner,
+    ConsentScope,
+    PersonKind,
+    Relation,
+    Urgency,
+    YesNoUnknown,
+)
+
+CONSENT_CHOICES = [
+    (f"{partner}:{scope}", f"{partner_label}: {scope_label}")
+    for partner, partner_label in ConsentPartner.choices
+    for scope, scope_label in ConsentScope.choices
+]
+
+
+def parse_consents(values) -> list[tuple[str, str]]:
+    return [tuple(value.split(":", 1)) for value in values]
+
+
+class ReferralForm(DkfdsFormMixin, forms.Form):
+    """The first contact's referral: only what the visitator needs to act. Under two minutes."""
+
+    municipality = forms.ModelChoiceField(
+        label=_("Kommune"), queryset=Organisation.objects.none(), empty_label=None
+    )
+    full_name = forms.CharField(label=_("Navn på den udsatte"), max_length=200)
+    person_kind = forms.ChoiceField(
+        label=_("Den udsatte er"),
+        choices=PersonKind.choices,
+        initial=PersonKind.CITIZEN,
+        widget=forms.RadioSelect,
+    )
+    cpr = forms.CharField(
+        label=_("CPR-nummer (frivilligt)"),
+        required=False,
+        max_length=11,
+        help_text=_("10 cifre, fx 010190-1234. Kan udelades, hvis borgeren ikke vil oplyse det."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+    safe_contact = forms.CharField(
+        label=_("Sikker måde at kontakte borgeren på"),
+        max_length=300,
+        help_text=_("Fx et telefonnummer, kun sms, eller gennem en bestemt person."),
+    )
+    safe_contact_time = forms.CharField(
+        label=_("Hvornår er det sikkert at kontakte (frivilligt)"),
+        max_length=200,
+        required=False,
+    )
+    urgency = forms.TypedChoiceField(
+        label=_("Hastegrad"),
+        choices=Urgency.choices,
+        coerce=int,
+        initial=Urgency.NORMAL,
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label=_("Kort om situationen"),
+        widget=forms.Textarea,
+        max_length=4000,
+        help_text=_("Hvad er der sket, og hvad har borgeren brug for? Et par linjer er nok."),
+    )
+    relation = forms.ChoiceField(
+        label=_("Relation til den, der stalker"),
+        choices=Relation.choices,
+        initial=Relation.UNKNOWN,
+    )
+    stalker_works_in_municipality = forms.ChoiceField(
+        label=_("Arbejder den, der stalker, i kommunen?"),
+        choices=YesNoUnknown.choices,
+        initial=YesNoUnknown.UNKNOWN,
+        widget=forms.RadioSelect,
+    )
+    children_in_household = forms.BooleanField(label=_("Der bor børn i husstanden"), required=False)
+    consents = forms.MultipleChoiceField(
+        label=_("Borgeren giver samtykke til, at disse oplysninger må deles"),
+        choices=CONSENT_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Kun det borgeren har sagt ja til. Samtykket kan trækkes tilbage."),
+    )
+
+    def __init__(self, *args, municipalities=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["municipality"].queryset = municipalities or Organisation.objects.none()
+        if municipalities is not None and municipalities.count() == 1:
+            self.fields["municipality"].initial = municipalities.first()
+
+    def clean_cpr(self):
+        value = self.cleaned_data["cpr"].strip()
+        return normalise_cpr(value) if value else ""
+
+    def clean_consents(self):
+        return parse_consents(self.cleaned_data["consents"])
+
+
+class TriageForm(DkfdsFormMixin, forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    is_stalking = forms.TypedChoiceField(
+        label=_("Er der tale om stalking?"),
+        choices=[("yes", _("Ja, det er stalking")), ("no", _("Nej, ikke stalking"))],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+    )
+    reasoning = forms.CharField(
+        label=_("Begrundelse"),
+        widget=forms.Textarea,
+        max_length=4000,
+        help_text=_("Hvad har du lagt vægt på? Kolleger og borgeren kan få den at se."),
+    )
+    children_notification = forms.ChoiceField(
+        label=_("Skal der sendes en underretning om børnene?"),
+        choices=ChildrenNotification.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    coordinator = forms.ModelChoiceField(
+        label=_("Primær koordinator"),
+        queryset=None,
+        required=False,
+        empty_label=_("Ingen koordinator"),
+    )
+    to_police = forms.BooleanField(label=_("Henvis til politiets kontaktperson"), required=False)
+    to_dsc = forms.BooleanField(label=_("Henvis til Dansk Stalking Center"), required=False)
+    advice_given = forms.CharField(
+        label=_("Rådgivning givet (hvis ikke stalking)"),
+        widget=forms.Textarea,
+        required=False,
+        max_length=4000,
+    )
+
+    def __init__(self, *args, case: Case, coordinators, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["coordinator"].queryset = coordinators
+        self.fields["coordinator"].label_from_instance = lambda u: u.get_full_name() or u.username
+        if not case.children_in_household:
+            del self.fields["children_notification"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("is_stalking") is False:
+            return data
+        if data.get("is_stalking") and not (
+            data.get("coordinator") or data.get("to_police") or data.get("to_dsc")
+        ):
+            raise ValidationError(
+                _("Vælg mindst én: en primær koordinator, politiet eller Dansk Stalking Center.")
+            )
+        return data
+
+
+class NoteForm(DkfdsFormMixin, forms.Form):
+    text = forms.CharField(label=_("Nyt notat"), widget=forms.Textarea, max_length=10000)
+
+
+class CloseForm(DkfdsFormMixin, forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.ChoiceField(
+        label=_("Årsag"),
+        choices=[c for c in ClosingReason.choices if c[0] != ClosingReason.MERGED],
+    )
+    comment = forms.CharField(
+        label=_("Kommentar"),
+        widget=forms.Textarea,
+        required=False,
+        max_length=4000,
+        help_text=_("Skal udfyldes, hvis årsagen er »Andet«."),
+    )
+
+
+class ReasonForm(DkfdsFormMixin, forms.Form):
+    reason = forms.CharField(label=_("Begrundelse"), widget=forms.Textarea, max_length=4000)
+
+
+class ConsentForm(DkfdsFormMixin, forms.Form):
+    partner = forms.ChoiceField(label=_("Modtager"), choices=ConsentPartner.choices)
+    scopes = forms.MultipleChoiceField(
+        label=_("Oplysninger borgeren siger ja til at dele"),
+        choices=ConsentScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+class DisqualifyForm(DkfdsFormMixin, forms.Form):
+    user = forms.ModelChoiceField(label=_("Medarbejder"), queryset=None)
+    reason = forms.CharField(
+        label=_("Begrundelse"),
+        max_length=300,
+        help_text=_("Fx: er i familie med borgeren, eller er den, der stalker."),
+    )
+
+    def __init__(self, *args, users, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = users
+        self.fields["user"].label_from_instance = lambda u: (
+            f"{u.get_full_name() or u.username} ({u.username})"
+        )
+
+
+class QueueFilterForm(forms.Form):
+    q = forms.CharField(label=_("Søg på sagsnummer eller navn"), required=False, max_length=100)
+    state = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Alle")), ("referred", _("Henvist")), ("in_triage", _("Under visitation"))],
+    )
+    urgency = forms.TypedChoiceField(
+        label=_("Hastegrad"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", _("Alle")), *Urgency.choices],
+    )
+    overdue = forms.BooleanField(label=_("Kun overskredne frister"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.setdefault(
+                "class",
+                "form-checkbox"
+                if isinstance(field.widget, forms.CheckboxInput)
+                else "form-select"
+                if isinstance(field.widget, forms.Select)
+                else "form-input",
+            )

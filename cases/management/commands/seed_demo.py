@@ -1,0 +1,269 @@
+"""Demo organisations, one user per role (password "demo") and cases in every state.
+
+Idempotent: users and organisations are updated in place; demo cases are made once.
+Refuses to run unless DEBUG is on, so no production system gets a known password.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from cases import services
+from cases.deadlines import add_working_days
+from cases.models import (
+    Case,
+    ChildrenNotification,
+    ClosingReason,
+    ConsentPartner,
+    ConsentScope,
+    PersonKind,
+    Relation,
+    Urgency,
+    YesNoUnknown,
+)
+from cooperation.models import Organisation, OrganisationKind, Role, RoleAssignment, Unit
+from cooperation.roles import forget_roles
+
+User = get_user_model()
+PASSWORD = "demo"  # noqa: S105 - demo only, refused without DEBUG
+
+ORGANISATIONS = [
+    ("Syd- og Sønderjyllands Politi", OrganisationKind.POLICE, "SSJP", None),
+    ("Esbjerg Kommune", OrganisationKind.MUNICIPALITY, "ESB", "SSJP"),
+    ("Varde Kommune", OrganisationKind.MUNICIPALITY, "VAR", "SSJP"),
+    ("Dansk Stalking Center", OrganisationKind.DSC, "DSC", None),
+]
+UNITS = {
+    "ESB": ["Jobcenter", "Familierådgivningen", "Borgerservice", "Akutteamet", "Krisecenter"],
+    "VAR": ["Jobcenter", "Familierådgivningen"],
+}
+# username, first, last, role, organisation code, unit, deputy, phone
+USERS = [
+    (
+        "forstekontakt",
+        "Freja",
+        "Holm",
+        Role.FIRST_CONTACT,
+        "ESB",
+        "Jobcenter",
+        False,
+        "76 16 10 01",
+    ),
+    ("visitator", "Vibeke", "Lund", Role.VISITATOR, "ESB", "Akutteamet", False, "76 16 10 02"),
+    ("visitator2", "Victor", "Krogh", Role.VISITATOR, "ESB", "Akutteamet", True, "76 16 10 03"),
+    (
+        "koordinator",
+        "Karen",
+        "Møller",
+        Role.COORDINATOR,
+        "ESB",
+        "Familierådgivningen",
+        False,
+        "76 16 10 04",
+    ),
+    ("politi", "Per", "Østergaard", Role.POLICE_CONTACT, "SSJP", None, False, "114"),
+    ("dsc", "Dorthe", "Bach", Role.DSC_ADVISOR, "DSC", None, False, "70 20 30 40"),
+    ("folgegruppe", "Finn", "Gade", Role.FOLLOW_UP, "ESB", None, False, ""),
+    (
+        "varde-visitator",
+        "Vera",
+        "Dahl",
+        Role.VISITATOR,
+        "VAR",
+        "Familierådgivningen",
+        False,
+        "75 94 00 00",
+    ),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo organisations, users (password 'demo') and cases. Needs DEBUG."
+
+    def handle(self, *args, **options):
+        if not settings.DEBUG:
+            raise CommandError("seed_demo only runs with DEBUG=1: it sets known passwords.")
+        with transaction.atomic():
+            organisations = self._organisations()
+            users = self._users(organisations)
+            created = self._cases(organisations, users)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo ready: {len(users)} users, {Case.objects.count()} cases ({created} new)."
+            )
+        )
+
+    def _organisations(self):
+        result = {}
+        for name, kind, code, district in ORGANISATIONS:
+            org, _ = Organisation.objects.update_or_create(
+                code=code,
+                defaults={"name": name, "kind": kind, "police_district": result.get(district)},
+            )
+            result[code] = org
+            for unit in UNITS.get(code, []):
+                Unit.objects.get_or_create(organisation=org, name=unit)
+        return result
+
+    def _users(self, organisations):
+        users = {}
+        for username, first, last, role, code, unit, deputy, phone in USERS:
+            user, _ = User.objects.update_or_create(
+                username=username,
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "is_active": True,
+                    "email": f"{username}@example.invalid",
+                },
+            )
+            user.set_password(PASSWORD)
+            user.save(update_fields=["password"])
+            RoleAssignment.objects.update_or_create(
+                user=user,
+                role=role,
+                organisation=organisations[code],
+                defaults={
+                    "unit": Unit.objects.filter(
+                        organisation=organisations[code], name=unit
+                    ).first(),
+                    "is_deputy": deputy,
+                    "phone": phone,
+                    "email": user.email,
+                    "valid_from": datetime.date(2026, 1, 1),
+                    "valid_to": None,
+                },
+            )
+            users[username] = user
+        admin, _ = User.objects.update_or_create(
+            username="admin",
+            defaults={
+                "is_staff": True,
+                "is_superuser": True,
+                "first_name": "Administrator",
+                "email": "admin@example.invalid",
+            },
+        )
+        admin.set_password(PASSWORD)
+        admin.save(update_fields=["password"])
+        users["admin"] = admin
+        for user in users.values():
+            forget_roles(user)
+        return users
+
+    def _cases(self, organisations, users) -> int:
+        esb = organisations["ESB"]
+        if Case.objects.filter(municipality=esb).exists():
+            return 0
+        first, visitator, coordinator, police = (
+            users["forstekontakt"],
+            users["visitator"],
+            users["koordinator"],
+            users["politi"],
+        )
+        contact_police = [(ConsentPartner.POLICE, s) for s in ConsentScope.values]
+        contact_dsc = [
+            (ConsentPartner.DSC, ConsentScope.CONTACT),
+            (ConsentPartner.DSC, ConsentScope.SITUATION),
+        ]
+
+        def refer(actor=first, **kwargs):
+            defaults = {
+                "municipality": esb,
+                "safe_contact": "Kun sms til det nye nummer",
+                "reason": "Borgeren fortæller om gentagne, uønskede henvendelser i flere måneder.",  # noqa: E501
+            }
+            return services.refer(actor=actor, **{**defaults, **kwargs})
+
+        # 1. Police case: active, routed to the coordinator and the police (all consents).
+        police_case = refer(
+            full_name="Mette Sørensen",
+            cpr="0304851234",
+            children_in_household=True,
+            relation=Relation.EX_PARTNER,
+            urgency=Urgency.HIGH,
+            consents=contact_police,
+            safe_contact="Mobil 20 30 40 50, ikke efter kl. 17",
+            safe_contact_time="Hverdage 9-16",
+        )
+        services.start_triage(actor=visitator, case=police_case)
+        services.triage(
+            actor=visitator,
+            case=police_case,
+            is_stalking=True,
+            reasoning="Vedvarende kontakt og overvågning gennem et halvt år; borgeren er bange.",
+            children_notification=ChildrenNotification.SENT,
+            coordinator=coordinator,
+            to_police=True,
+        )
+        services.add_note(
+            actor=coordinator,
+            case=police_case,
+            text="Første samtale holdt. Borgeren fører logskema fra i dag.",
+        )
+        # 2. Active with the coordinator only, not shared with the police; DSC consent.
+        dsc_case = refer(
+            full_name="Jonas Ærø Kjær",
+            birth_date=datetime.date(1990, 6, 14),
+            person_kind=PersonKind.EMPLOYEE,
+            relation=Relation.CITIZEN_TO_EMPLOYEE,
+            stalker_works_in_municipality=YesNoUnknown.NO,
+            consents=contact_dsc,
+        )
+        services.start_triage(actor=visitator, case=dsc_case)
+        services.triage(
+            actor=visitator,
+            case=dsc_case,
+            is_stalking=True,
+            reasoning="En borger opsøger medarbejderen privat og på arbejdet.",
+            coordinator=coordinator,
+            to_dsc=True,
+        )
+        # 3. In triage.
+        in_triage = refer(full_name="Bo Nielsen", birth_date=datetime.date(1978, 2, 1))
+        services.start_triage(actor=visitator, case=in_triage)
+        # 4. Referred, and overdue.
+        overdue = refer(full_name="Anna Lykke", urgency=Urgency.ACUTE)
+        received = timezone.now() - datetime.timedelta(days=14)
+        Case.objects.filter(pk=overdue.pk).update(
+            received_at=received,
+            triage_deadline=add_working_days(timezone.localdate(received), esb.triage_days),
+        )
+        # 5. Referred by the police (mutual referral); possible duplicate of case 2.
+        refer(
+            actor=police,
+            full_name="Jonas Ærø Kjær",
+            birth_date=datetime.date(1990, 6, 14),
+            reason="Borgeren har anmeldt chikane og ønsker hjælp fra kommunen.",
+        )
+        # 6. Closed: not stalking, advice given.
+        closed = refer(full_name="Lise Holm")
+        services.start_triage(actor=visitator, case=closed)
+        services.triage(
+            actor=visitator,
+            case=closed,
+            is_stalking=False,
+            reasoning="En enkelt konflikt med en nabo, ingen gentagelser.",
+            advice_given="Rådgivet om mægling og om at kontakte politiet, hvis det gentager sig.",
+        )
+        # 7. Closed after the work was done.
+        resolved = refer(full_name="Sofie Friis", consents=contact_dsc)
+        services.start_triage(actor=visitator, case=resolved)
+        services.triage(
+            actor=visitator,
+            case=resolved,
+            is_stalking=True,
+            reasoning="Stalking efter brud; borgeren ønsker et forløb.",
+            coordinator=coordinator,
+        )
+        services.close(
+            actor=coordinator,
+            case=resolved,
+            reason=ClosingReason.RESOLVED,
+            comment="Henvendelserne er ophørt, og borgeren føler sig tryg.",
+        )
+        return 7

@@ -1,0 +1,516 @@
+"""Cases of people exposed to stalking, their referrals, consents, notes and history.
+
+Models hold data and absolute rules (constraints); every change goes through cases.services.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from cooperation.models import Organisation
+
+from .cpr import mask_cpr
+
+
+class CaseState(models.TextChoices):
+    REFERRED = "referred", _("Henvist")
+    IN_TRIAGE = "in_triage", _("Under visitation")
+    ACTIVE = "active", _("Aktiv")
+    CLOSED = "closed", _("Lukket")
+
+
+class ClosingReason(models.TextChoices):
+    NOT_STALKING = "not_stalking", _("Ikke stalking (rådgivet)")
+    RESOLVED = "resolved", _("Afsluttet, forløbet er slut")
+    MOVED_AWAY = "moved_away", _("Borgeren er flyttet")
+    CITIZEN_DECLINED = "citizen_declined", _("Borgeren ønsker ikke hjælp")
+    TRANSFERRED = "transferred", _("Overdraget til anden myndighed")
+    MERGED = "merged", _("Lagt sammen med en anden sag")
+    OTHER = "other", _("Andet")
+
+
+class PersonKind(models.TextChoices):
+    CITIZEN = "citizen", _("Borger")
+    EMPLOYEE = "employee", _("Ansat i kommunen")
+
+
+class Relation(models.TextChoices):
+    EX_PARTNER = "ex_partner", _("Tidligere partner")
+    FAMILY = "family", _("Familie")
+    COLLEAGUE = "colleague", _("Kollega")
+    CITIZEN_TO_EMPLOYEE = "citizen_to_employee", _("Borger, der stalker en ansat")
+    ACQUAINTANCE = "acquaintance", _("Bekendt")
+    NEIGHBOUR = "neighbour", _("Nabo")
+    STRANGER = "stranger", _("Fremmed")
+    UNKNOWN = "unknown", _("Ukendt")
+    OTHER = "other", _("Andet")
+
+
+class YesNoUnknown(models.TextChoices):
+    YES = "yes", _("Ja")
+    NO = "no", _("Nej")
+    UNKNOWN = "unknown", _("Ved ikke")
+
+
+class Urgency(models.IntegerChoices):
+    # Higher sorts first on the visitator's dashboard.
+    NORMAL = 1, _("Almindelig")
+    HIGH = 2, _("Haster")
+    ACUTE = 3, _("Akut, borgeren er i fare")
+
+
+class ChildrenNotification(models.TextChoices):
+    NOT_NEEDED = "not_needed", _("Ikke nødvendig")
+    NEEDED = "needed", _("Nødvendig, underretning sendes")
+    SENT = "sent", _("Underretning er sendt")
+
+
+class Case(models.Model):
+    reference = models.CharField(_("sagsnummer"), max_length=20, unique=True)
+    municipality = models.ForeignKey(
+        Organisation, verbose_name=_("kommune"), on_delete=models.PROTECT, related_name="cases"
+    )
+    state = models.CharField(
+        _("status"), max_length=20, choices=CaseState.choices, default=CaseState.REFERRED
+    )
+    urgency = models.PositiveSmallIntegerField(
+        _("hastegrad"), choices=Urgency.choices, default=Urgency.NORMAL
+    )
+    received_at = models.DateTimeField(_("modtaget"))
+    triage_deadline = models.DateField(_("frist for visitation"))
+    responsible = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("ansvarlig"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="responsible_cases",
+    )
+
+    # The person exposed: only what the work needs.
+    person_kind = models.CharField(
+        _("den udsatte er"),
+        max_length=20,
+        choices=PersonKind.choices,
+        default=PersonKind.CITIZEN,
+    )
+    full_name = models.CharField(_("navn"), max_length=200)
+    cpr_encrypted = models.TextField(_("CPR-nummer (krypteret)"), blank=True, editable=False)
+    cpr_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    cpr_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    birth_date = models.DateField(_("fødselsdato"), null=True, blank=True)
+    safe_contact = models.CharField(
+        _("sikker måde at kontakte borgeren på"),
+        max_length=300,
+        help_text=_("Fx et bestemt telefonnummer, kun sms, eller via en bestemt person."),
+    )
+    safe_contact_time = models.CharField(
+        _("hvornår er det sikkert at kontakte"), max_length=200, blank=True
+    )
+    children_in_household = models.BooleanField(_("børn i husstanden"), default=False)
+    relation = models.CharField(
+        _("relation til den, der stalker"),
+        max_length=30,
+        choices=Relation.choices,
+        default=Relation.UNKNOWN,
+    )
+    stalker_works_in_municipality = models.CharField(
+        _("arbejder den, der stalker, i kommunen?"),
+        max_length=10,
+        choices=YesNoUnknown.choices,
+        default=YesNoUnknown.UNKNOWN,
+    )
+
+    # Triage
+    is_stalking = models.BooleanField(_("er der tale om stalking?"), null=True, blank=True)
+    triage_reasoning = models.TextField(_("begrundelse"), blank=True)
+    children_notification = models.CharField(
+        _("underretning om børn"),
+        max_length=20,
+        choices=ChildrenNotification.choices,
+        blank=True,
+    )
+    triaged_at = models.DateTimeField(_("visiteret"), null=True, blank=True)
+
+    closing_reason = models.CharField(
+        _("årsag til lukning"), max_length=30, choices=ClosingReason.choices, blank=True
+    )
+    closing_comment = models.TextField(_("kommentar til lukning"), blank=True)
+    closed_at = models.DateTimeField(_("lukket"), null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("lagt sammen med"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_cases",
+    )
+
+    # Optimistic locking: every service that changes the case bumps it.
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("sag")
+        verbose_name_plural = _("sager")
+        ordering = ["-received_at"]
+        indexes = [
+            models.Index(
+                fields=["municipality", "state", "-urgency", "triage_deadline"],
+                name="case_triage_queue",
+            ),
+            models.Index(fields=["responsible", "state", "-received_at"], name="case_owner"),
+            models.Index(Lower("full_name"), "birth_date", name="case_name_birth"),
+        ]
+        constraints = [
+            # Nothing falls between two chairs: an open case always has one responsible person.
+            models.CheckConstraint(
+                condition=Q(state=CaseState.CLOSED) | Q(responsible__isnull=False),
+                name="case_open_has_responsible",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=CaseState.CLOSED) | ~Q(closing_reason=""),
+                name="case_closed_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=CaseState.values), name="case_state_valid"
+            ),
+        ]
+
+    def __str__(self):
+        # Never personal data: __str__ ends up in logs and admin messages.
+        return self.reference
+
+    def get_absolute_url(self):
+        return reverse("cases:detail", kwargs={"reference": self.reference})
+
+    @property
+    def cpr_masked(self) -> str:
+        return mask_cpr(self.cpr_last4) if self.cpr_last4 else ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.state != CaseState.CLOSED
+
+
+class CaseSequence(models.Model):
+    """Per municipality and year, the last number used in a case reference."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
+    year = models.PositiveSmallIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "year"], name="case_sequence_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.organisation.code}-{self.year}: {self.last_number}"
+
+
+class CaseUserObjectPermission(UserObjectPermissionBase):
+    """Direct foreign key, so filtering cases by grant stays an indexed join."""
+
+    content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
+
+
+class CaseGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
+
+
+class ReferralKind(models.TextChoices):
+    TO_VISITATOR = "to_visitator", _("Til stalkingvisitator")
+    TO_COORDINATOR = "to_coordinator", _("Til primær koordinator")
+    TO_POLICE = "to_police", _("Til politiet")
+    TO_DSC = "to_dsc", _("Til Dansk Stalking Center")
+
+
+class ReferralStatus(models.TextChoices):
+    SENT = "sent", _("Sendt")
+    ACCEPTED = "accepted", _("Modtaget")
+    DECLINED = "declined", _("Afvist")
+    COMPLETED = "completed", _("Afsluttet")
+
+
+class Referral(models.Model):
+    case = models.ForeignKey(
+        Case, verbose_name=_("sag"), on_delete=models.CASCADE, related_name="referrals"
+    )
+    kind = models.CharField(_("type"), max_length=20, choices=ReferralKind.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=ReferralStatus.choices, default=ReferralStatus.SENT
+    )
+    from_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("henvist af"),
+        on_delete=models.PROTECT,
+        related_name="referrals_made",
+    )
+    from_organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("fra organisation"),
+        on_delete=models.PROTECT,
+        related_name="referrals_sent",
+    )
+    to_organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("til organisation"),
+        on_delete=models.PROTECT,
+        related_name="referrals_received",
+    )
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("til"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals_received",
+    )
+    reason = models.TextField(_("hvad drejer henvendelsen sig om?"), blank=True)
+    decline_reason = models.TextField(_("begrundelse for afvisning"), blank=True)
+    created_at = models.DateTimeField(_("sendt"), auto_now_add=True)
+    responded_at = models.DateTimeField(_("besvaret"), null=True, blank=True)
+    responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("henvisning")
+        verbose_name_plural = _("henvisninger")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["from_user", "-created_at"], name="referral_by_sender"),
+            models.Index(fields=["to_organisation", "kind", "status"], name="referral_inbox"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status=ReferralStatus.DECLINED) | ~Q(decline_reason=""),
+                name="referral_declined_has_reason",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.case.reference}: {self.get_kind_display()}"
+
+
+class ConsentPartner(models.TextChoices):
+    POLICE = "police", _("Politiet")
+    DSC = "dsc", _("Dansk Stalking Center")
+
+
+class ConsentScope(models.TextChoices):
+    CONTACT = "contact", _("Navn og sikker kontakt")
+    SITUATION = "situation", _("Visitation og situationen")
+    INCIDENT_LOG = "incident_log", _("Logskema")
+    ACTION_PLAN = "action_plan", _("Handleplan")
+    NOTES = "notes", _("Journalnotater")
+
+
+class Consent(models.Model):
+    case = models.ForeignKey(
+        Case, verbose_name=_("sag"), on_delete=models.CASCADE, related_name="consents"
+    )
+    partner = models.CharField(_("modtager"), max_length=10, choices=ConsentPartner.choices)
+    scope = models.CharField(_("oplysninger"), max_length=20, choices=ConsentScope.choices)
+    given_at = models.DateTimeField(_("givet"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("registreret af"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    withdrawn_at = models.DateTimeField(_("trukket tilbage"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("samtykke")
+        verbose_name_plural = _("samtykker")
+        ordering = ["partner", "scope", "-given_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "partner", "scope"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="consent_one_active_per_scope",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.case.reference}: {self.get_partner_display()} / {self.get_scope_display()}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_at is None
+
+
+class Note(models.Model):
+    case = models.ForeignKey(
+        Case, verbose_name=_("sag"), on_delete=models.CASCADE, related_name="notes"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("skrevet af"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    text = models.TextField(_("notat"))
+    created_at = models.DateTimeField(_("skrevet"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("journalnotat")
+        verbose_name_plural = _("journalnotater")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["case", "-created_at"], name="note_by_case")]
+
+    def __str__(self):
+        return f"{self.case.reference}: {_('notat')} {self.pk}"
+
+
+class EventKind(models.TextChoices):
+    REFERRED = "referred", _("Henvist")
+    TRIAGE_STARTED = "triage_started", _("Visitation påbegyndt")
+    TRIAGED = "triaged", _("Visiteret")
+    ROUTED = "routed", _("Henvist videre")
+    REFERRAL_ACCEPTED = "referral_accepted", _("Henvisning modtaget")
+    REFERRAL_DECLINED = "referral_declined", _("Henvisning afvist")
+    CONSENT_GIVEN = "consent_given", _("Samtykke givet")
+    CONSENT_WITHDRAWN = "consent_withdrawn", _("Samtykke trukket tilbage")
+    NOTE_ADDED = "note_added", _("Notat")
+    CLOSED = "closed", _("Lukket")
+    REOPENED = "reopened", _("Genåbnet")
+    MERGED = "merged", _("Sammenlagt")
+    DISQUALIFIED = "disqualified", _("Inhabilitet registreret")
+    HANDOVER = "handover", _("Overdraget")
+
+
+class CaseEvent(models.Model):
+    """The case's own timeline, shown to the people on the case. Append-only."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=30, choices=EventKind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    summary = models.CharField(max_length=500, blank=True)
+    note = models.ForeignKey(Note, on_delete=models.CASCADE, null=True, blank=True)
+    consent_scope = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("hændelse")
+        verbose_name_plural = _("hændelser")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["case", "-created_at"], name="event_by_case")]
+
+    def __str__(self):
+        return f"{self.case.reference}: {self.get_kind_display()}"
+
+
+class Disqualification(models.Model):
+    """A user who must not see the case (inhabil), e.g. the person who stalks."""
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("sag"), on_delete=models.CASCADE, related_name="disqualifications"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("bruger"),
+        on_delete=models.CASCADE,
+        related_name="disqualifications",
+    )
+    reason = models.CharField(_("begrundelse"), max_length=300)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("inhabilitet")
+        verbose_name_plural = _("inhabiliteter")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "user"], name="disqualification_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.case.reference}: {self.user}"
+
+
+class AuditAction(models.TextChoices):
+    VIEW = "view", _("Læst")
+    CHANGE = "change", _("Ændret")
+    CREATE = "create", _("Oprettet")
+    DOWNLOAD = "download", _("Hentet")
+    DENIED = "denied", _("Adgang nægtet")
+
+
+class AuditQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The audit trail is append-only.")
+
+    def delete(self):
+        raise PermissionError("The audit trail is append-only.")
+
+
+class AuditEntry(models.Model):
+    """Who read or changed what, when, from where and why. Append-only.
+
+    Snapshots (username, reference) keep the entry readable if the user or case goes.
+    On PostgreSQL a trigger also refuses UPDATE and DELETE (migration 0002).
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    username = models.CharField(max_length=150)
+    role = models.CharField(max_length=30, blank=True)
+    action = models.CharField(max_length=20, choices=AuditAction.choices)
+    case = models.ForeignKey(
+        Case, on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False
+    )
+    case_reference = models.CharField(max_length=20, blank=True)
+    what = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=40, blank=True)
+    purpose = models.CharField(max_length=100, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    flagged = models.BooleanField(default=False)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("revisionsspor")
+        verbose_name_plural = _("revisionsspor")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["case", "-created_at"], name="audit_by_case"),
+            models.Index(fields=["user", "-created_at"], name="audit_by_user"),
+        ]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.what}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("The audit trail is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The audit trail is append-only.")

@@ -1,0 +1,158 @@
+"""Reading queries that depend on who asks. Views fetch every case through here."""
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.http import Http404
+from django.utils import timezone
+
+from cooperation.models import Role
+from cooperation.roles import organisations_for
+
+from . import audit
+from .access import VIEW, cases_visible_to
+from .models import (
+    AuditAction,
+    Case,
+    CaseState,
+    CaseUserObjectPermission,
+    Disqualification,
+    Referral,
+)
+
+OPEN_TRIAGE_STATES = (CaseState.REFERRED, CaseState.IN_TRIAGE)
+
+
+def get_case_for(user, reference: str, *, request=None) -> Case:
+    """The case if the user may see it; otherwise 404, with a disqualified user's attempt
+    recorded and flagged for the data protection officer."""
+    try:
+        return (
+            cases_visible_to(user)
+            .select_related("municipality", "responsible")
+            .get(reference=reference)
+        )
+    except Case.DoesNotExist:
+        blocked = Disqualification.objects.filter(
+            case__reference=reference, user_id=getattr(user, "pk", None)
+        ).select_related("case")
+        for disqualification in blocked:
+            audit.record(
+                user=user,
+                action=AuditAction.DENIED,
+                case=disqualification.case,
+                what="case",
+                purpose="disqualified",
+                request=request,
+                flagged=True,
+            )
+        raise Http404 from None
+
+
+def _duplicate_exists():
+    same_cpr = Q(cpr_index=OuterRef("cpr_index")) & ~Q(cpr_index="")
+    same_person = Q(full_name__iexact=OuterRef("full_name")) & Q(birth_date=OuterRef("birth_date"))
+    return Exists(
+        Case.objects.filter(same_cpr | same_person, municipality=OuterRef("municipality"))
+        .exclude(pk=OuterRef("pk"))
+        .exclude(state=CaseState.CLOSED, closing_reason="merged")
+    )
+
+
+def triage_queue(user, *, state=None, urgency=None, overdue=False, search=""):
+    municipalities = organisations_for(user, Role.VISITATOR)
+    cases = (
+        cases_visible_to(user)
+        .filter(municipality__in=municipalities, state__in=OPEN_TRIAGE_STATES)
+        .select_related("responsible")
+        .annotate(possible_duplicate=_duplicate_exists())
+    )
+    if state in OPEN_TRIAGE_STATES:
+        cases = cases.filter(state=state)
+    if urgency:
+        cases = cases.filter(urgency=urgency)
+    if overdue:
+        cases = cases.filter(triage_deadline__lt=timezone.localdate())
+    if search:
+        cases = cases.filter(Q(reference__icontains=search) | Q(full_name__icontains=search))
+    return cases.order_by("-urgency", "triage_deadline", "received_at")
+
+
+def state_counts(user) -> dict[str, int]:
+    municipalities = organisations_for(user, Role.VISITATOR)
+    today = timezone.localdate()
+    return Case.objects.filter(municipality__in=municipalities).aggregate(
+        referred=Count("pk", filter=Q(state=CaseState.REFERRED)),
+        in_triage=Count("pk", filter=Q(state=CaseState.IN_TRIAGE)),
+        active=Count("pk", filter=Q(state=CaseState.ACTIVE)),
+        overdue=Count("pk", filter=Q(state__in=OPEN_TRIAGE_STATES, triage_deadline__lt=today)),
+    )
+
+
+def possible_duplicates(case: Case):
+    query = Q(full_name__iexact=case.full_name, birth_date=case.birth_date)
+    if case.cpr_index:
+        query |= Q(cpr_index=case.cpr_index)
+    if not case.birth_date and not case.cpr_index:
+        return Case.objects.none()
+    return (
+        Case.objects.filter(query, municipality=case.municipality)
+        .exclude(pk=case.pk)
+        .exclude(closing_reason="merged")
+        .order_by("-received_at")
+    )
+
+
+def my_cases(user, *, include_closed=False, search=""):
+    cases = cases_visible_to(user).filter(responsible=user).select_related("municipality")
+    if not include_closed:
+        cases = cases.exclude(state=CaseState.CLOSED)
+    if search:
+        cases = cases.filter(Q(reference__icontains=search) | Q(full_name__icontains=search))
+    return cases.order_by("state", "-received_at")
+
+
+def partner_cases(user, *, search=""):
+    """Cases shared with a police contact or a DSC advisor through a grant."""
+    granted = CaseUserObjectPermission.objects.filter(
+        user=user, permission__codename=VIEW, content_object=OuterRef("pk")
+    )
+    cases = (
+        cases_visible_to(user)
+        .filter(Exists(granted))
+        .select_related("municipality")
+        .order_by("-received_at")
+    )
+    if search:
+        cases = cases.filter(reference__icontains=search)
+    return cases
+
+
+def referrals_made_by(user):
+    return (
+        Referral.objects.filter(from_user=user)
+        .select_related("case", "to_organisation")
+        .only(
+            "pk",
+            "status",
+            "decline_reason",
+            "created_at",
+            "responded_at",
+            "kind",
+            "case__reference",
+            "case__state",
+            "to_organisation__name",
+        )
+        .order_by("-created_at")
+    )
+
+
+def referrals_waiting_for(user):
+    return (
+        Referral.objects.filter(to_user=user, status="sent")
+        .exclude(kind="to_visitator")
+        .select_related("case")
+        .order_by("-created_at")
+    )
+
+
+def timeline(case: Case):
+    return case.events.select_related("actor", "note").order_by("-created_at", "-id")

@@ -1,0 +1,586 @@
+"""Every change to a case: one function each, one transaction, one permission check, one
+audit entry. Illegal transitions raise TransitionError with a message the user can read.
+"""
+
+import datetime
+from collections.abc import Iterable
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from guardian.shortcuts import assign_perm, remove_perm
+
+from cooperation.models import Organisation, OrganisationKind, Role
+from cooperation.roles import (
+    current_holders,
+    has_role,
+    municipalities_user_can_refer_to,
+)
+
+from . import audit
+from .access import CHANGE, VIEW, Action, require
+from .cpr import birth_date_from_cpr, cpr_index, encrypt_cpr, normalise_cpr
+from .deadlines import add_working_days
+from .models import (
+    AuditAction,
+    Case,
+    CaseEvent,
+    CaseSequence,
+    CaseState,
+    ChildrenNotification,
+    ClosingReason,
+    Consent,
+    ConsentPartner,
+    ConsentScope,
+    Disqualification,
+    EventKind,
+    Note,
+    PersonKind,
+    Referral,
+    ReferralKind,
+    ReferralStatus,
+    Relation,
+    Urgency,
+    YesNoUnknown,
+)
+
+User = get_user_model()
+
+
+class TransitionError(ValidationError):
+    """The case is not in a state that allows this step."""
+
+
+MSG_NOT_IN_STATE = _("Sagen har status »%(state)s«, og det tillader ikke dette skridt.")
+MSG_NO_VISITATOR = _("Kommunen har ingen stalkingvisitator lige nu. Kontakt administrationen.")
+MSG_ROUTE_NEEDED = _("Vælg mindst én: en primær koordinator, politiet eller Dansk Stalking Center.")
+MSG_NO_CONSENT = _("Borgeren har ikke givet samtykke til at dele oplysninger med %(partner)s.")
+MSG_CHILDREN = _("Der bor børn i husstanden: angiv, om der skal sendes en underretning.")
+MSG_NOT_COORDINATOR = _("Den valgte person er ikke primær koordinator i kommunen.")
+MSG_NO_PARTNER = _("Der er ingen aktiv kontaktperson hos %(partner)s.")
+MSG_REASON_REQUIRED = _("Skriv en begrundelse.")
+MSG_JOIN_OTHER = _("En sag kan kun lægges sammen med en anden åben sag i samme kommune.")
+MSG_REFERRAL_ANSWERED = _("Henvisningen er allerede besvaret.")
+MSG_NOT_RECIPIENT = _("Henvisningen er ikke sendt til dig.")
+MSG_DISQUALIFY_OWNER = _("Den ansvarlige kan ikke erklæres inhabil. Overdrag sagen først.")
+MSG_CANNOT_REFER_HERE = _("Du kan ikke henvise til denne kommune.")
+MSG_STALE = _(
+    "Sagen er blevet ændret af en anden, mens du arbejdede. Indlæs siden igen og prøv igen."
+)
+
+
+def _now():
+    return timezone.now()
+
+
+def _lock(case: Case, expected_version: int | None = None) -> Case:
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise TransitionError(MSG_STALE, code="stale")
+    return locked
+
+
+def _require_state(case: Case, *states: str) -> None:
+    if case.state not in states or case.merged_into_id:
+        raise TransitionError(
+            MSG_NOT_IN_STATE, code="illegal_transition", params={"state": case.get_state_display()}
+        )
+
+
+def _save(case: Case, *fields: str) -> None:
+    case.version += 1
+    case.save(update_fields=[*fields, "version", "updated_at"])
+
+
+def _event(case: Case, actor, kind: str, summary: str = "", **extra) -> CaseEvent:
+    return CaseEvent.objects.create(case=case, actor=actor, kind=kind, summary=summary, **extra)
+
+
+def _audit_change(actor, case: Case, what: str, object_id="", request=None) -> None:
+    audit.record(
+        user=actor,
+        action=AuditAction.CHANGE,
+        case=case,
+        what=what,
+        object_id=object_id,
+        request=request,
+    )
+
+
+def _next_reference(municipality: Organisation, year: int) -> str:
+    CaseSequence.objects.get_or_create(organisation=municipality, year=year)
+    sequence = CaseSequence.objects.select_for_update().get(organisation=municipality, year=year)
+    sequence.last_number += 1
+    sequence.save(update_fields=["last_number"])
+    return f"{municipality.code}-{year}-{sequence.last_number:04d}"
+
+
+def _grant(user, case: Case, *codenames: str) -> None:
+    for codename in codenames:
+        assign_perm(f"cases.{codename}", user, case)
+
+
+def _revoke(user, case: Case, *codenames: str) -> None:
+    for codename in codenames:
+        remove_perm(f"cases.{codename}", user, case)
+
+
+def _visitator_of(municipality: Organisation):
+    holder = current_holders(municipality.pk, Role.VISITATOR).first()
+    if holder is None:
+        raise TransitionError(MSG_NO_VISITATOR, code="no_visitator")
+    return holder.user
+
+
+@transaction.atomic
+def refer(
+    *,
+    actor,
+    municipality: Organisation,
+    full_name: str,
+    safe_contact: str,
+    safe_contact_time: str = "",
+    cpr: str = "",
+    birth_date: datetime.date | None = None,
+    person_kind: str = PersonKind.CITIZEN,
+    children_in_household: bool = False,
+    relation: str = Relation.UNKNOWN,
+    stalker_works_in_municipality: str = YesNoUnknown.UNKNOWN,
+    urgency: int = Urgency.NORMAL,
+    reason: str = "",
+    consents: Iterable[tuple[str, str]] = (),
+    request=None,
+) -> Case:
+    """A first contact (or the police contact, mutual referral) refers a person to the
+    municipality's stalking visitator. The case lands in the visitator's queue."""
+    if not municipalities_user_can_refer_to(actor).filter(pk=municipality.pk).exists():
+        raise PermissionDenied(MSG_CANNOT_REFER_HERE)
+    visitator = _visitator_of(municipality)
+    now = _now()
+    case = Case(
+        reference=_next_reference(municipality, timezone.localdate(now).year),
+        municipality=municipality,
+        state=CaseState.REFERRED,
+        urgency=urgency,
+        received_at=now,
+        triage_deadline=add_working_days(timezone.localdate(now), municipality.triage_days),
+        responsible=visitator,
+        person_kind=person_kind,
+        full_name=full_name.strip(),
+        birth_date=birth_date,
+        safe_contact=safe_contact.strip(),
+        safe_contact_time=safe_contact_time.strip(),
+        children_in_household=children_in_household,
+        relation=relation,
+        stalker_works_in_municipality=stalker_works_in_municipality,
+    )
+    if cpr:
+        digits = normalise_cpr(cpr)
+        case.cpr_encrypted = encrypt_cpr(digits)
+        case.cpr_index = cpr_index(digits)
+        case.cpr_last4 = digits[-4:]
+        case.birth_date = case.birth_date or birth_date_from_cpr(digits)
+    case.full_clean(exclude=["responsible"])
+    case.save()
+    from_org = _acting_organisation(actor, municipality)
+    Referral.objects.create(
+        case=case,
+        kind=ReferralKind.TO_VISITATOR,
+        from_user=actor,
+        from_organisation=from_org,
+        to_organisation=municipality,
+        to_user=visitator,
+        reason=reason.strip(),
+    )
+    for partner, scope in consents:
+        Consent.objects.create(
+            case=case, partner=partner, scope=scope, given_at=now, recorded_by=actor
+        )
+    _event(case, actor, EventKind.REFERRED, summary=from_org.name)
+    audit.record(user=actor, action=AuditAction.CREATE, case=case, what="case", request=request)
+    return case
+
+
+def _acting_organisation(actor, municipality: Organisation) -> Organisation:
+    if has_role(actor, Role.POLICE_CONTACT) and not has_role(
+        actor, Role.FIRST_CONTACT, municipality.pk
+    ):
+        return municipality.police_district or municipality
+    return municipality
+
+
+@transaction.atomic
+def start_triage(*, actor, case: Case, request=None) -> Case:
+    case = _lock(case)
+    require(actor, Action.START_TRIAGE, case)
+    _require_state(case, CaseState.REFERRED)
+    case.state = CaseState.IN_TRIAGE
+    case.responsible = actor
+    _save(case, "state", "responsible")
+    case.referrals.filter(kind=ReferralKind.TO_VISITATOR, status=ReferralStatus.SENT).update(
+        status=ReferralStatus.ACCEPTED, responded_at=_now(), responded_by=actor
+    )
+    _event(case, actor, EventKind.TRIAGE_STARTED)
+    _audit_change(actor, case, "start_triage", request=request)
+    return case
+
+
+@transaction.atomic
+def triage(
+    *,
+    actor,
+    case: Case,
+    is_stalking: bool,
+    reasoning: str,
+    children_notification: str = "",
+    coordinator=None,
+    to_police: bool = False,
+    to_dsc: bool = False,
+    advice_given: str = "",
+    expected_version: int | None = None,
+    request=None,
+) -> Case:
+    """Decide whether it is stalking and, in the same step, route the case or close it
+    with advice. Police and DSC are only reached within the citizen's consent."""
+    case = _lock(case, expected_version)
+    require(actor, Action.TRIAGE, case)
+    _require_state(case, CaseState.IN_TRIAGE)
+    if not reasoning.strip():
+        raise ValidationError({"reasoning": MSG_REASON_REQUIRED}, code="required")
+    if case.children_in_household and children_notification not in ChildrenNotification.values:
+        raise ValidationError({"children_notification": MSG_CHILDREN}, code="required")
+    now = _now()
+    case.is_stalking = is_stalking
+    case.triage_reasoning = reasoning.strip()
+    case.children_notification = children_notification if case.children_in_household else ""
+    case.triaged_at = now
+    if not is_stalking:
+        comment = advice_given.strip() or reasoning.strip()
+        _close_locked(actor, case, ClosingReason.NOT_STALKING, comment, now)
+        _save(case, *_TRIAGE_FIELDS, *_CLOSE_FIELDS)
+        _event(case, actor, EventKind.TRIAGED)
+        _event(case, actor, EventKind.CLOSED, summary=case.get_closing_reason_display())
+        _audit_change(actor, case, "triage:not_stalking", request=request)
+        return case
+
+    if not (coordinator or to_police or to_dsc):
+        raise ValidationError(MSG_ROUTE_NEEDED, code="route_needed")
+    if coordinator is not None and not has_role(
+        coordinator, Role.COORDINATOR, case.municipality_id
+    ):
+        raise ValidationError({"coordinator": MSG_NOT_COORDINATOR}, code="not_coordinator")
+    routes = []
+    if to_police:
+        routes.append(_route_to_partner(actor, case, ConsentPartner.POLICE))
+    if to_dsc:
+        routes.append(_route_to_partner(actor, case, ConsentPartner.DSC))
+    if coordinator is not None:
+        Referral.objects.create(
+            case=case,
+            kind=ReferralKind.TO_COORDINATOR,
+            from_user=actor,
+            from_organisation=case.municipality,
+            to_organisation=case.municipality,
+            to_user=coordinator,
+        )
+        _grant(coordinator, case, VIEW, CHANGE)
+        case.responsible = coordinator
+        routes.append(coordinator.get_full_name() or coordinator.username)
+    case.state = CaseState.ACTIVE
+    _save(case, *_TRIAGE_FIELDS, "state", "responsible")
+    case.referrals.filter(
+        kind=ReferralKind.TO_VISITATOR,
+        status__in=[ReferralStatus.SENT, ReferralStatus.ACCEPTED],
+    ).update(status=ReferralStatus.COMPLETED, responded_at=now, responded_by=actor)
+    _event(case, actor, EventKind.TRIAGED)
+    _event(case, actor, EventKind.ROUTED, summary=", ".join(routes))
+    _audit_change(actor, case, "triage:route", request=request)
+    return case
+
+
+_TRIAGE_FIELDS = ("is_stalking", "triage_reasoning", "children_notification", "triaged_at")
+_CLOSE_FIELDS = ("state", "closing_reason", "closing_comment", "closed_at")
+
+
+def _partner_organisation(case: Case, partner: str) -> Organisation | None:
+    if partner == ConsentPartner.POLICE:
+        return case.municipality.police_district
+    return Organisation.objects.filter(kind=OrganisationKind.DSC).order_by("pk").first()
+
+
+_PARTNER_ROLE = {ConsentPartner.POLICE: Role.POLICE_CONTACT, ConsentPartner.DSC: Role.DSC_ADVISOR}
+_PARTNER_KIND = {
+    ConsentPartner.POLICE: ReferralKind.TO_POLICE,
+    ConsentPartner.DSC: ReferralKind.TO_DSC,
+}
+
+
+def _route_to_partner(actor, case: Case, partner: str) -> str:
+    label = ConsentPartner(partner).label
+    if not case.consents.filter(
+        partner=partner, scope=ConsentScope.CONTACT, withdrawn_at__isnull=True
+    ).exists():
+        raise ValidationError(MSG_NO_CONSENT, code="no_consent", params={"partner": label})
+    organisation = _partner_organisation(case, partner)
+    holders = list(current_holders(organisation.pk, _PARTNER_ROLE[partner])) if organisation else []
+    if not holders:
+        raise ValidationError(MSG_NO_PARTNER, code="no_partner", params={"partner": label})
+    Referral.objects.create(
+        case=case,
+        kind=_PARTNER_KIND[partner],
+        from_user=actor,
+        from_organisation=case.municipality,
+        to_organisation=organisation,
+        to_user=holders[0].user,
+    )
+    # The deputy reads the case too, so a referral is never stuck with someone away.
+    for holder in holders:
+        _grant(holder.user, case, VIEW)
+    return organisation.name
+
+
+def _revoke_partners(case: Case, partner: str | None = None) -> None:
+    kinds = [_PARTNER_KIND[partner]] if partner else list(_PARTNER_KIND.values())
+    users = User.objects.filter(
+        referrals_received__case=case, referrals_received__kind__in=kinds
+    ).distinct()
+    roles = [_PARTNER_ROLE[p] for p in ([partner] if partner else _PARTNER_ROLE)]
+    deputies = User.objects.filter(
+        role_assignments__role__in=roles,
+        caseuserobjectpermission__content_object=case,
+    ).distinct()
+    for user in {*users, *deputies}:
+        _revoke(user, case, VIEW)
+
+
+def _close_locked(actor, case: Case, reason: str, comment: str, now) -> None:
+    case.state = CaseState.CLOSED
+    case.closing_reason = reason
+    case.closing_comment = comment
+    case.closed_at = now
+    case.referrals.filter(status__in=[ReferralStatus.SENT, ReferralStatus.ACCEPTED]).update(
+        status=ReferralStatus.COMPLETED, responded_at=now, responded_by=actor
+    )
+    _revoke_partners(case)
+
+
+@transaction.atomic
+def close(
+    *, actor, case: Case, reason: str, comment: str = "", expected_version=None, request=None
+) -> Case:
+    case = _lock(case, expected_version)
+    require(actor, Action.CLOSE, case)
+    _require_state(case, CaseState.ACTIVE)
+    if reason not in ClosingReason.values or reason == ClosingReason.MERGED:
+        raise ValidationError({"reason": _("Vælg en årsag.")}, code="invalid_reason")
+    if reason == ClosingReason.OTHER and not comment.strip():
+        raise ValidationError({"comment": MSG_REASON_REQUIRED}, code="required")
+    _close_locked(actor, case, reason, comment.strip(), _now())
+    _save(case, *_CLOSE_FIELDS)
+    _event(case, actor, EventKind.CLOSED, summary=case.get_closing_reason_display())
+    _audit_change(actor, case, "close", request=request)
+    return case
+
+
+@transaction.atomic
+def reopen(*, actor, case: Case, comment: str, request=None) -> Case:
+    """A closed case comes back: to the coordinator who owned it, or to the visitator."""
+    case = _lock(case)
+    require(actor, Action.REOPEN, case)
+    _require_state(case, CaseState.CLOSED)
+    if not comment.strip():
+        raise ValidationError({"comment": MSG_REASON_REQUIRED}, code="required")
+    owner = case.responsible
+    if owner is not None and has_role(owner, Role.COORDINATOR, case.municipality_id):
+        case.state = CaseState.ACTIVE
+    else:
+        case.state = CaseState.IN_TRIAGE
+        case.responsible = _visitator_of(case.municipality)
+    case.closing_reason = ""
+    case.closed_at = None
+    _save(case, "state", "responsible", "closing_reason", "closed_at")
+    _event(case, actor, EventKind.REOPENED, summary=comment.strip()[:500])
+    _audit_change(actor, case, "reopen", request=request)
+    return case
+
+
+@transaction.atomic
+def join_duplicate(*, actor, case: Case, into: Case, request=None) -> Case:
+    """A new referral about a person who already has a case: its referrals and consents move
+    to the existing case, and the new case is closed as merged."""
+    require(actor, Action.JOIN, case)
+    require(actor, Action.ADD_NOTE, into)
+    case = _lock(case)
+    _require_state(case, CaseState.REFERRED, CaseState.IN_TRIAGE)
+    into = _lock(into)
+    if into.pk == case.pk or into.municipality_id != case.municipality_id or not into.is_open:
+        raise TransitionError(MSG_JOIN_OTHER, code="join_other")
+    now = _now()
+    case.referrals.update(case=into)
+    for consent in case.consents.filter(withdrawn_at__isnull=True):
+        if not into.consents.filter(
+            partner=consent.partner, scope=consent.scope, withdrawn_at__isnull=True
+        ).exists():
+            consent.case = into
+            consent.save(update_fields=["case"])
+    case.state = CaseState.CLOSED
+    case.closing_reason = ClosingReason.MERGED
+    case.closing_comment = into.reference
+    case.closed_at = now
+    case.merged_into = into
+    _save(case, *_CLOSE_FIELDS, "merged_into")
+    _save(into)
+    _event(case, actor, EventKind.MERGED, summary=into.reference)
+    _event(into, actor, EventKind.MERGED, summary=case.reference)
+    _audit_change(actor, case, "join_duplicate", object_id=into.pk, request=request)
+    return into
+
+
+@transaction.atomic
+def add_note(*, actor, case: Case, text: str, request=None) -> Note:
+    case = _lock(case)
+    require(actor, Action.ADD_NOTE, case)
+    _require_state(case, CaseState.REFERRED, CaseState.IN_TRIAGE, CaseState.ACTIVE)
+    if not text.strip():
+        raise ValidationError({"text": _("Notatet er tomt.")}, code="required")
+    note = Note.objects.create(case=case, author=actor, text=text.strip())
+    _save(case)
+    _event(case, actor, EventKind.NOTE_ADDED, note=note)
+    _audit_change(actor, case, "note", object_id=note.pk, request=request)
+    return note
+
+
+@transaction.atomic
+def record_consent(
+    *, actor, case: Case, partner: str, scopes: Iterable[str], request=None
+) -> list[Consent]:
+    case = _lock(case)
+    require(actor, Action.MANAGE_CONSENT, case)
+    _require_state(case, CaseState.REFERRED, CaseState.IN_TRIAGE, CaseState.ACTIVE)
+    now = _now()
+    active = set(
+        case.consents.filter(partner=partner, withdrawn_at__isnull=True).values_list(
+            "scope", flat=True
+        )
+    )
+    created = [
+        Consent.objects.create(
+            case=case, partner=partner, scope=scope, given_at=now, recorded_by=actor
+        )
+        for scope in scopes
+        if scope not in active
+    ]
+    for consent in created:
+        _event(
+            case,
+            actor,
+            EventKind.CONSENT_GIVEN,
+            summary=consent.get_partner_display(),
+            consent_scope=consent.scope,
+        )
+    _save(case)
+    _audit_change(actor, case, f"consent:{partner}", request=request)
+    return created
+
+
+@transaction.atomic
+def withdraw_consent(*, actor, consent: Consent, request=None) -> Consent:
+    """Withdrawing the consent to share contact details ends the partner's access."""
+    case = consent.case
+    case = _lock(case)
+    require(actor, Action.MANAGE_CONSENT, case)
+    consent = Consent.objects.select_for_update().get(pk=consent.pk)
+    if consent.withdrawn_at is not None:
+        raise TransitionError(_("Samtykket er allerede trukket tilbage."), code="withdrawn")
+    consent.withdrawn_at = _now()
+    consent.withdrawn_by = actor
+    consent.save(update_fields=["withdrawn_at", "withdrawn_by"])
+    if consent.scope == ConsentScope.CONTACT:
+        _revoke_partners(case, consent.partner)
+    _save(case)
+    _event(
+        case,
+        actor,
+        EventKind.CONSENT_WITHDRAWN,
+        summary=consent.get_partner_display(),
+        consent_scope=consent.scope,
+    )
+    _audit_change(actor, case, f"withdraw_consent:{consent.partner}", consent.pk, request)
+    return consent
+
+
+@transaction.atomic
+def respond_to_referral(
+    *, actor, referral: Referral, accept: bool, reason: str = "", request=None
+) -> Referral:
+    """The recipient of a routed referral (coordinator, police, DSC) accepts or declines.
+    A declined coordinator referral sends the case back to the visitator."""
+    if referral.to_user_id != actor.pk or referral.kind == ReferralKind.TO_VISITATOR:
+        raise PermissionDenied(MSG_NOT_RECIPIENT)
+    case = _lock(referral.case)
+    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    if referral.status != ReferralStatus.SENT:
+        raise TransitionError(MSG_REFERRAL_ANSWERED, code="answered")
+    if not accept and not reason.strip():
+        raise ValidationError({"reason": MSG_REASON_REQUIRED}, code="required")
+    referral.status = ReferralStatus.ACCEPTED if accept else ReferralStatus.DECLINED
+    referral.decline_reason = "" if accept else reason.strip()
+    referral.responded_at = _now()
+    referral.responded_by = actor
+    referral.save(update_fields=["status", "decline_reason", "responded_at", "responded_by"])
+    if not accept:
+        _revoke(actor, case, VIEW, CHANGE)
+        if referral.kind == ReferralKind.TO_COORDINATOR and case.responsible_id == actor.pk:
+            case.responsible = _visitator_of(case.municipality)
+            if case.state == CaseState.ACTIVE:
+                case.state = CaseState.IN_TRIAGE
+            _save(case, "state", "responsible")
+    kind = EventKind.REFERRAL_ACCEPTED if accept else EventKind.REFERRAL_DECLINED
+    _event(case, actor, kind, summary=referral.get_kind_display())
+    _audit_change(actor, case, f"referral:{referral.status}", referral.pk, request)
+    return referral
+
+
+@transaction.atomic
+def decline_incoming(*, actor, case: Case, reason: str, request=None) -> Case:
+    """The visitator turns a referral down (e.g. wrong municipality); the referrer sees why."""
+    case = _lock(case)
+    require(actor, Action.START_TRIAGE, case)
+    _require_state(case, CaseState.REFERRED, CaseState.IN_TRIAGE)
+    if not reason.strip():
+        raise ValidationError({"reason": MSG_REASON_REQUIRED}, code="required")
+    now = _now()
+    case.referrals.filter(kind=ReferralKind.TO_VISITATOR).exclude(
+        status=ReferralStatus.COMPLETED
+    ).update(
+        status=ReferralStatus.DECLINED,
+        decline_reason=reason.strip(),
+        responded_at=now,
+        responded_by=actor,
+    )
+    _close_locked(actor, case, ClosingReason.TRANSFERRED, reason.strip(), now)
+    _save(case, *_CLOSE_FIELDS)
+    _event(case, actor, EventKind.REFERRAL_DECLINED, summary=reason.strip()[:500])
+    _audit_change(actor, case, "decline_referral", request=request)
+    return case
+
+
+@transaction.atomic
+def disqualify(*, actor, case: Case, user, reason: str, request=None) -> Disqualification:
+    """Mark a user as inhabil on the case: they lose every access to it at once."""
+    case = _lock(case)
+    require(actor, Action.DISQUALIFY, case)
+    if not reason.strip():
+        raise ValidationError({"reason": MSG_REASON_REQUIRED}, code="required")
+    if case.responsible_id == user.pk and case.is_open:
+        raise TransitionError(MSG_DISQUALIFY_OWNER, code="owner")
+    disqualification, _created = Disqualification.objects.get_or_create(
+        case=case, user=user, defaults={"reason": reason.strip(), "created_by": actor}
+    )
+    _revoke(user, case, VIEW, CHANGE)
+    _save(case)
+    _event(case, actor, EventKind.DISQUALIFIED)
+    _audit_change(actor, case, "disqualify", object_id=user.pk, request=request)
+    return disqualification

@@ -1,0 +1,421 @@
+"""Thin views: parse input, call one service or selector, render."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cooperation.models import Role
+from cooperation.roles import current_holders, has_role, municipalities_user_can_refer_to
+
+from . import audit, selectors, services
+from .access import Action, Level, allowed_actions, level_for, require, visible_scopes
+from .forms import (
+    CloseForm,
+    ConsentForm,
+    DisqualifyForm,
+    NoteForm,
+    QueueFilterForm,
+    ReasonForm,
+    ReferralForm,
+    TriageForm,
+)
+from .models import ConsentScope, EventKind, Referral
+
+User = get_user_model()
+PAGE_SIZE = 25
+
+
+def _apply_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def _page(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("side"))
+
+
+@login_required
+def referral_create(request):
+    municipalities = municipalities_user_can_refer_to(request.user).order_by("name")
+    if not municipalities.exists():
+        raise PermissionDenied
+    form = ReferralForm(request.POST or None, municipalities=municipalities)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            case = services.refer(actor=request.user, request=request, **data)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Henvisningen er sendt til stalkingvisitatoren. Sagsnummer: %(ref)s")
+                % {"ref": case.reference},
+            )
+            return redirect("cases:my_referrals")
+    return render(request, "cases/referral_form.html", {"form": form})
+
+
+@login_required
+def my_referrals(request):
+    if not municipalities_user_can_refer_to(request.user).exists():
+        raise PermissionDenied
+    page = _page(request, selectors.referrals_made_by(request.user))
+    return render(request, "cases/my_referrals.html", {"page": page})
+
+
+@login_required
+def triage_dashboard(request):
+    if not has_role(request.user, Role.VISITATOR):
+        raise PermissionDenied
+    filters = QueueFilterForm(request.GET or None)
+    params = filters.cleaned_data if filters.is_valid() else {}
+    queue = selectors.triage_queue(
+        request.user,
+        state=params.get("state") or None,
+        urgency=params.get("urgency"),
+        overdue=params.get("overdue", False),
+        search=params.get("q", ""),
+    )
+    context = {
+        "filters": filters,
+        "page": _page(request, queue),
+        "counts": selectors.state_counts(request.user),
+        "waiting": selectors.referrals_waiting_for(request.user)[:10],
+        "querystring": _querystring_without_page(request),
+    }
+    return render(request, "cases/triage_dashboard.html", context)
+
+
+def _querystring_without_page(request) -> str:
+    params = request.GET.copy()
+    params.pop("side", None)
+    return params.urlencode()
+
+
+@login_required
+def my_cases(request):
+    if not (has_role(request.user, Role.COORDINATOR) or has_role(request.user, Role.VISITATOR)):
+        raise PermissionDenied
+    search = request.GET.get("q", "")[:100]
+    include_closed = request.GET.get("lukkede") == "1"
+    cases = selectors.my_cases(request.user, include_closed=include_closed, search=search)
+    context = {
+        "page": _page(request, cases),
+        "search": search,
+        "include_closed": include_closed,
+        "waiting": selectors.referrals_waiting_for(request.user)[:10],
+        "querystring": _querystring_without_page(request),
+    }
+    return render(request, "cases/my_cases.html", context)
+
+
+@login_required
+def partner_cases(request):
+    if not (
+        has_role(request.user, Role.POLICE_CONTACT) or has_role(request.user, Role.DSC_ADVISOR)
+    ):
+        raise PermissionDenied
+    search = request.GET.get("q", "")[:100]
+    context = {
+        "page": _page(request, selectors.partner_cases(request.user, search=search)),
+        "search": search,
+        "waiting": selectors.referrals_waiting_for(request.user)[:10],
+        "querystring": _querystring_without_page(request),
+    }
+    return render(request, "cases/partner_cases.html", context)
+
+
+@login_required
+def case_detail(request, reference):
+    case = selectors.get_case_for(request.user, reference, request=request)
+    level = level_for(request.user, case)
+    if level is None:
+        raise Http404
+    scopes = visible_scopes(request.user, case)
+    events = selectors.timeline(case)
+    if level != Level.FULL:
+        hidden = [EventKind.DISQUALIFIED]
+        if ConsentScope.NOTES not in scopes:
+            hidden.append(EventKind.NOTE_ADDED)
+        events = events.exclude(kind__in=hidden)
+    actions = allowed_actions(request.user, case)
+    audit.record_read(
+        user=request.user, case=case, what="case", purpose=f"level:{level}", request=request
+    )
+    context = {
+        "case": case,
+        "level": level,
+        "full": level == Level.FULL,
+        "scopes": scopes,
+        "actions": {a.value for a in actions},
+        "events": events[:200],
+        "referrals": case.referrals.select_related("from_user", "to_user", "to_organisation"),
+        "consents": case.consents.select_related("recorded_by").order_by(
+            "partner", "scope", "-given_at"
+        )
+        if level == Level.FULL
+        else None,
+        "duplicates": selectors.possible_duplicates(case)[:5] if Action.JOIN in actions else None,
+        "note_form": NoteForm() if Action.ADD_NOTE in actions else None,
+        "my_referral": case.referrals.filter(to_user=request.user, status="sent")
+        .exclude(kind="to_visitator")
+        .first(),
+    }
+    return render(request, "cases/case_detail.html", context)
+
+
+def _case_for_action(request, reference):
+    return selectors.get_case_for(request.user, reference, request=request)
+
+
+@login_required
+@require_POST
+def start_triage(request, reference):
+    case = _case_for_action(request, reference)
+    try:
+        services.start_triage(actor=request.user, case=case, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        return redirect("cases:triage", reference=case.reference)
+    return redirect(case)
+
+
+@login_required
+def triage(request, reference):
+    case = _case_for_action(request, reference)
+    require(request.user, Action.TRIAGE, case)
+    coordinators = User.objects.filter(
+        pk__in=current_holders(case.municipality_id, Role.COORDINATOR).values("user")
+    ).order_by("first_name", "last_name")
+    form = TriageForm(
+        request.POST or None,
+        case=case,
+        coordinators=coordinators,
+        initial={"version": case.version},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.triage(
+                actor=request.user,
+                case=case,
+                expected_version=data.pop("version"),
+                request=request,
+                **data,
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("Visitationen er gemt."))
+            return redirect(case)
+    return render(request, "cases/triage_form.html", {"case": case, "form": form})
+
+
+@login_required
+@require_POST
+def add_note(request, reference):
+    case = _case_for_action(request, reference)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.add_note(
+                actor=request.user, case=case, text=form.cleaned_data["text"], request=request
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Notatet er gemt."))
+            return redirect(case)
+    else:
+        require(request.user, Action.ADD_NOTE, case)
+    return render(request, "cases/note_form.html", {"case": case, "form": form})
+
+
+@login_required
+def close(request, reference):
+    case = _case_for_action(request, reference)
+    require(request.user, Action.CLOSE, case)
+    form = CloseForm(request.POST or None, initial={"version": case.version})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.close(
+                actor=request.user,
+                case=case,
+                reason=form.cleaned_data["reason"],
+                comment=form.cleaned_data["comment"],
+                expected_version=form.cleaned_data["version"],
+                request=request,
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("Sagen er lukket."))
+            return redirect(case)
+    return render(request, "cases/close_form.html", {"case": case, "form": form})
+
+
+def _reason_action(request, reference, *, action, service, template, success, field="reason"):
+    case = _case_for_action(request, reference)
+    require(request.user, action, case)
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            service(
+                actor=request.user,
+                case=case,
+                request=request,
+                **{field: form.cleaned_data["reason"]},
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, success)
+            return redirect(case)
+    return render(request, template, {"case": case, "form": form})
+
+
+@login_required
+def reopen(request, reference):
+    return _reason_action(
+        request,
+        reference,
+        action=Action.REOPEN,
+        service=services.reopen,
+        template="cases/reopen_form.html",
+        success=_("Sagen er genåbnet."),
+        field="comment",
+    )
+
+
+@login_required
+def decline_incoming(request, reference):
+    return _reason_action(
+        request,
+        reference,
+        action=Action.START_TRIAGE,
+        service=services.decline_incoming,
+        template="cases/decline_form.html",
+        success=_("Henvisningen er afvist."),
+    )
+
+
+@login_required
+def join_duplicate(request, reference, into):
+    case = _case_for_action(request, reference)
+    target = _case_for_action(request, into)
+    require(request.user, Action.JOIN, case)
+    if request.method == "POST":
+        try:
+            services.join_duplicate(actor=request.user, case=case, into=target, request=request)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(case)
+        messages.success(
+            request, _("Henvisningen er lagt ind på sag %(ref)s.") % {"ref": target.reference}
+        )
+        return redirect(target)
+    return render(request, "cases/join_confirm.html", {"case": case, "target": target})
+
+
+@login_required
+def consent(request, reference):
+    case = _case_for_action(request, reference)
+    require(request.user, Action.MANAGE_CONSENT, case)
+    form = ConsentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_consent(
+                actor=request.user,
+                case=case,
+                partner=form.cleaned_data["partner"],
+                scopes=form.cleaned_data["scopes"],
+                request=request,
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("Samtykket er registreret."))
+            return redirect(case)
+    return render(request, "cases/consent_form.html", {"case": case, "form": form})
+
+
+@login_required
+def withdraw_consent(request, reference, consent_id):
+    case = _case_for_action(request, reference)
+    require(request.user, Action.MANAGE_CONSENT, case)
+    consent = get_object_or_404(case.consents, pk=consent_id, withdrawn_at__isnull=True)
+    if request.method == "POST":
+        services.withdraw_consent(actor=request.user, consent=consent, request=request)
+        messages.success(request, _("Samtykket er trukket tilbage."))
+        return redirect(case)
+    return render(
+        request, "cases/withdraw_consent_confirm.html", {"case": case, "consent": consent}
+    )
+
+
+@login_required
+def disqualify(request, reference):
+    case = _case_for_action(request, reference)
+    require(request.user, Action.DISQUALIFY, case)
+    users = User.objects.filter(is_active=True).exclude(pk=request.user.pk).order_by("username")
+    form = DisqualifyForm(request.POST or None, users=users)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.disqualify(
+                actor=request.user,
+                case=case,
+                user=form.cleaned_data["user"],
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("Inhabiliteten er registreret."))
+            return redirect(case)
+    return render(request, "cases/disqualify_form.html", {"case": case, "form": form})
+
+
+@login_required
+def respond_to_referral(request, reference, referral_id):
+    case = _case_for_action(request, reference)
+    referral = get_object_or_404(
+        Referral.objects.filter(case=case, to_user=request.user, status="sent").exclude(
+            kind="to_visitator"
+        ),
+        pk=referral_id,
+    )
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST":
+        accept = request.POST.get("svar") == "accept"
+        if accept or form.is_valid():
+            try:
+                services.respond_to_referral(
+                    actor=request.user,
+                    referral=referral,
+                    accept=accept,
+                    reason="" if accept else form.cleaned_data["reason"],
+                    request=request,
+                )
+            except ValidationError as error:
+                _apply_errors(form, error)
+            else:
+                messages.success(
+                    request,
+                    _("Henvisningen er modtaget.") if accept else _("Henvisningen er afvist."),
+                )
+                return redirect(case) if accept else redirect("home")
+    return render(
+        request, "cases/respond_form.html", {"case": case, "referral": referral, "form": form}
+    )

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from cooperation import views as cooperation_views
+
+admin.site.site_header = "Samvirke – administration"
+admin.site.site_title = "Samvirke"
+
+urlpatterns = [
+    path("", cooperation_views.home, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("kontakter/", cooperation_views.directory, name="directory"),
+    path("statistik/", cooperation_views.statistics, name="statistics"),
+    path("tilgaengelighed/", cooperation_views.accessibility_statement, name="accessibility"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("", include("cases.urls")),
+]

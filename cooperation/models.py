@@ -1,0 +1,151 @@
+"""The cooperation model: who takes part, in which role, and how to reach them."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class OrganisationKind(models.TextChoices):
+    MUNICIPALITY = "municipality", _("Kommune")
+    POLICE = "police", _("Politikreds")
+    DSC = "dsc", _("Dansk Stalking Center")
+    OTHER = "other", _("Anden")
+
+
+class Organisation(models.Model):
+    name = models.CharField(_("navn"), max_length=200, unique=True)
+    kind = models.CharField(_("type"), max_length=20, choices=OrganisationKind.choices)
+    code = models.CharField(
+        _("kode"),
+        max_length=5,
+        unique=True,
+        help_text=_("Bruges i sagsnumre, fx ESB i ESB-2026-0042."),
+    )
+    police_district = models.ForeignKey(
+        "self",
+        verbose_name=_("politikreds"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="municipalities",
+        limit_choices_to={"kind": OrganisationKind.POLICE},
+        help_text=_("For kommuner: den politikreds, kommunen samarbejder med."),
+    )
+    triage_working_days = models.PositiveSmallIntegerField(
+        _("frist for visitation (arbejdsdage)"),
+        null=True,
+        blank=True,
+        help_text=_("Tom: standarden for hele installationen (5 arbejdsdage)."),
+    )
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisationer")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def triage_days(self) -> int:
+        return self.triage_working_days or settings.DEFAULT_TRIAGE_WORKING_DAYS
+
+
+class Unit(models.Model):
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="units",
+    )
+    name = models.CharField(_("navn"), max_length=200)
+
+    class Meta:
+        verbose_name = _("enhed")
+        verbose_name_plural = _("enheder")
+        ordering = ["organisation__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="unit_unique_name")
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.organisation.code})"
+
+
+class Role(models.TextChoices):
+    FIRST_CONTACT = "first_contact", _("Første kontakt")
+    VISITATOR = "visitator", _("Stalkingvisitator")
+    COORDINATOR = "coordinator", _("Primær koordinator")
+    POLICE_CONTACT = "police_contact", _("Politiets kontaktperson")
+    DSC_ADVISOR = "dsc_advisor", _("Rådgiver, Dansk Stalking Center")
+    FOLLOW_UP = "follow_up", _("Følgegruppe")
+
+
+# Which kind of organisation each role belongs to; checked when an assignment is saved.
+ROLE_ORGANISATION_KIND = {
+    Role.FIRST_CONTACT: OrganisationKind.MUNICIPALITY,
+    Role.VISITATOR: OrganisationKind.MUNICIPALITY,
+    Role.COORDINATOR: OrganisationKind.MUNICIPALITY,
+    Role.POLICE_CONTACT: OrganisationKind.POLICE,
+    Role.DSC_ADVISOR: OrganisationKind.DSC,
+}
+
+
+class RoleAssignmentQuerySet(models.QuerySet):
+    def current(self, on=None):
+        today = on or timezone.localdate()
+        return self.filter(valid_from__lte=today).filter(
+            Q(valid_to__isnull=True) | Q(valid_to__gte=today)
+        )
+
+
+class RoleAssignment(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("bruger"),
+        on_delete=models.CASCADE,
+        related_name="role_assignments",
+    )
+    role = models.CharField(_("rolle"), max_length=20, choices=Role.choices)
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="role_assignments",
+    )
+    unit = models.ForeignKey(
+        Unit,
+        verbose_name=_("enhed"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="role_assignments",
+    )
+    is_deputy = models.BooleanField(_("stedfortræder"), default=False)
+    phone = models.CharField(_("telefon"), max_length=30, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    valid_from = models.DateField(_("gyldig fra"), default=timezone.localdate)
+    valid_to = models.DateField(_("gyldig til"), null=True, blank=True)
+
+    objects = RoleAssignmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("rolletildeling")
+        verbose_name_plural = _("rolletildelinger")
+        ordering = ["organisation__name", "role", "is_deputy"]
+        indexes = [
+            models.Index(fields=["user", "role"]),
+            models.Index(fields=["organisation", "role"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                name="role_assignment_period_valid",
+            )
+        ]
+
+    def __str__(self):
+        deputy = f" ({_('stedfortræder')})" if self.is_deputy else ""
+        return f"{self.get_role_display()}{deputy}, {self.organisation.code}: {self.user}"

@@ -1,0 +1,82 @@
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.db.models.functions import TruncMonth
+from django.shortcuts import redirect, render
+
+from cases.models import Case, CaseState, ReferralKind
+
+from .models import Organisation, OrganisationKind, Role, RoleAssignment
+from .roles import held_roles, organisations_for, primary_role
+
+START_PAGES = {
+    Role.VISITATOR: "cases:triage_dashboard",
+    Role.COORDINATOR: "cases:my_cases",
+    Role.POLICE_CONTACT: "cases:partner_cases",
+    Role.DSC_ADVISOR: "cases:partner_cases",
+    Role.FIRST_CONTACT: "cases:my_referrals",
+    Role.FOLLOW_UP: "statistics",
+}
+
+
+@login_required
+def home(request):
+    role = primary_role(request.user)
+    if role is None:
+        return render(request, "cooperation/no_role.html")
+    return redirect(START_PAGES[role])
+
+
+def _directory_organisations(user):
+    """The user's own organisations, and for a municipality its police district and DSC."""
+    own = {r.organisation_id for r in held_roles(user)}
+    related = Organisation.objects.filter(
+        Q(pk__in=own)
+        | Q(municipalities__in=own)
+        | Q(police_district__in=own)
+        | Q(kind=OrganisationKind.DSC)
+    )
+    return related.distinct().order_by("kind", "name")
+
+
+@login_required
+def directory(request):
+    organisations = list(_directory_organisations(request.user))
+    assignments = (
+        RoleAssignment.objects.current()
+        .filter(organisation__in=organisations, user__is_active=True)
+        .exclude(role=Role.FIRST_CONTACT)
+        .select_related("user", "organisation", "unit")
+        .order_by("organisation__kind", "organisation__name", "role", "is_deputy")
+    )
+    by_org = {org.pk: {"organisation": org, "assignments": []} for org in organisations}
+    for assignment in assignments:
+        by_org[assignment.organisation_id]["assignments"].append(assignment)
+    return render(request, "cooperation/directory.html", {"groups": list(by_org.values())})
+
+
+def accessibility_statement(request):
+    return render(request, "cooperation/accessibility.html")
+
+
+@login_required
+def statistics(request):
+    """Anonymous figures for the follow-up group: counts only, never a person or a case."""
+    if not organisations_for(request.user, Role.FOLLOW_UP):
+        raise PermissionDenied
+    municipalities = organisations_for(request.user, Role.FOLLOW_UP)
+    cases = Case.objects.filter(municipality__in=municipalities)
+    per_month = (
+        cases.annotate(month=TruncMonth("received_at"))
+        .values("month")
+        .annotate(
+            total=Count("pk", distinct=True),
+            stalking=Count("pk", filter=Q(is_stalking=True), distinct=True),
+            not_stalking=Count("pk", filter=Q(is_stalking=False), distinct=True),
+            police=Count("pk", filter=Q(referrals__kind=ReferralKind.TO_POLICE), distinct=True),
+            dsc=Count("pk", filter=Q(referrals__kind=ReferralKind.TO_DSC), distinct=True),
+            closed=Count("pk", filter=Q(state=CaseState.CLOSED), distinct=True),
+        )
+        .order_by("-month")[:24]
+    )
+    return render(request, "cooperation/statistics.html", {"per_month": per_month})
