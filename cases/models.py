@@ -472,9 +472,11 @@ class AuditEntry(models.Model):
     """
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # DO_NOTHING without a database constraint: deleting a user or a case never rewrites
+    # history (the PostgreSQL trigger would refuse it anyway); the snapshots stay readable.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
         null=True,
         related_name="+",
         db_constraint=False,

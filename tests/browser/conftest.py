@@ -1,0 +1,133 @@
+"""Browser tests: the real app on pytest-django's live_server, driven by Debian's chromium.
+
+One chromium for the whole session (starting it is the slow part); a fresh context (cookies,
+language) per test. Each test gets the demo data from `seed_demo`, because live_server needs
+`transactional_db`, which empties the database after every test.
+
+Run: SAMVIRKE_TESTING=1 .venv/bin/pytest tests/browser -q -p no:cacheprovider
+"""
+
+import os
+import shutil
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.test.utils import override_settings
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM would refuse to run in
+# it. The test thread only reads and seeds, the app itself runs in live_server's own thread.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+HERE = Path(__file__).resolve().parent
+AXE_JS = HERE / "vendor" / "axe-core" / "axe.min.js"
+SCREENSHOTS = HERE / "screenshots"
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "demo"
+# Every demo user, in the order of the case flow; "admin" holds no role in the cooperation.
+ROLES = ["forstekontakt", "visitator", "koordinator", "politi", "dsc", "folgegruppe", "admin"]
+LANGUAGES = ["da", "en"]
+# Extra referrals, so that the lists that page (the visitator's queue, the first contact's
+# referrals, the visitator's own cases) have a page 2. The page size is 25.
+FILLER_REFERRALS = 26
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip(
+            "chromium not found on PATH: install Debian's package (apt-get install chromium); "
+            "Playwright's own browser download is not used"
+        )
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    playwright = sync_api.sync_playwright().start()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def fast_passwords(settings):
+    # The demo's 9 users get their password hashed on every seed; PBKDF2 would cost seconds.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def demo(live_server, transactional_db, fast_passwords):
+    """The demo cooperation (organisations, one user per role, cases in every state) plus
+    enough referrals for a second page. Returns the live server's base URL."""
+    from django.contrib.auth import get_user_model
+
+    from cases import services
+    from cooperation.models import Organisation
+
+    with override_settings(DEBUG=True):  # seed_demo refuses to run without DEBUG
+        call_command("seed_demo", stdout=StringIO())
+    first = get_user_model().objects.get(username="forstekontakt")
+    esbjerg = Organisation.objects.get(code="ESB")
+    for number in range(1, FILLER_REFERRALS + 1):
+        services.refer(
+            actor=first,
+            municipality=esbjerg,
+            full_name=f"Testborger {number:02d}",
+            safe_contact="Kun sms",
+            reason="Fyld til side 2.",
+        )
+    return live_server.url
+
+
+@pytest.fixture
+def context(browser):
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900},
+        # axe is injected as an inline script; a future CSP must not block the test tool.
+        bypass_csp=True,
+        locale="da-DK",
+    )
+    context.set_default_timeout(10_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context):
+    page = context.new_page()
+    page.static_errors = []
+    page.on(
+        "response",
+        lambda r: page.static_errors.append(f"{r.status} {r.url}")
+        if "/static/" in r.url and r.status >= 400
+        else None,
+    )
+    return page
+
+
+def login(page, base_url: str, username: str, language: str = "da") -> None:
+    """Log in through the login form. The language is switched with the footer form first,
+    as a user would, so the login page itself is seen in that language too."""
+    page.goto(f"{base_url}/accounts/login/")
+    if language != "da":
+        switch_language(page, language)
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("form.samvirke-form button[type=submit]")
+    assert "/accounts/login/" not in page.url, f"login failed for {username}"
+
+
+def switch_language(page, language: str) -> None:
+    page.select_option("#language-select", language)
+    with page.expect_navigation():
+        page.click("form.samvirke-language button[type=submit]")
+    assert page.evaluate("document.documentElement.lang") == language

@@ -1,0 +1,48 @@
+"""The real PostgreSQL and Redis, where they are the point (run in CI; skipped locally)."""
+
+import datetime
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.core import mail
+from django.db import DatabaseError, connection, transaction
+
+from cases.models import AuditEntry, Case
+from cases.tasks import remind_overdue_triage
+from config.celery import app
+
+
+@pytest.mark.postgres
+def test_database_trigger_refuses_to_rewrite_the_audit_trail(world):
+    world.refer()
+    assert connection.vendor == "postgresql"
+    for statement in (
+        "UPDATE cases_auditentry SET username = 'someone else'",
+        "DELETE FROM cases_auditentry",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
+    assert AuditEntry.objects.exclude(username="someone else").exists()
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_reminder_goes_through_redis_to_a_real_worker(world):
+    world.visitator.email = "v@example.invalid"
+    world.visitator.save()
+    case = world.refer()
+    Case.objects.filter(pk=case.pk).update(triage_deadline=datetime.date(2020, 1, 1))
+
+    with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
+        remind_overdue_triage.delay()
+        deadline = time.monotonic() + 20
+        while not mail.outbox and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["v@example.invalid"]
