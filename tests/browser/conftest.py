@@ -57,6 +57,25 @@ def browser():
     playwright.stop()
 
 
+@pytest.fixture(scope="session")
+def plain_http_settings():
+    """The production defaults redirect to https and mark cookies secure; live_server speaks
+    plain http. SecurityMiddleware reads its settings once, when live_server starts, so this
+    must be in force before it does (see the live_server override below)."""
+    with override_settings(
+        SECURE_SSL_REDIRECT=False,
+        SECURE_HSTS_SECONDS=0,
+        SESSION_COOKIE_SECURE=False,
+        CSRF_COOKIE_SECURE=False,
+    ):
+        yield
+
+
+@pytest.fixture(scope="session")
+def live_server(plain_http_settings, live_server):
+    return live_server
+
+
 @pytest.fixture
 def fast_passwords(settings):
     # The demo's 9 users get their password hashed on every seed; PBKDF2 would cost seconds.

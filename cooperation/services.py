@@ -1,0 +1,83 @@
+"""Handover: when a person leaves a role, everything they hold moves to the successor at once."""
+
+import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cases import audit
+from cases.models import (
+    AuditAction,
+    Case,
+    CaseEvent,
+    CaseState,
+    CaseUserObjectPermission,
+    EventKind,
+    Referral,
+    ReferralStatus,
+)
+
+from .models import RoleAssignment
+
+
+@transaction.atomic
+def handover(
+    *, actor, assignment: RoleAssignment, successor, on: datetime.date | None = None
+) -> RoleAssignment:
+    """End `assignment` and give the same role to `successor`: open cases, pending referrals
+    and object permissions in that organisation move in one transaction, and every case's
+    history shows it. Only administrators may do this."""
+    if not actor.is_superuser:
+        raise PermissionDenied(_("Kun administratorer kan overdrage en rolle."))
+    today = on or timezone.localdate()
+    assignment = RoleAssignment.objects.select_for_update().get(pk=assignment.pk)
+    leaver = assignment.user
+    if successor.pk == leaver.pk:
+        raise ValidationError(_("Efterfølgeren skal være en anden person."))
+    if assignment.valid_to is not None and assignment.valid_to < today:
+        raise ValidationError(_("Rolletildelingen er allerede udløbet."))
+    assignment.valid_to = today - datetime.timedelta(days=1)
+    if assignment.valid_to < assignment.valid_from:
+        assignment.valid_to = assignment.valid_from
+    assignment.save(update_fields=["valid_to"])
+    new_assignment = RoleAssignment.objects.create(
+        user=successor,
+        role=assignment.role,
+        organisation=assignment.organisation,
+        unit=assignment.unit,
+        is_deputy=assignment.is_deputy,
+        phone=assignment.phone,
+        valid_from=today,
+    )
+    organisation = assignment.organisation
+    in_scope = Case.objects.filter(municipality=organisation) | Case.objects.filter(
+        referrals__to_organisation=organisation
+    )
+    case_ids = set(in_scope.values_list("pk", flat=True))
+    moved = Case.objects.filter(pk__in=case_ids, responsible=leaver).exclude(state=CaseState.CLOSED)
+    moved_ids = list(moved.values_list("pk", flat=True))
+    moved.update(responsible=successor)
+    Referral.objects.filter(
+        case_id__in=case_ids, to_user=leaver, status=ReferralStatus.SENT
+    ).update(to_user=successor)
+    grants = CaseUserObjectPermission.objects.filter(user=leaver, content_object_id__in=case_ids)
+    touched = set(grants.values_list("content_object_id", flat=True)) | set(moved_ids)
+    for grant in grants:
+        CaseUserObjectPermission.objects.get_or_create(
+            user=successor, permission=grant.permission, content_object_id=grant.content_object_id
+        )
+    grants.delete()
+    name = successor.get_full_name() or successor.username
+    CaseEvent.objects.bulk_create(
+        CaseEvent(case_id=case_id, actor=actor, kind=EventKind.HANDOVER, summary=name)
+        for case_id in sorted(touched)
+    )
+    audit.record(
+        user=actor,
+        action=AuditAction.CHANGE,
+        what="handover",
+        object_id=f"{assignment.pk}->{new_assignment.pk}",
+    )
+    return new_assignment

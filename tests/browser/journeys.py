@@ -1,0 +1,153 @@
+"""Which pages each demo role reaches, worked out from the data and the access rules.
+
+The journey is derived, not hard-coded: every case the user can see (cases.access), each form
+the user may open on those cases (once per role: the same template on another case adds
+nothing), every referral waiting for the user's answer, the lists with filters and a page 2.
+A page added later shows up here when its action or list is added to the maps below.
+"""
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from cases import selectors
+from cases.access import Action, allowed_actions, cases_visible_to
+from cases.views import PAGE_SIZE
+from cooperation.models import Role
+from cooperation.roles import has_role, municipalities_user_can_refer_to
+
+FILLER_PREFIX = "Testborger"  # the fixture's extra referrals: one of them is enough to visit
+
+# Presses the form's main button; forms are sent empty (or with the values in `select`).
+SUBMIT = "main form.samvirke-form button.button-primary"
+
+
+@dataclass
+class Step:
+    label: str
+    path: str
+    submit: str | None = None  # press this to reach the form's error state
+    fill: dict = field(default_factory=dict)  # fill(selector, text) before submit
+    select: dict = field(default_factory=dict)  # select_option(selector, value) before submit
+    status: int = 200
+
+
+def _forms_for(case, action: Action) -> list[Step]:
+    ref = case.reference
+    url = lambda name, *args: reverse(f"cases:{name}", args=[ref, *args])  # noqa: E731
+    if action in (Action.START_TRIAGE,):
+        return [Step("afvis henvisning (fejl)", url("decline_incoming"), submit=SUBMIT)]
+    if action is Action.TRIAGE:
+        return [Step("visitation (fejl)", url("triage"), submit=SUBMIT)]
+    if action is Action.JOIN:
+        other = selectors.possible_duplicates(case).first()
+        return [Step("læg sammen", url("join", other.reference))] if other else []
+    if action is Action.ADD_NOTE:
+        note = f"main form[action='{url('add_note')}'] button[type=submit]"
+        return [Step("notat (fejl)", case.get_absolute_url(), submit=note)]
+    if action is Action.MANAGE_CONSENT:
+        steps = [Step("samtykke (fejl)", url("consent"), submit=SUBMIT)]
+        consent = case.consents.filter(withdrawn_at__isnull=True).first()
+        if consent:
+            steps.append(Step("træk samtykke tilbage", url("withdraw_consent", consent.pk)))
+        return steps
+    if action is Action.CLOSE:
+        # "Andet" without a comment is refused by the service: the error state, no closing.
+        return [
+            Step("luk sag (fejl)", url("close"), submit=SUBMIT, select={"#id_reason": "other"})
+        ]
+    if action is Action.REOPEN:
+        return [Step("genåbn (fejl)", url("reopen"), submit=SUBMIT)]
+    if action is Action.DISQUALIFY:
+        return [Step("inhabilitet (fejl)", url("disqualify"), submit=SUBMIT)]
+    raise AssertionError(f"no journey step for {action}: add one")
+
+
+def journey(username: str) -> list[Step]:
+    user = get_user_model().objects.get(username=username)
+    steps = [Step("forside", "/")]
+
+    if has_role(user, Role.VISITATOR):
+        triage = reverse("cases:triage_dashboard")
+        steps += [
+            Step("visitation", triage),
+            Step("visitation, filter", f"{triage}?q=Anna&state=referred&urgency=3&overdue=on"),
+            Step("visitation, tomt filter", f"{triage}?q=findes-ikke&state=in_triage"),
+        ]
+        if selectors.triage_queue(user).count() > PAGE_SIZE:
+            steps.append(Step("visitation, side 2", f"{triage}?side=2"))
+    if has_role(user, Role.COORDINATOR) or has_role(user, Role.VISITATOR):
+        mine = reverse("cases:my_cases")
+        steps += [Step("mine sager", mine), Step("mine sager, filter", f"{mine}?q=e&lukkede=1")]
+        if selectors.my_cases(user).count() > PAGE_SIZE:
+            steps.append(Step("mine sager, side 2", f"{mine}?side=2"))
+    if has_role(user, Role.POLICE_CONTACT) or has_role(user, Role.DSC_ADVISOR):
+        shared = reverse("cases:partner_cases")
+        first = selectors.partner_cases(user).first()
+        steps += [
+            Step("delte sager", shared),
+            Step("delte sager, filter", f"{shared}?q={first.reference if first else 'x'}"),
+            Step("delte sager, tomt filter", f"{shared}?q=findes-ikke"),
+        ]
+    if municipalities_user_can_refer_to(user).exists():
+        referrals = reverse("cases:my_referrals")
+        steps += [
+            Step("mine henvisninger", referrals),
+            Step("ny henvisning", reverse("cases:referral_create")),
+            Step("ny henvisning (fejl)", reverse("cases:referral_create"), submit=SUBMIT),
+        ]
+        if selectors.referrals_made_by(user).count() > PAGE_SIZE:
+            steps.append(Step("mine henvisninger, side 2", f"{referrals}?side=2"))
+    if has_role(user, Role.FOLLOW_UP):
+        steps.append(Step("statistik", reverse("statistics")))
+    steps += [
+        Step("kontakter", reverse("directory")),
+        Step("tilgængelighedserklæring", reverse("accessibility")),
+    ]
+
+    cases = cases_visible_to(user).order_by("pk")
+    filler_seen = False
+    done: set[Action] = set()
+    for case in cases:
+        if case.full_name.startswith(FILLER_PREFIX):
+            if filler_seen:
+                continue
+            filler_seen = True
+        steps.append(Step(f"sag {case.reference}", case.get_absolute_url()))
+        for action in sorted(allowed_actions(user, case) - done):
+            new = _forms_for(case, action)
+            if new:
+                done.add(action)
+                steps += new
+
+    answered_once = False
+    for referral in selectors.referrals_waiting_for(user):
+        path = reverse("cases:respond", args=[referral.case.reference, referral.pk])
+        steps.append(Step(f"besvar henvisning {referral.case.reference}", path))
+        if not answered_once:
+            decline = "main form.samvirke-form:has(input[value=decline]) button[type=submit]"
+            steps.append(Step("afvis henvisning til mig (fejl)", path, submit=decline))
+            answered_once = True
+
+    if username in ("forstekontakt", "admin"):
+        # The error pages, once: nobody but a lost user sees them.
+        steps += [
+            Step("ingen adgang", reverse("statistics"), status=403),
+            Step("findes ikke", "/sager/FINDES-IKKE/", status=404),
+        ]
+    return steps
+
+
+def anonymous_journey() -> list[Step]:
+    login = reverse("login")
+    return [
+        Step("log ind", login),
+        Step(
+            "log ind, forkert adgangskode",
+            login,
+            submit=SUBMIT,
+            fill={"#id_username": "visitator", "#id_password": "forkert"},
+        ),
+        Step("tilgængelighedserklæring", reverse("accessibility")),
+    ]

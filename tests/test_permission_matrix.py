@@ -1,0 +1,529 @@
+"""The permission matrix: every URL x every role x cases in every state and route.
+
+Each cell below is the status code a GET (or, for the two POST-only views, also a POST) must
+answer. The principles the table encodes (DESIGN.md sections 1, 2 and 5):
+
+- Objects a user may not know exist answer 404, never 403 (cases, referrals, consents).
+- A visible case on which the action is not allowed for this role or in this state answers 403.
+- Anonymous users are sent to /accounts/login/ (302); public pages (login, accessibility) 200.
+- The visitator (and deputy) of the municipality sees all its cases; the visitator of another
+  municipality sees none. The coordinator sees the cases routed to them.
+- Police and DSC see only the cases routed to them, and lose them when the case is closed.
+- The first contact sees "my referrals", never the case page. An administrator without a case
+  role sees no case. A disqualified (inhabil) user sees nothing of that case.
+- POST-only views answer 405 to a GET from a logged-in user, whoever asks (nothing leaks).
+
+Cells marked with * are what the principles demand but the code does not do yet; they run as
+strict xfail with the reason in BUGS, so fixing the code turns them into failures to un-mark.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from cases import services
+from cases.models import ConsentPartner, ConsentScope, Referral, ReferralKind
+from cooperation.models import Role, RoleAssignment
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_plain_http(settings):
+    # The world fixture creates a dozen users: a fast hasher keeps ~1,100 cells quick.
+    # SECURE_SSL_REDIRECT is on whenever DEBUG is off; the test client speaks plain HTTP.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.SECURE_SSL_REDIRECT = False
+
+
+ROLES = (
+    "first_contact",
+    "visitator",
+    "deputy_visitator",
+    "coordinator",
+    "police_contact",
+    "dsc",
+    "follow_up",
+    "other_visitator",  # visitator of another municipality
+    "outsider_coordinator",  # coordinator of another municipality
+    "admin",  # superuser without any case role
+    "disqualified",  # the deputy visitator, disqualified (inhabil) on the case
+    "anonymous",
+)
+
+# ---------------------------------------------------------------------------------------------
+# URLs that do not take a case. Columns: one per URL name.
+# ---------------------------------------------------------------------------------------------
+GLOBAL_URLS = (
+    "home",
+    "login",
+    "logout",  # Django 5: POST only, a GET answers 405 for everybody
+    "directory",
+    "statistics",
+    "accessibility",
+    "cases:referral_create",
+    "cases:my_referrals",
+    "cases:triage_dashboard",
+    "cases:my_cases",
+    "cases:partner_cases",
+)
+
+# fmt: off
+GLOBAL_MATRIX = {
+    #                        home login logout dir stats a11y refer myref triage mycases partner
+    "first_contact":        "302  200   405   200  403  200  200   200   403     403     403",
+    "visitator":            "302  200   405   200  403  200  200   200   200     200     403",
+    "deputy_visitator":     "302  200   405   200  403  200  200   200   200     200     403",
+    "coordinator":          "302  200   405   200  403  200  200   200   403     200     403",
+    "police_contact":       "302  200   405   200  403  200  200   200   403     403     200",
+    "dsc":                  "302  200   405   200  403  200  403   403   403     403     200",
+    "follow_up":            "302  200   405   200  200  200  403   403   403     403     403",
+    "other_visitator":      "302  200   405   200  403  200  200   200   200     200     403",
+    "outsider_coordinator": "302  200   405   200  403  200  200   200   403     200     403",
+    "admin":                "200  200   405   200  403  200  403   403   403     403     403",
+    "disqualified":         "302  200   405   200  403  200  200   200   200     200     403",
+    "anonymous":            "302  200   405   302  302  200  302   302   302     302     302",
+}
+# fmt: on
+
+# ---------------------------------------------------------------------------------------------
+# URLs of one case. Columns: the case the request is about.
+# ---------------------------------------------------------------------------------------------
+CASES = (
+    "referred",  # just referred by the first contact (police CONTACT consent recorded)
+    "in_triage",  # the visitator has started triage (police CONTACT consent recorded)
+    "active_coord",  # triaged, routed to the coordinator only (consent to police, not routed)
+    "active_police",  # triaged, routed to the coordinator and the police (all police consents)
+    "active_dsc",  # triaged, routed to DSC only (DSC CONTACT consent); visitator responsible
+    "closed",  # was routed to coordinator + police, then closed by the coordinator
+)
+
+STATE_BUG = (
+    "BUG: cases/access.py require() only checks who may act, never RULES' states, so an "
+    "action in a state that does not allow it is not refused with 403"
+)
+BUGS = {
+    "cases:start_triage POST": STATE_BUG + " (the service's TransitionError redirects instead)",
+    "cases:triage": STATE_BUG,
+    "cases:decline_incoming": STATE_BUG,
+    "cases:add_note POST": STATE_BUG + " (the service's TransitionError re-renders with 200)",
+    "cases:close": STATE_BUG + " (a coordinator still 'owns' a closed case)",
+    "cases:reopen": STATE_BUG,
+    "cases:join": STATE_BUG,
+    "cases:consent": STATE_BUG,
+    "cases:withdraw_consent": STATE_BUG,
+}
+
+_NONE = "404  404  404  404  404  404"
+_ANON = "302  302  302  302  302  302"
+_POST_ONLY = "405  405  405  405  405  405"
+
+# fmt: off
+CASE_MATRIX = {
+    # ---------------------------  referred in_triage active_coord active_police active_dsc closed
+    "cases:detail": {
+        "first_contact":        _NONE,
+        "visitator":            "200  200  200  200  200  200",
+        "deputy_visitator":     "200  200  200  200  200  200",
+        "coordinator":          "404  404  200  200  404  200",
+        "police_contact":       "404  404  404  200  404  404",
+        "dsc":                  "404  404  404  404  200  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
+    "cases:start_triage": {role: _POST_ONLY for role in ROLES[:-1]} | {"anonymous": _ANON},
+    "cases:start_triage POST": {
+        "first_contact":        _NONE,
+        "visitator":            "302  403* 403* 403* 403* 403*",
+        "deputy_visitator":     "302  403* 403* 403* 403* 403*",
+        "coordinator":          "404  404  403  403  404  403",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
+    "cases:triage": {
+        "first_contact":        _NONE,
+        "visitator":            "403* 200  403* 403* 403* 403*",
+        "deputy_visitator":     "403* 200  403* 403* 403* 403*",
+        "coordinator":          "404  404  403  403  404  403",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
+    # The visitator may turn a referral down before or during triage (service and case page).
+    "cases:decline_incoming": {
+        "first_contact":        _NONE,
+        "visitator":            "200  200  403* 403* 403* 403*",
+        "deputy_visitator":     "200  200  403* 403* 403* 403*",
+        "coordinator":          "404  404  403  403  404  403",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
+    "cases:add_note": {role: _POST_ONLY for role in ROLES[:-1]} | {"anonymous": _ANON},
+    "cases:add_note POST": {
+        "first_contact":        _NONE,
+        "visitator":            "302  302  302  302  302  403*",
+        "deputy_visitator":     "302  302  302  302  302  403*",
+        "coordinator":          "404  404  302  302  404  403*",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
+    "cases:close": {
+        "first_contact":        _NONE,
+        "visitator":            "403* 403* 200  200  200  403*",
+        "deputy_visitator":     "403* 403* 200  200  200  403*",
+        "coordinator":          "404  404  200  200  404  403*",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
+    "cases:reopen": {
+        "first_contact":        _NONE,
+        "visitator":            "403* 403* 403* 403* 403* 200",
+        "deputy_visitator":     "403* 403* 403* 403* 403* 200",
+        "coordinator":          "404  404  403* 403* 404  200",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
+    # Target: another referred case of the municipality, which only its visitators can see.
+    "cases:join": {
+        "first_contact":        _NONE,
+        "visitator":            "200  200  403* 403* 403* 403*",
+        "deputy_visitator":     "200  200  403* 403* 403* 403*",
+        "coordinator":          _NONE,
+        "police_contact":       _NONE,
+        "dsc":                  _NONE,
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
+    "cases:consent": {
+        "first_contact":        _NONE,
+        "visitator":            "200  200  200  200  200  403*",
+        "deputy_visitator":     "200  200  200  200  200  403*",
+        "coordinator":          "404  404  200  200  404  403*",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
+    "cases:withdraw_consent": {
+        "first_contact":        _NONE,
+        "visitator":            "200  200  200  200  200  403*",
+        "deputy_visitator":     "200  200  200  200  200  403*",
+        "coordinator":          "404  404  200  200  404  403*",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
+    "cases:disqualify": {
+        "first_contact":        _NONE,
+        "visitator":            "200  200  200  200  200  200",
+        "deputy_visitator":     "200  200  200  200  200  200",
+        "coordinator":          "404  404  403  403  404  403",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
+    # Referral: the one sent to the requesting user if any, else the case's first referral.
+    # Only a referral waiting for *your* answer exists for this view: others' answer 404.
+    "cases:respond": {
+        "first_contact":        _NONE,
+        "visitator":            _NONE,
+        "deputy_visitator":     _NONE,
+        "coordinator":          "404  404  200  200  404  404",
+        "police_contact":       "404  404  404  200  404  404",
+        "dsc":                  "404  404  404  404  200  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
+}
+# fmt: on
+
+POST_DATA = {"cases:start_triage POST": {}, "cases:add_note POST": {"text": "Matrix-notat"}}
+
+
+# ---------------------------------------------------------------------------------------------
+# Building the world of one cell
+# ---------------------------------------------------------------------------------------------
+POLICE_CONTACT_ONLY = [(ConsentPartner.POLICE, ConsentScope.CONTACT)]
+
+
+def build_case(world, column):
+    if column == "referred":
+        return world.refer(consents=POLICE_CONTACT_ONLY)
+    if column == "in_triage":
+        return world.in_triage(consents=POLICE_CONTACT_ONLY)
+    if column == "active_coord":
+        case = world.in_triage(consents=POLICE_CONTACT_ONLY)
+        return services.triage(
+            actor=world.visitator,
+            case=case,
+            is_stalking=True,
+            reasoning="Stalking",
+            coordinator=world.coordinator,
+        )
+    if column == "active_police":
+        return world.active(police=True)
+    if column == "active_dsc":
+        return world.active(dsc=True, coordinator=False)
+    if column == "closed":
+        return world.closed(police=True)
+    raise ValueError(column)
+
+
+def user_for(world, role, case=None):
+    if role == "anonymous":
+        return None
+    if role == "disqualified":
+        if case is None:
+            case = world.refer()
+        services.disqualify(
+            actor=world.visitator, case=case, user=world.deputy_visitator, reason="Er i familie"
+        )
+        return world.deputy_visitator
+    return getattr(world, role)
+
+
+def case_url(world, name, case, user):
+    kwargs = {"reference": case.reference}
+    if name == "cases:join":
+        kwargs["into"] = world.refer(full_name="Anden Borger").reference
+    elif name == "cases:withdraw_consent":
+        kwargs["consent_id"] = case.consents.filter(withdrawn_at__isnull=True).first().pk
+    elif name == "cases:respond":
+        mine = case.referrals.filter(to_user=user).exclude(kind=ReferralKind.TO_VISITATOR)
+        referral = mine.first() if user else None
+        referral = referral or Referral.objects.filter(case=case).order_by("pk").first()
+        kwargs["referral_id"] = referral.pk
+    return reverse(name, kwargs=kwargs)
+
+
+def _codes(row: str) -> list[str]:
+    return row.split()
+
+
+def _cells():
+    for role, row in GLOBAL_MATRIX.items():
+        for name, code in zip(GLOBAL_URLS, _codes(row), strict=True):
+            yield _param(name, role, None, code)
+    for key, rows in CASE_MATRIX.items():
+        assert set(rows) == set(ROLES), key
+        for role, row in rows.items():
+            for column, code in zip(CASES, _codes(row), strict=True):
+                yield _param(key, role, column, code)
+
+
+def _param(key, role, column, code):
+    marks = ()
+    if code.endswith("*"):
+        marks = pytest.mark.xfail(strict=True, reason=BUGS[key])
+        code = code[:-1]
+    test_id = "-".join(filter(None, [key.replace(" ", "_"), role, column]))
+    return pytest.param(key, role, column, int(code), marks=marks, id=test_id)
+
+
+@dataclass
+class Cell:
+    key: str
+    role: str
+    column: str | None
+
+    @property
+    def name(self):
+        return self.key.split()[0]
+
+    @property
+    def method(self):
+        return "post" if self.key.endswith(" POST") else "get"
+
+
+@pytest.mark.parametrize(("key", "role", "column", "expected"), list(_cells()))
+def test_permission_matrix(client, world, key, role, column, expected):
+    cell = Cell(key, role, column)
+    case = build_case(world, column) if column else None
+    user = user_for(world, role, case)
+    url = case_url(world, cell.name, case, user) if case else reverse(cell.name)
+    if user is not None:
+        client.force_login(user)
+
+    if cell.method == "post":
+        response = client.post(url, POST_DATA[key])
+    else:
+        response = client.get(url)
+
+    assert response.status_code == expected, f"{cell.method.upper()} {url} as {role}"
+    if role == "anonymous" and expected == 302:
+        assert response["Location"].startswith("/accounts/login/")
+    elif expected == 302:
+        assert not response["Location"].startswith("/accounts/login/")
+
+
+def _named_urls(patterns, namespace=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace == "admin" or "i18n" in str(pattern.pattern):
+                continue
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _named_urls(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield f"{namespace}{pattern.name}"
+
+
+def test_matrix_covers_every_named_url():
+    """A new URL must get its row in the matrix before it ships."""
+    covered = set(GLOBAL_URLS) | {key.split()[0] for key in CASE_MATRIX}
+    assert set(_named_urls(get_resolver().url_patterns)) == covered
+
+
+# ---------------------------------------------------------------------------------------------
+# Deny, grant, allow (the Zulip pattern): the same request flips once the grant is given,
+# so a 404/403 above is a real decision and not a broken URL.
+# ---------------------------------------------------------------------------------------------
+def _route_in_triage_case(world, **route):
+    case = world.in_triage(
+        consents=[
+            (ConsentPartner.POLICE, ConsentScope.CONTACT),
+            (ConsentPartner.DSC, ConsentScope.CONTACT),
+        ]
+    )
+    return case, lambda: services.triage(
+        actor=world.visitator, case=case, is_stalking=True, reasoning="Stalking", **route
+    )
+
+
+def _give_role(user, role, organisation):
+    def grant():
+        RoleAssignment.objects.create(user=user, role=role, organisation=organisation)
+
+    return grant
+
+
+def scenario_police_routed(world):
+    case, grant = _route_in_triage_case(world, to_police=True)
+    return world.police_contact, case.get_absolute_url(), 404, grant
+
+
+def scenario_dsc_routed(world):
+    case, grant = _route_in_triage_case(world, to_dsc=True)
+    return world.dsc, case.get_absolute_url(), 404, grant
+
+
+def scenario_coordinator_routed_close_form(world):
+    case, grant = _route_in_triage_case(world, coordinator=world.coordinator)
+    return world.coordinator, reverse("cases:close", args=[case.reference]), 404, grant
+
+
+def scenario_other_visitator_gets_the_municipality(world):
+    case = world.refer()
+    grant = _give_role(world.other_visitator, Role.VISITATOR, world.municipality)
+    return world.other_visitator, case.get_absolute_url(), 404, grant
+
+
+def scenario_first_contact_becomes_visitator(world):
+    grant = _give_role(world.first_contact, Role.VISITATOR, world.municipality)
+    return world.first_contact, reverse("cases:triage_dashboard"), 403, grant
+
+
+def scenario_coordinator_joins_follow_up_group(world):
+    grant = _give_role(world.coordinator, Role.FOLLOW_UP, world.municipality)
+    return world.coordinator, reverse("statistics"), 403, grant
+
+
+def scenario_dsc_may_refer_as_first_contact(world):
+    grant = _give_role(world.dsc, Role.FIRST_CONTACT, world.municipality)
+    return world.dsc, reverse("cases:referral_create"), 403, grant
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        scenario_police_routed,
+        scenario_dsc_routed,
+        scenario_coordinator_routed_close_form,
+        scenario_other_visitator_gets_the_municipality,
+        scenario_first_contact_becomes_visitator,
+        scenario_coordinator_joins_follow_up_group,
+        scenario_dsc_may_refer_as_first_contact,
+    ],
+    ids=lambda f: f.__name__.removeprefix("scenario_"),
+)
+def test_denied_then_granted(client, world, scenario):
+    user, url, denied, grant = scenario(world)
+    client.force_login(user)
+    assert client.get(url).status_code == denied
+
+    grant()
+
+    assert client.get(url).status_code == 200
+
+
+def test_police_access_ends_when_consent_is_withdrawn(client, world):
+    """The reverse direction: taking the grant away (consent withdrawn) denies again."""
+    case = world.active(police=True)
+    client.force_login(world.police_contact)
+    assert client.get(case.get_absolute_url()).status_code == 200
+
+    contact = case.consents.get(partner=ConsentPartner.POLICE, scope=ConsentScope.CONTACT)
+    services.withdraw_consent(actor=world.coordinator, consent=contact)
+
+    assert client.get(case.get_absolute_url()).status_code == 404
