@@ -81,15 +81,13 @@ CLOSING_AFTER_WORK = [
     ClosingReason.OTHER,
 ]
 
-FIRST_NAMES = (
-    "Anne Mette Hanne Kirsten Susanne Lene Maria Marianne Camilla Louise Sofie Emma Ida Freja "
-    "Peter Jens Lars Michael Henrik Søren Thomas Jesper Mads Rasmus Jonas Mikkel Oliver Frederik"
-).split()
-LAST_NAMES = (
-    "Nielsen Jensen Hansen Pedersen Andersen Christensen Larsen Sørensen Rasmussen Jørgensen "
-    "Petersen Madsen Kristensen Olsen Thomsen Christiansen Poulsen Johansen Møller Mortensen "
-    "Østergaard Kjær Holm Lund Dahl Bach Friis Gade Krogh Lykke"
-).split()
+_FIRST = "Anne Mette Hanne Kirsten Susanne Lene Maria Marianne Camilla Louise Sofie Emma Ida"
+_FIRST += " Freja Peter Jens Lars Michael Henrik Søren Thomas Jesper Mads Rasmus Jonas Mikkel"
+_LAST = "Nielsen Jensen Hansen Pedersen Andersen Christensen Larsen Sørensen Rasmussen Jørgensen"
+_LAST += " Petersen Madsen Kristensen Olsen Thomsen Christiansen Poulsen Johansen Møller Østergaard"
+_LAST += " Kjær Holm Lund Dahl Bach Friis Gade Krogh Lykke"
+FIRST_NAMES = _FIRST.split(" ")
+LAST_NAMES = _LAST.split(" ")
 SENTENCES = [
     "Borgeren oplyser, at der fortsat kommer mange sms'er om aftenen.",
     "Samtale holdt i dag; borgeren fører logskema og har gemt skærmbilleder.",
@@ -106,6 +104,12 @@ SENTENCES = [
 ]
 
 
+_PARTNER_KIND = {
+    ConsentPartner.POLICE: ReferralKind.TO_POLICE,
+    ConsentPartner.DSC: ReferralKind.TO_DSC,
+}
+
+
 def _pick(rng, weighted):
     values, weights = zip(*weighted, strict=True)
     return rng.choices(values, weights)[0]
@@ -120,10 +124,10 @@ def _copy(model, columns, rows):
     """COPY rows (tuples in the order of `columns`, model attnames) into the model's table."""
     table = model._meta.db_table
     cols = ", ".join(f'"{model._meta.get_field(c).column}"' for c in columns)
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row(row)
+    sql = f'COPY "{table}" ({cols}) FROM STDIN'
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _reset_sequences(*models):
@@ -183,7 +187,7 @@ class _Loader:
                 for i in range(1, n_vis + 1)
             ]
             plan += [
-                (f"{code.lower()}-koordinator-{i}", Role.COORDINATOR, code, "Familierådgivningen", False)
+                (f"{code.lower()}-koordinator-{i}", Role.COORDINATOR, code, UNITS[1], False)
                 for i in range(1, n_coord + 1)
             ]
             plan += [
@@ -205,10 +209,9 @@ class _Loader:
         counts = [int(remaining * s) for s in shares]
         counts[0] += remaining - sum(counts)
         for (code, *_), n in zip(MUNICIPALITIES, counts, strict=True):
-            plan += [
-                (f"{code.lower()}-forstekontakt-{i}", Role.FIRST_CONTACT, code, rng.choice(UNITS), False)
-                for i in range(1, n + 1)
-            ]
+            for i in range(1, n + 1):
+                username = f"{code.lower()}-forstekontakt-{i}"
+                plan.append((username, Role.FIRST_CONTACT, code, rng.choice(UNITS), False))
         users = []
         for pk, (username, *_rest) in enumerate(plan, start=1):
             users.append(
@@ -433,19 +436,34 @@ class _Loader:
         _reset_sequences(Case, CaseSequence)
 
     # ---- what the services add around a case ---------------------------------------------
+    def _onward(self, referrals, s, kind, to_org, to_user):
+        """A referral made at triage (to the coordinator, the police or DSC)."""
+        created_at = s["triaged_at"]
+        if s["closed_at"]:
+            status, r_at, r_by = ReferralStatus.COMPLETED, s["closed_at"], s["responsible"]
+        elif created_at > self.now - datetime.timedelta(days=14) and self.rng.random() < 0.5:
+            status, r_at, r_by = ReferralStatus.SENT, None, None
+        else:
+            status = ReferralStatus.ACCEPTED
+            r_at, r_by = created_at + datetime.timedelta(hours=5), to_user
+        org_pk = self.orgs[s["code"]].pk
+        referrals.append(
+            (s["pk"], kind, status, s["triager"], org_pk, to_org, to_user, "", "", created_at)
+            + (r_at, r_by)
+        )
+
     def referrals_consents_grants(self):
         rng = self.rng
         ct = ContentType.objects.get_for_model(Case)
         perm = {p.codename: p.pk for p in Permission.objects.filter(content_type=ct)}
         referrals, consents, grants = [], [], []
-        ref_id = con_id = grant_id = 0
         dsc_org = self.orgs["DSC"]
+        dsc_holders = self.holders[("DSC", Role.DSC_ADVISOR)]
+        police_code = {m[0]: m[2] for m in MUNICIPALITIES}
         for s in self.specs:
             org = self.orgs[s["code"]]
             district = org.police_district_id
-            police_code = next(m[2] for m in MUNICIPALITIES if m[0] == s["code"])
-            police_holders = self.holders[(police_code, Role.POLICE_CONTACT)]
-            dsc_holders = self.holders[("DSC", Role.DSC_ADVISOR)]
+            police_holders = self.holders[(police_code[s["code"]], Role.POLICE_CONTACT)]
             closed_at, triaged_at, state = s["closed_at"], s["triaged_at"], s["state"]
             # 1. The referral to the visitator, from a first contact or (mutual) the police.
             if rng.random() < 0.08:
@@ -467,10 +485,8 @@ class _Loader:
                     triaged_at,
                     s["triager"],
                 )
-            ref_id += 1
             referrals.append(
                 (
-                    ref_id,
                     s["pk"],
                     ReferralKind.TO_VISITATOR,
                     status,
@@ -485,68 +501,37 @@ class _Loader:
                     responded_by,
                 )
             )
-
             # 2. Routes chosen at triage, each with its referral and grants.
-            def onward(kind, to_org, to_user, created_at):
-                nonlocal ref_id
-                if closed_at:
-                    status, r_at, r_by = ReferralStatus.COMPLETED, closed_at, s["responsible"]
-                elif created_at > self.now - datetime.timedelta(days=14) and rng.random() < 0.5:
-                    status, r_at, r_by = ReferralStatus.SENT, None, None
-                else:
-                    status = ReferralStatus.ACCEPTED
-                    r_at, r_by = created_at + datetime.timedelta(hours=5), to_user
-                ref_id += 1
-                referrals.append(
-                    (
-                        ref_id,
-                        s["pk"],
-                        kind,
-                        status,
-                        s["triager"],
-                        org.pk,
-                        to_org,
-                        to_user,
-                        "",
-                        "",
-                        created_at,
-                        r_at,
-                        r_by,
-                    )
-                )
-
             if s["coordinator"]:
-                onward(ReferralKind.TO_COORDINATOR, org.pk, s["coordinator"], triaged_at)
+                self._onward(referrals, s, ReferralKind.TO_COORDINATOR, org.pk, s["coordinator"])
                 for codename in ("view_case", "change_case"):
-                    grant_id += 1
-                    grants.append((grant_id, perm[codename], s["coordinator"], s["pk"]))
-            for routed, partner, holders, to_org, kind in (
-                (s["police"], ConsentPartner.POLICE, police_holders, district, ReferralKind.TO_POLICE),
-                (s["dsc"], ConsentPartner.DSC, dsc_holders, dsc_org.pk, ReferralKind.TO_DSC),
-            ):
-                shared = routed or rng.random() < 0.08  # some consent without a route
-                if shared:
-                    scopes = [ConsentScope.CONTACT, ConsentScope.SITUATION]
-                    scopes += [
-                        sc
-                        for sc in (
-                            ConsentScope.INCIDENT_LOG,
-                            ConsentScope.ACTION_PLAN,
-                            ConsentScope.NOTES,
-                        )
-                        if rng.random() < 0.5
+                    grants.append((perm[codename], s["coordinator"], s["pk"]))
+            routes = (
+                (s["police"], ConsentPartner.POLICE, police_holders, district),
+                (s["dsc"], ConsentPartner.DSC, dsc_holders, dsc_org.pk),
+            )
+            for routed, partner, holders, to_org in routes:
+                if routed or rng.random() < 0.08:  # some consent without a route
+                    optional = [
+                        ConsentScope.INCIDENT_LOG,
+                        ConsentScope.ACTION_PLAN,
+                        ConsentScope.NOTES,
                     ]
+                    scopes = [ConsentScope.CONTACT, ConsentScope.SITUATION]
+                    scopes += [scope for scope in optional if rng.random() < 0.5]
                     for scope in scopes:
-                        con_id += 1
                         consents.append(
-                            (con_id, s["pk"], partner, scope, s["received_at"], from_user, None, None)
+                            (s["pk"], partner, scope, s["received_at"], from_user, None, None)
                         )
                 if routed:
-                    onward(kind, to_org, holders[0], triaged_at)
+                    kind = _PARTNER_KIND[partner]
+                    self._onward(referrals, s, kind, to_org, holders[0])
                     if not closed_at:  # closing revokes the partners' grants
                         for holder in holders:
-                            grant_id += 1
-                            grants.append((grant_id, perm["view_case"], holder, s["pk"]))
+                            grants.append((perm["view_case"], holder, s["pk"]))
+        referrals = [(i, *row) for i, row in enumerate(referrals, start=1)]
+        consents = [(i, *row) for i, row in enumerate(consents, start=1)]
+        grants = [(i, *row) for i, row in enumerate(grants, start=1)]
         _copy(
             Referral,
             [
@@ -619,7 +604,11 @@ class _Loader:
                 if s["closing_reason"] == ClosingReason.NOT_STALKING:
                     event(s, EventKind.CLOSED, s["triager"], triaged, "Ikke stalking (rådgivet)")
                 else:
-                    routes = [r for r, on in (("Politikreds", s["police"]), ("DSC", s["dsc"])) if on]
+                    routes = []
+                    if s["police"]:
+                        routes.append("Politikreds")
+                    if s["dsc"]:
+                        routes.append("Dansk Stalking Center")
                     if s["coordinator"]:
                         routes.append("Koordinator")
                     event(s, EventKind.ROUTED, s["triager"], triaged, ", ".join(routes))
@@ -634,12 +623,14 @@ class _Loader:
                 notes.append((note_id, s["pk"], author, _text(rng, 1, 6), at))
                 event(s, EventKind.NOTE_ADDED, author, at, "", note_id)
             if closed and s["closing_reason"] != ClosingReason.NOT_STALKING:
-                event(s, EventKind.CLOSED, s["responsible"], closed, closing_labels[s["closing_reason"]])
+                label = closing_labels[s["closing_reason"]]
+                event(s, EventKind.CLOSED, s["responsible"], closed, label)
             s["notes"] = n_notes
         _copy(Note, ["id", "case_id", "author_id", "text", "created_at"], notes)
         _copy(
             CaseEvent,
-            ["id", "case_id", "kind", "actor_id", "summary", "note_id", "consent_scope", "created_at"],
+            ["id", "case_id", "kind", "actor_id", "summary", "note_id", "consent_scope"]
+            + ["created_at"],
             events,
         )
         _reset_sequences(Note, CaseEvent)

@@ -36,6 +36,7 @@ class Action(StrEnum):
     CLOSE = "close"
     REOPEN = "reopen"
     DISQUALIFY = "disqualify"
+    EDIT_TOOLS = "edit_tools"
 
 
 class Level(StrEnum):
@@ -129,6 +130,7 @@ RULES = {
     ),
     Action.CLOSE: ({CaseState.ACTIVE}, "owner_or_visitator"),
     Action.REOPEN: ({CaseState.CLOSED}, "owner_or_visitator"),
+    Action.EDIT_TOOLS: ({CaseState.IN_TRIAGE, CaseState.ACTIVE}, "full"),
     Action.DISQUALIFY: (
         {CaseState.REFERRED, CaseState.IN_TRIAGE, CaseState.ACTIVE, CaseState.CLOSED},
         "visitator",

@@ -16,5 +16,6 @@ urlpatterns = [
     path("tilgaengelighed/", cooperation_views.accessibility_statement, name="accessibility"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("", include("stalkingpakke.urls")),
     path("", include("cases.urls")),
 ]

@@ -40,6 +40,7 @@ LANGUAGES = ["da", "en"]
 # Extra referrals, so that the lists that page (the visitator's queue, the first contact's
 # referrals, the visitator's own cases) have a page 2. The page size is 25.
 FILLER_REFERRALS = 26
+FILLER_PREFIX = "Testborger"
 
 
 @pytest.fixture(scope="session")
@@ -84,26 +85,32 @@ def fast_passwords(settings):
 
 @pytest.fixture
 def demo(live_server, transactional_db, fast_passwords):
-    """The demo cooperation (organisations, one user per role, cases in every state) plus
-    enough referrals for a second page. Returns the live server's base URL."""
+    """The demo cooperation: organisations, one user per role, cases in every state.
+    Returns the live server's base URL."""
+    with override_settings(DEBUG=True):  # seed_demo refuses to run without DEBUG
+        call_command("seed_demo", stdout=StringIO())
+    return live_server.url
+
+
+def add_filler_referrals(count: int = FILLER_REFERRALS) -> None:
+    """More referrals from the first contact to Esbjerg, so the visitator's queue and cases
+    and the first contact's referrals have a page 2 (page size 25). About a second: only the
+    tests that page ask for it."""
     from django.contrib.auth import get_user_model
 
     from cases import services
     from cooperation.models import Organisation
 
-    with override_settings(DEBUG=True):  # seed_demo refuses to run without DEBUG
-        call_command("seed_demo", stdout=StringIO())
     first = get_user_model().objects.get(username="forstekontakt")
     esbjerg = Organisation.objects.get(code="ESB")
-    for number in range(1, FILLER_REFERRALS + 1):
+    for number in range(1, count + 1):
         services.refer(
             actor=first,
             municipality=esbjerg,
-            full_name=f"Testborger {number:02d}",
+            full_name=f"{FILLER_PREFIX} {number:02d}",
             safe_contact="Kun sms",
-            reason="Fyld til side 2.",
+            reason="Endnu en henvisning, så listen får en side 2.",
         )
-    return live_server.url
 
 
 @pytest.fixture

@@ -1,0 +1,149 @@
+"""The incident log's timeline chart: entries per ISO week, stacked by kind of behaviour.
+
+Rendered on the server with matplotlib's `Figure` API (never pyplot, which keeps global state
+in long-lived workers) as SVG with text kept as text, so the same picture goes into the PDF
+(WeasyPrint draws it with the embedded IBM Plex Sans) and onto the case page as an <img>.
+An entry with several kinds of behaviour counts once under each of them.
+"""
+
+import datetime
+import io
+import math
+from collections import Counter
+from pathlib import Path
+
+import matplotlib
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+FONT_DIR = (
+    Path(__file__).resolve().parent.parent / "static/vendor/dkfds/fonts/IBMPlexSans/complete/ttf"
+)
+FONT_FAMILY = "IBM Plex Sans"
+for _name in ("IBMPlexSans-Regular.ttf", "IBMPlexSans-Bold.ttf"):
+    if (FONT_DIR / _name).is_file():
+        font_manager.fontManager.addfont(str(FONT_DIR / _name))
+
+# Set once when the module is imported (not per call, so no thread ever sees half-set values):
+# text stays text in the SVG, ids are stable, the project's font measures the labels.
+matplotlib.rcParams.update(
+    {
+        "svg.fonttype": "none",
+        "svg.hashsalt": "samvirke-timeline",
+        "font.family": [FONT_FAMILY, "DejaVu Sans"],
+        "font.size": 8,
+        "axes.titlesize": 9,
+        "legend.fontsize": 7.5,
+    }
+)
+
+UNSPECIFIED = "unspecified"
+# Distinguishable colours (Okabe-Ito first), in the order of the behaviour list.
+COLOURS = {
+    "calls": "#0072B2",
+    "messages": "#56B4E9",
+    "social_media": "#009E73",
+    "following": "#E69F00",
+    "at_home": "#D55E00",
+    "at_work": "#CC79A7",
+    "through_others": "#F0E442",
+    "gifts": "#8C6BB1",
+    "threats": "#B2182B",
+    "damage": "#6B4226",
+    "tracking": "#1B3A5C",
+    "other": "#9E9E9E",
+    UNSPECIFIED: "#D9D9D9",
+}
+MAX_TICKS = 12
+
+
+def default_labels() -> dict[str, str]:
+    from .models import Behaviour
+
+    labels = {key: str(label) for key, label in Behaviour.choices}
+    labels[UNSPECIFIED] = "Ikke angivet"
+    return labels
+
+
+def _local_date(value: datetime.datetime) -> datetime.date:
+    if value.tzinfo is not None:
+        from django.utils import timezone
+
+        value = timezone.localtime(value)
+    return value.date()
+
+
+def weekly_counts(entries) -> tuple[list[datetime.date], dict[str, list[int]]]:
+    """Monday of every week from the first to the last entry (empty weeks included), and per
+    kind of behaviour the number of entries in each of those weeks."""
+    per_week: dict[datetime.date, Counter] = {}
+    for entry in entries:
+        day = _local_date(entry.occurred_at)
+        monday = day - datetime.timedelta(days=day.weekday())
+        kinds = entry.behaviours or [UNSPECIFIED]
+        per_week.setdefault(monday, Counter()).update(dict.fromkeys(kinds, 1))
+    if not per_week:
+        return [], {}
+    first, last = min(per_week), max(per_week)
+    weeks = [first + datetime.timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
+    kinds = sorted({k for c in per_week.values() for k in c}, key=_kind_order)
+    series = {kind: [per_week.get(week, {}).get(kind, 0) for week in weeks] for kind in kinds}
+    return weeks, series
+
+
+def _kind_order(kind: str) -> int:
+    order = list(COLOURS)
+    return order.index(kind) if kind in order else len(order)
+
+
+def _week_label(monday: datetime.date) -> str:
+    year, week, _ = monday.isocalendar()
+    return f"uge {week}\n{year}"
+
+
+def timeline_svg(entries, labels: dict[str, str] | None = None) -> str:
+    """The chart as an SVG document (text as text, font IBM Plex Sans)."""
+    labels = {**default_labels(), **(labels or {})}
+    weeks, series = weekly_counts(entries)
+    figure = Figure(figsize=(7.2, 3.1), layout="constrained")
+    axes = figure.add_subplot()
+    if not weeks:
+        axes.text(0.5, 0.5, "Ingen registreringer", ha="center", va="center")
+        axes.set_axis_off()
+    else:
+        bottom = [0] * len(weeks)
+        width = 0.8 if len(weeks) > 1 else 0.5
+        for kind, counts in series.items():
+            xs = [i for i, n in enumerate(counts) if n]
+            axes.bar(
+                xs,
+                [counts[i] for i in xs],
+                bottom=[bottom[i] for i in xs],
+                width=width,
+                color=COLOURS.get(kind, "#777777"),
+                label=labels.get(kind, kind),
+                linewidth=0,
+            )
+            bottom = [b + n for b, n in zip(bottom, counts, strict=True)]
+        step = max(1, math.ceil(len(weeks) / MAX_TICKS))
+        ticks = list(range(0, len(weeks), step))
+        axes.set_xticks(ticks, [_week_label(weeks[i]) for i in ticks])
+        axes.set_xlim(-0.6, len(weeks) - 0.4)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_ylabel("Antal registreringer")
+        axes.grid(axis="y", color="#DDDDDD", linewidth=0.6)
+        axes.set_axisbelow(True)
+        for side in ("top", "right"):
+            axes.spines[side].set_visible(False)
+        axes.legend(
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.22),
+            ncols=min(4, len(series)),
+            frameon=False,
+            handlelength=1.2,
+            columnspacing=1.2,
+        )
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()

@@ -1,0 +1,175 @@
+"""Import of incident log rows from a spreadsheet (CSV), with a row-by-row report.
+
+A file with any bad row changes nothing. Danish Excel writes ';' and cp1252 or UTF-8 with a
+BOM, so the encoding falls back and the delimiter is sniffed.
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .incident_log import add_entries
+from .models import Behaviour
+
+MAX_BYTES = 2 * 1024 * 1024
+MAX_ROWS = 5000
+COLUMNS = {
+    "dato": "date",
+    "tid": "time",
+    "sted": "place",
+    "hvad skete der": "what_happened",
+    "adfærd": "behaviours",
+    "vidner": "witnesses",
+    "beviser": "evidence",
+    "anmeldt": "reported_to_police",
+    "journalnummer": "police_journal_number",
+    "påvirkning": "effect",
+}
+REQUIRED_COLUMNS = {"date", "what_happened"}
+YES = {"ja", "j", "yes", "y", "1", "x", "true"}
+NO = {"nej", "n", "no", "0", "", "false"}
+_BEHAVIOUR_LOOKUP = {
+    **{value: value for value in Behaviour.values},
+    **{str(label).lower(): value for value, label in Behaviour.choices},
+}
+
+
+class RowForm(forms.Form):
+    date = forms.DateField(input_formats=["%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y", "%Y-%m-%d"])
+    time = forms.TimeField(required=False, input_formats=["%H:%M", "%H.%M", "%H:%M:%S"])
+    place = forms.CharField(required=False, max_length=300)
+    what_happened = forms.CharField(max_length=10000)
+    behaviours = forms.CharField(required=False, max_length=500)
+    witnesses = forms.CharField(required=False, max_length=500)
+    evidence = forms.CharField(required=False, max_length=500)
+    reported_to_police = forms.CharField(required=False, max_length=10)
+    police_journal_number = forms.CharField(required=False, max_length=50)
+    effect = forms.CharField(required=False, max_length=10000)
+
+    def clean_behaviours(self):
+        raw = self.cleaned_data["behaviours"]
+        parts = [p.strip().lower() for p in raw.replace(";", ",").split(",") if p.strip()]
+        unknown = [p for p in parts if p not in _BEHAVIOUR_LOOKUP]
+        if unknown:
+            raise ValidationError(_("Ukendt type adfærd: %(v)s"), params={"v": ", ".join(unknown)})
+        return [_BEHAVIOUR_LOOKUP[p] for p in parts]
+
+    def clean_reported_to_police(self):
+        value = self.cleaned_data["reported_to_police"].strip().lower()
+        if value in YES:
+            return True
+        if value in NO:
+            return False
+        raise ValidationError(_("Skriv ja eller nej."))
+
+    def clean(self):
+        data = super().clean()
+        if "date" in data and not self.errors:
+            moment = timezone.make_aware(
+                timezone.datetime.combine(
+                    data["date"], data.get("time") or timezone.datetime.min.time()
+                )
+            )
+            if moment > timezone.now():
+                raise ValidationError(_("Datoen ligger i fremtiden."))
+            data["occurred_at"] = moment
+        for key in ("place", "what_happened", "witnesses", "evidence", "effect"):
+            if "\x00" in data.get(key, ""):
+                raise ValidationError(_("Feltet indeholder ugyldige tegn."))
+        return data
+
+
+class _Semicolon(csv.excel):
+    delimiter = ";"
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    imported: int = 0
+    errors: list[tuple[int, list[str]]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and self.imported > 0
+
+
+def _decode(raw: bytes) -> str:
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValidationError(_("Filen kunne ikke læses. Gem den som CSV (UTF-8)."))
+
+
+def parse(raw: bytes) -> tuple[list[dict], ImportReport]:
+    report = ImportReport()
+    if len(raw) > MAX_BYTES:
+        raise ValidationError(_("Filen er for stor (højst 2 MB)."))
+    text = _decode(raw).replace("\x00", "")
+    if not text.strip():
+        raise ValidationError(_("Filen er tom."))
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=";,\t")
+    except csv.Error:
+        dialect = _Semicolon
+    reader = csv.reader(io.StringIO(text), dialect)
+    header = [h.strip().lower() for h in next(reader, [])]
+    mapping = [COLUMNS.get(h) for h in header]
+    missing = REQUIRED_COLUMNS - set(mapping)
+    if missing:
+        names = [k for k, v in COLUMNS.items() if v in missing]
+        raise ValidationError(
+            _("Filen mangler kolonnerne: %(names)s"), params={"names": ", ".join(names)}
+        )
+    rows = []
+    for number, values in enumerate(reader, start=2):
+        if not any(v.strip() for v in values):
+            continue
+        report.rows += 1
+        if report.rows > MAX_ROWS:
+            raise ValidationError(
+                _("Filen har for mange rækker (højst %(n)d)."), params={"n": MAX_ROWS}
+            )
+        data = {key: value.strip() for key, value in zip(mapping, values, strict=False) if key}
+        if len(values) > len(header):
+            report.errors.append((number, [str(_("Rækken har flere felter end overskriften."))]))
+            continue
+        form = RowForm(data)
+        if not form.is_valid():
+            messages = [
+                f"{field}: {' '.join(errs)}" if field != "__all__" else " ".join(errs)
+                for field, errs in form.errors.items()
+            ]
+            report.errors.append((number, messages))
+            continue
+        clean = form.cleaned_data
+        rows.append(
+            {
+                "occurred_at": clean["occurred_at"],
+                "place": clean["place"],
+                "what_happened": clean["what_happened"],
+                "behaviours": clean["behaviours"],
+                "witnesses": clean["witnesses"],
+                "evidence": clean["evidence"],
+                "reported_to_police": clean["reported_to_police"],
+                "police_journal_number": clean["police_journal_number"],
+                "effect": clean["effect"],
+            }
+        )
+    return rows, report
+
+
+def import_csv(*, actor, case, raw: bytes, request=None) -> ImportReport:
+    rows, report = parse(raw)
+    if report.errors or not rows:
+        return report
+    add_entries(actor=actor, case=case, rows=rows, request=request)
+    report.imported = len(rows)
+    return report

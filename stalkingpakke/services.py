@@ -1,0 +1,185 @@
+"""Filling in the tools on a case: checklist, assessment, typology and the action plan.
+
+Each save keeps the tool version it was filled against; the action plan keeps a revision per
+save; a stale save (someone else saved in between) is refused and the first save is kept.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from cases import audit
+from cases.access import Action, require
+from cases.models import AuditAction, Case
+
+from .models import (
+    ActionItem,
+    ActionPlan,
+    ActionPlanRevision,
+    ActionStatus,
+    FilledForm,
+    ToolKind,
+    ToolVersion,
+)
+
+MSG_STALE = _("En anden har gemt en nyere udgave, mens du arbejdede. Din ændring er ikke gemt.")
+RISK_ANSWERS = {"yes", "no", "unknown"}
+
+
+def current_tool(kind: str) -> ToolVersion:
+    version = ToolVersion.objects.current(kind)
+    if version is None:
+        raise ValidationError(_("Værktøjet er ikke indlæst. Kontakt administrationen."))
+    return version
+
+
+def latest_form(case: Case, kind: str) -> FilledForm | None:
+    return (
+        case.filled_forms.filter(tool_version__kind=kind)
+        .select_related("tool_version")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def _question_keys(content: dict, kind: str) -> set[str]:
+    if kind == ToolKind.CHECKLIST:
+        return {q["key"] for q in content.get("questions", [])}
+    if kind == ToolKind.ASSESSMENT:
+        keys = {f["key"] for s in content.get("sections", []) for f in s.get("fields", [])}
+        return keys | {f"risk:{r['key']}" for r in content.get("risk_indicators", [])}
+    if kind == ToolKind.TYPOLOGY:
+        return {"type", "notes"}
+    return set()
+
+
+def risk_summary(form: FilledForm | None) -> dict:
+    """Which indicators are answered yes, and which of them are high-risk. Supports the
+    professional's judgement; it never decides on its own."""
+    if form is None:
+        return {"present": [], "high": [], "level": "none", "unknown": 0}
+    indicators = form.tool_version.content.get("risk_indicators", [])
+    answers = form.answers
+    present = [r for r in indicators if answers.get(f"risk:{r['key']}") == "yes"]
+    high = [r for r in present if r.get("high_risk")]
+    unknown = sum(1 for r in indicators if answers.get(f"risk:{r['key']}") in (None, "unknown"))
+    level = "high" if high else "some" if present else "none"
+    return {"present": present, "high": high, "level": level, "unknown": unknown}
+
+
+@transaction.atomic
+def save_form(
+    *,
+    actor,
+    case: Case,
+    kind: str,
+    answers: dict,
+    expected_version: int | None = None,
+    request=None,
+) -> FilledForm:
+    """Save a checklist, assessment or typology. Editing an existing form keeps the tool
+    version it was first filled against."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    require(actor, Action.EDIT_TOOLS, case)
+    if kind not in (ToolKind.CHECKLIST, ToolKind.ASSESSMENT, ToolKind.TYPOLOGY):
+        raise ValidationError(_("Ukendt skema."))
+    existing = latest_form(case, kind)
+    if existing is not None and kind != ToolKind.CHECKLIST:
+        form = FilledForm.objects.select_for_update().get(pk=existing.pk)
+        if expected_version is not None and form.version != expected_version:
+            raise ValidationError(MSG_STALE, code="stale")
+    else:
+        form = FilledForm(case=case, tool_version=current_tool(kind), created_by=actor)
+    allowed = _question_keys(form.tool_version.content, kind)
+    unknown = set(answers) - allowed
+    if unknown:
+        raise ValidationError(_("Ukendte felter i skemaet."), code="unknown_fields")
+    for key, value in answers.items():
+        if key.startswith("risk:") and value not in RISK_ANSWERS:
+            raise ValidationError(_("Svar ja, nej eller ved ikke."), code="risk_answer")
+    form.answers = answers
+    if form.pk:
+        form.version += 1
+    form.save()
+    audit.record(
+        user=actor,
+        action=AuditAction.CHANGE,
+        case=case,
+        what=f"form:{kind}",
+        object_id=form.pk,
+        request=request,
+    )
+    return form
+
+
+def _snapshot(plan: ActionPlan) -> dict:
+    return {
+        "goals": plan.goals,
+        "safety_measures": plan.safety_measures,
+        "next_review": plan.next_review.isoformat() if plan.next_review else None,
+        "items": [
+            {
+                "who": item.who,
+                "what": item.what,
+                "deadline": item.deadline.isoformat() if item.deadline else None,
+                "status": item.status,
+            }
+            for item in plan.items.all()
+        ],
+    }
+
+
+@transaction.atomic
+def save_action_plan(
+    *,
+    actor,
+    case: Case,
+    goals: str,
+    safety_measures: str,
+    next_review,
+    items: list[dict],
+    expected_version: int | None = None,
+    request=None,
+) -> ActionPlan:
+    """Replace the plan's contents; the previous contents live on in the revisions."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    require(actor, Action.EDIT_TOOLS, case)
+    plan = ActionPlan.objects.select_for_update().filter(case=case).first()
+    if plan is None:
+        plan = ActionPlan(case=case, tool_version=current_tool(ToolKind.ACTION_PLAN), version=0)
+    elif expected_version is not None and plan.version != expected_version:
+        raise ValidationError(MSG_STALE, code="stale")
+    for item in items:
+        if not item.get("who", "").strip() or not item.get("what", "").strip():
+            raise ValidationError(_("Hver indsats skal have både hvem og hvad."), code="item")
+        if item.get("status", ActionStatus.NOT_STARTED) not in ActionStatus.values:
+            raise ValidationError(_("Ukendt status."), code="item_status")
+    plan.goals = goals.strip()
+    plan.safety_measures = safety_measures.strip()
+    plan.next_review = next_review
+    plan.version += 1
+    plan.save()
+    plan.items.all().delete()
+    ActionItem.objects.bulk_create(
+        ActionItem(
+            plan=plan,
+            who=item["who"].strip(),
+            what=item["what"].strip(),
+            deadline=item.get("deadline"),
+            status=item.get("status", ActionStatus.NOT_STARTED),
+            position=position,
+        )
+        for position, item in enumerate(items)
+    )
+    ActionPlanRevision.objects.create(
+        plan=plan, number=plan.version, snapshot=_snapshot(plan), created_by=actor
+    )
+    audit.record(
+        user=actor,
+        action=AuditAction.CHANGE,
+        case=case,
+        what="action_plan",
+        object_id=plan.pk,
+        request=request,
+    )
+    return plan

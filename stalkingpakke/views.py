@@ -1,0 +1,462 @@
+"""Pages of the stalking package: the tools without a case, and the tools on a case."""
+
+import base64
+
+from csp.decorators import csp_exempt
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cases import audit
+from cases.access import Action, may, visible_scopes
+from cases.models import AuditAction, ConsentScope
+from cases.selectors import get_case_for
+from cooperation.roles import held_roles
+
+from . import attachments, csv_import, documents, incident_log, services
+from .forms import (
+    ActionItemFormSet,
+    ActionPlanForm,
+    AttachmentForm,
+    CorrectionForm,
+    CsvImportForm,
+    IncidentEntryForm,
+    ToolForm,
+)
+from .models import ActionPlan, Attachment, DocumentKind, DocumentStatus, ToolKind, ToolVersion
+
+READABLE_TOOLS = [
+    ToolKind.ADVICE,
+    ToolKind.CHECKLIST,
+    ToolKind.INCIDENT_LOG,
+    ToolKind.TYPOLOGY,
+    ToolKind.CONVERSATION,
+    ToolKind.REFERRAL_LIST,
+    ToolKind.ASSESSMENT,
+    ToolKind.ACTION_PLAN,
+]
+
+
+def _professional(user):
+    if not held_roles(user):
+        raise PermissionDenied
+
+
+@login_required
+def package_index(request):
+    _professional(request.user)
+    tools = [(kind, ToolKind(kind).label) for kind in READABLE_TOOLS]
+    return render(request, "stalkingpakke/index.html", {"tools": tools})
+
+
+@login_required
+def tool_page(request, kind):
+    _professional(request.user)
+    if kind not in READABLE_TOOLS:
+        raise Http404
+    version = ToolVersion.objects.current(kind)
+    if version is None:
+        raise Http404
+    return render(
+        request,
+        f"stalkingpakke/tool_{kind}.html",
+        {
+            "version": version,
+            "c": version.content,
+            "kind": kind,
+            "kind_label": ToolKind(kind).label,
+        },
+    )
+
+
+def _case(request, reference):
+    return get_case_for(request.user, reference, request=request)
+
+
+def _require_edit(request, case):
+    if not may(request.user, Action.EDIT_TOOLS, case):
+        raise PermissionDenied
+
+
+def _require_scope(request, case, scope):
+    if scope not in visible_scopes(request.user, case):
+        raise Http404
+
+
+@login_required
+def incident_log_page(request, reference):
+    case = _case(request, reference)
+    _require_scope(request, case, ConsentScope.INCIDENT_LOG)
+    can_edit = may(request.user, Action.EDIT_TOOLS, case)
+    form = IncidentEntryForm(request.POST or None, request.FILES or None) if can_edit else None
+    if request.method == "POST":
+        _require_edit(request, case)
+        if form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if k != "attachment"}
+            try:
+                entry = incident_log.add_entry(
+                    actor=request.user, case=case, data=data, request=request
+                )
+                if form.cleaned_data.get("attachment"):
+                    attachments.add_attachment(
+                        actor=request.user,
+                        entry=entry,
+                        upload=form.cleaned_data["attachment"],
+                        request=request,
+                    )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("Registreringen er gemt i logskemaet."))
+                return redirect("stalkingpakke:incident_log", reference=case.reference)
+    entries = list(incident_log.current_entries(case))
+    audit.record_read(
+        user=request.user, case=case, what="incident_log", purpose="case", request=request
+    )
+    version = ToolVersion.objects.current(ToolKind.INCIDENT_LOG)
+    context = {
+        "case": case,
+        "entries": entries,
+        "form": form,
+        "import_form": CsvImportForm() if can_edit else None,
+        "chain": incident_log.verify_chain(case),
+        "counts": _behaviour_counts(entries),
+        "chart": base64.b64encode(timeline_svg(entries).encode()).decode() if entries else "",
+        "tool": version.content if version else {},
+        "can_edit": can_edit,
+        "documents": _documents(request.user, case, DocumentKind.INCIDENT_LOG),
+    }
+    return render(request, "stalkingpakke/incident_log.html", context)
+
+
+def timeline_svg(entries) -> str:
+    from .chart import timeline_svg as render
+
+    return render(entries)
+
+
+def _behaviour_counts(entries):
+    from .models import Behaviour
+
+    counts = dict.fromkeys(Behaviour.values, 0)
+    for entry in entries:
+        for behaviour in entry.behaviours:
+            counts[behaviour] = counts.get(behaviour, 0) + 1
+    return [(Behaviour(key).label, n) for key, n in counts.items() if n]
+
+
+@login_required
+def correct_entry(request, reference, sequence):
+    case = _case(request, reference)
+    _require_edit(request, case)
+    entry = get_object_or_404(case.incidents, sequence=sequence, superseded_by__isnull=True)
+    initial = {
+        "occurred_at": entry.occurred_at,
+        "place": entry.place,
+        "what_happened": entry.what_happened,
+        "behaviours": entry.behaviours,
+        "witnesses": entry.witnesses,
+        "evidence": entry.evidence,
+        "reported_to_police": entry.reported_to_police,
+        "police_journal_number": entry.police_journal_number,
+        "effect": entry.effect,
+    }
+    form = CorrectionForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        reason = data.pop("correction_reason")
+        try:
+            incident_log.correct_entry(
+                actor=request.user, entry=entry, data=data, reason=reason, request=request
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Rettelsen er gemt. Den oprindelige registrering bevares."))
+            return redirect("stalkingpakke:incident_log", reference=case.reference)
+    return render(
+        request, "stalkingpakke/correct_entry.html", {"case": case, "entry": entry, "form": form}
+    )
+
+
+@login_required
+def add_attachment(request, reference, sequence):
+    case = _case(request, reference)
+    _require_edit(request, case)
+    entry = get_object_or_404(case.incidents, sequence=sequence)
+    form = AttachmentForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            attachments.add_attachment(
+                actor=request.user,
+                entry=entry,
+                upload=form.cleaned_data["file"],
+                request=request,
+            )
+        except ValidationError as error:
+            form.add_error("file", error)
+        else:
+            messages.success(request, _("Bilaget er gemt."))
+            return redirect("stalkingpakke:incident_log", reference=case.reference)
+    return render(
+        request, "stalkingpakke/attachment_form.html", {"case": case, "entry": entry, "form": form}
+    )
+
+
+@login_required
+def download_attachment(request, reference, attachment_id):
+    case = _case(request, reference)
+    _require_scope(request, case, ConsentScope.INCIDENT_LOG)
+    attachment = get_object_or_404(Attachment, pk=attachment_id, entry__case=case)
+    audit.record(
+        user=request.user,
+        action=AuditAction.DOWNLOAD,
+        case=case,
+        what="attachment",
+        object_id=attachment.pk,
+        request=request,
+    )
+    # Always a download, never rendered inline, with the type we checked on upload.
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@login_required
+def import_csv(request, reference):
+    case = _case(request, reference)
+    _require_edit(request, case)
+    form = CsvImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = csv_import.import_csv(
+                actor=request.user,
+                case=case,
+                raw=form.cleaned_data["file"].read(),
+                request=request,
+            )
+        except ValidationError as error:
+            form.add_error("file", error)
+        else:
+            if report.ok:
+                messages.success(
+                    request, _("%(n)d registreringer er importeret.") % {"n": report.imported}
+                )
+                return redirect("stalkingpakke:incident_log", reference=case.reference)
+    return render(
+        request, "stalkingpakke/import_csv.html", {"case": case, "form": form, "report": report}
+    )
+
+
+@csp_exempt()
+@login_required
+def timeline_chart(request, reference):
+    case = _case(request, reference)
+    _require_scope(request, case, ConsentScope.INCIDENT_LOG)
+    entries = list(incident_log.current_entries(case))
+    return HttpResponse(timeline_svg(entries), content_type="image/svg+xml")
+
+
+@login_required
+def action_plan(request, reference):
+    case = _case(request, reference)
+    _require_scope(request, case, ConsentScope.ACTION_PLAN)
+    plan = ActionPlan.objects.filter(case=case).first()
+    can_edit = may(request.user, Action.EDIT_TOOLS, case)
+    items = [
+        {"who": i.who, "what": i.what, "deadline": i.deadline, "status": i.status}
+        for i in (plan.items.all() if plan else [])
+    ]
+    initial = {
+        "version": plan.version if plan else None,
+        "goals": plan.goals if plan else "",
+        "safety_measures": plan.safety_measures if plan else "",
+        "next_review": plan.next_review if plan else None,
+    }
+    form = formset = None
+    if can_edit:
+        form = ActionPlanForm(request.POST or None, initial=initial)
+        formset = ActionItemFormSet(request.POST or None, initial=items, prefix="items")
+        if request.method == "POST" and form.is_valid() and formset.is_valid():
+            rows = [f.cleaned_data for f in formset if f.cleaned_data.get("who")]
+            try:
+                services.save_action_plan(
+                    actor=request.user,
+                    case=case,
+                    goals=form.cleaned_data["goals"],
+                    safety_measures=form.cleaned_data["safety_measures"],
+                    next_review=form.cleaned_data["next_review"],
+                    items=rows,
+                    expected_version=form.cleaned_data["version"],
+                    request=request,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("Handleplanen er gemt."))
+                return redirect("stalkingpakke:action_plan", reference=case.reference)
+    elif request.method == "POST":
+        raise PermissionDenied
+    audit.record_read(
+        user=request.user, case=case, what="action_plan", purpose="case", request=request
+    )
+    version = plan.tool_version if plan else ToolVersion.objects.current(ToolKind.ACTION_PLAN)
+    context = {
+        "case": case,
+        "plan": plan,
+        "form": form,
+        "formset": formset,
+        "can_edit": can_edit,
+        "tool": version.content if version else {},
+        "revisions": plan.revisions.select_related("created_by")[:20] if plan else [],
+        "documents": _documents(request.user, case, DocumentKind.ACTION_PLAN),
+    }
+    return render(request, "stalkingpakke/action_plan.html", context)
+
+
+@login_required
+def tool_form(request, reference, kind):
+    """Checklist, assessment or typology on a case."""
+    if kind not in (ToolKind.CHECKLIST, ToolKind.ASSESSMENT, ToolKind.TYPOLOGY):
+        raise Http404
+    case = _case(request, reference)
+    _require_scope(request, case, ConsentScope.SITUATION)
+    existing = services.latest_form(case, kind)
+    version = existing.tool_version if existing else ToolVersion.objects.current(kind)
+    if version is None:
+        raise Http404
+    can_edit = may(request.user, Action.EDIT_TOOLS, case)
+    initial = dict(existing.answers) if existing else {}
+    initial["version"] = existing.version if existing else None
+    form = ToolForm(
+        request.POST if request.method == "POST" else None,
+        kind=kind,
+        content=version.content,
+        initial=initial,
+    )
+    if request.method == "POST":
+        _require_edit(request, case)
+        if form.is_valid():
+            try:
+                services.save_form(
+                    actor=request.user,
+                    case=case,
+                    kind=kind,
+                    answers=form.answers(),
+                    expected_version=form.cleaned_data.get("version"),
+                    request=request,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("Skemaet er gemt."))
+                return redirect("stalkingpakke:tool_form", reference=case.reference, kind=kind)
+    audit.record_read(
+        user=request.user, case=case, what=f"form:{kind}", purpose="case", request=request
+    )
+    context = {
+        "case": case,
+        "form": form,
+        "kind": kind,
+        "kind_label": ToolKind(kind).label,
+        "c": version.content,
+        "version": version,
+        "existing": existing,
+        "can_edit": can_edit,
+        "risk": services.risk_summary(existing) if kind == ToolKind.ASSESSMENT else None,
+        "documents": _documents(request.user, case, DocumentKind.ASSESSMENT)
+        if kind == ToolKind.ASSESSMENT
+        else None,
+    }
+    return render(request, "stalkingpakke/tool_form.html", context)
+
+
+def _documents(user, case, kind):
+    if not documents.may_read_document(user, case, kind):
+        return None
+    return {
+        "kind": kind,
+        "items": list(documents.documents_for(user, case).filter(kind=kind)[:5]),
+        "can_request": may(user, Action.EDIT_TOOLS, case),
+    }
+
+
+@login_required
+@require_POST
+def request_document(request, reference, kind):
+    case = _case(request, reference)
+    _require_edit(request, case)
+    if kind not in DocumentKind.values:
+        raise Http404
+    document = documents.request_document(actor=request.user, case=case, kind=kind, request=request)
+    if request.htmx:
+        return render(
+            request, "stalkingpakke/document_status.html", {"case": case, "document": document}
+        )
+    messages.info(request, _("Dokumentet bliver lavet. Siden viser, når det er klar."))
+    return redirect(request.POST.get("next") or case.get_absolute_url())
+
+
+def _document(request, reference, document_id):
+    case = _case(request, reference)
+    document = get_object_or_404(case.documents, pk=document_id)
+    if not documents.may_read_document(request.user, case, document.kind):
+        raise Http404
+    return case, document
+
+
+@login_required
+def document_status(request, reference, document_id):
+    case, document = _document(request, reference, document_id)
+    return render(
+        request, "stalkingpakke/document_status.html", {"case": case, "document": document}
+    )
+
+
+@login_required
+@require_POST
+def retry_document(request, reference, document_id):
+    case, document = _document(request, reference, document_id)
+    _require_edit(request, case)
+    try:
+        document = documents.retry_document(actor=request.user, document=document, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    if request.htmx:
+        return render(
+            request, "stalkingpakke/document_status.html", {"case": case, "document": document}
+        )
+    return redirect(case)
+
+
+@login_required
+def download_document(request, reference, document_id):
+    case, document = _document(request, reference, document_id)
+    if document.status != DocumentStatus.READY:
+        raise Http404
+    audit.record(
+        user=request.user,
+        action=AuditAction.DOWNLOAD,
+        case=case,
+        what=f"document:{document.kind}",
+        object_id=document.pk,
+        request=request,
+    )
+    filename = f"{case.reference}-{document.kind}.pdf"
+    return FileResponse(
+        document.file.open("rb"),
+        as_attachment=True,
+        filename=filename,
+        content_type="application/pdf",
+    )

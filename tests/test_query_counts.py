@@ -1,0 +1,166 @@
+"""The list pages and the case page run a fixed number of queries, however many rows they show.
+
+Every logged-in request pays the same three queries up front and two at the end:
+
+    session lookup, user lookup, the user's current role assignments (cached on the user for
+    the request; views, access checks and the menu's context processor all reuse it)
+    ...
+    SAVEPOINT, UPDATE session (SESSION_SAVE_EVERY_REQUEST, the idle timeout), RELEASE SAVEPOINT
+
+In between, per page (measured on SQLite; PostgreSQL runs the same statements):
+
+- triage dashboard (visitator), 4: COUNT for the paginator; one aggregate with the state and
+  overdue counts; referrals waiting for the user (with their case); the page of cases with
+  the responsible user joined and "possible duplicate" as an EXISTS subquery, not per row.
+- my cases (coordinator), 3: COUNT; waiting referrals; the page of cases with the municipality.
+- partner cases (police), 3: the same three, restricted to cases shared through a grant.
+- my referrals (first contact), 3: may the user refer at all (EXISTS); COUNT; the page of
+  referrals with case and receiving organisation joined, only the columns shown.
+- case page (coordinator, full access), 11: the case with municipality and responsible; the
+  CHANGE grant (cached on the case for the request); one "is the user disqualified" EXISTS
+  per action the user's role could take (4 for the owner: the same query repeated, see the
+  report); the audit INSERT; the referrals with users and organisations; the referral waiting
+  for this user; the consents with who recorded them; the timeline (up to 200 events) with
+  actor and note joined.
+- case page (police, consented read), 8: the case; the CHANGE and VIEW grants; the scopes the
+  citizen consented to; the audit INSERT; the referrals; the referral waiting for the user;
+  the timeline.
+
+Each test measures the page with one row, grows it to 30 rows (30 cases, or 30 notes on the
+case page), and requires exactly the same number of queries again.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from cases import services
+from cases.models import Case
+from cases.views import PAGE_SIZE
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
+]
+
+GROWN = 30
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@dataclass(frozen=True)
+class Page:
+    role: str
+    max_queries: int
+    first: Callable  # world -> the first object (case); builds the one-row page
+    url: Callable  # (world, first) -> url
+    more: Callable  # (world, first) -> adds one more row
+
+
+NOTE = "Samtale med borgeren."
+
+
+def _add_note(world, case):
+    services.add_note(actor=world.coordinator, case=case, text=NOTE)
+
+
+def _case_with_one_note(world):
+    case = world.active(police=True)
+    _add_note(world, case)
+    return case
+
+
+def _refer_mixed(world, _case):
+    # Vary the queue: some in triage, some acute, some sharing a CPR number (duplicates).
+    n = Case.objects.count()
+    kwargs = {"urgency": 1 + n % 3, "cpr": "010190-1234" if n % 4 == 0 else ""}
+    if n % 2:
+        world.in_triage(**kwargs)
+    else:
+        world.refer(**kwargs)
+
+
+PAGES = {
+    "triage_dashboard": Page(
+        role="visitator",
+        max_queries=10,
+        first=lambda world: world.refer(),
+        url=lambda world, case: reverse("cases:triage_dashboard"),
+        more=_refer_mixed,
+    ),
+    "my_cases": Page(
+        role="coordinator",
+        max_queries=9,
+        first=lambda world: world.active(),
+        url=lambda world, case: reverse("cases:my_cases"),
+        more=lambda world, case: world.active(),
+    ),
+    "partner_cases": Page(
+        role="police_contact",
+        max_queries=9,
+        first=lambda world: world.active(police=True),
+        url=lambda world, case: reverse("cases:partner_cases"),
+        more=lambda world, case: world.active(police=True),
+    ),
+    "my_referrals": Page(
+        role="first_contact",
+        max_queries=9,
+        first=lambda world: world.refer(),
+        url=lambda world, case: reverse("cases:my_referrals"),
+        more=lambda world, case: world.refer(),
+    ),
+    "case_page_coordinator": Page(
+        role="coordinator",
+        max_queries=17,
+        first=_case_with_one_note,
+        url=lambda world, case: case.get_absolute_url(),
+        more=_add_note,
+    ),
+    "case_page_police": Page(
+        role="police_contact",
+        max_queries=14,
+        first=_case_with_one_note,
+        url=lambda world, case: case.get_absolute_url(),
+        more=_add_note,
+    ),
+}
+
+
+@pytest.mark.parametrize("page_name", PAGES)
+def test_query_count_does_not_grow_with_rows(
+    client, world, page_name, django_assert_max_num_queries, django_assert_num_queries
+):
+    page = PAGES[page_name]
+    first = page.first(world)
+    url = page.url(world, first)
+    client.force_login(getattr(world, page.role))
+    assert client.get(url).status_code == 200  # warm up: the session exists from here on
+
+    with (
+        django_assert_max_num_queries(page.max_queries),
+        CaptureQueriesContext(connection) as one_row,
+    ):
+        response = client.get(url)
+    assert response.status_code == 200
+    queries_for_one = len(one_row.captured_queries)
+
+    for _ in range(GROWN - 1):
+        page.more(world, first)
+
+    with django_assert_num_queries(queries_for_one):
+        response = client.get(url)
+    assert response.status_code == 200
+    # The rows really are on the page: all 30 notes, or a full page of 25 of the 30 cases.
+    html = response.content.decode()
+    if page_name.startswith("case_page"):
+        assert html.count(NOTE) == GROWN
+    else:
+        references = Case.objects.values_list("reference", flat=True)
+        assert sum(reference in html for reference in references) == PAGE_SIZE

@@ -1,0 +1,481 @@
+"""Each role's journey through the pages, with the Django test client and the real services."""
+
+import datetime
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from cases import services
+from cases.models import (
+    AuditAction,
+    AuditEntry,
+    Case,
+    CaseState,
+    ConsentPartner,
+    ConsentScope,
+    ReferralKind,
+    Urgency,
+)
+from cooperation.models import RoleAssignment
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+def referral_data(world, **overrides):
+    data = {
+        "municipality": world.municipality.pk,
+        "full_name": "Karen Holm",
+        "person_kind": "citizen",
+        "cpr": "",
+        "safe_contact": "Kun sms efter kl. 16",
+        "safe_contact_time": "",
+        "urgency": Urgency.NORMAL,
+        "reason": "Ekskæresten står uden for hendes arbejde hver dag.",
+        "relation": "ex_partner",
+        "stalker_works_in_municipality": "unknown",
+        "consents": ["police:contact"],
+    }
+    data.update(overrides)
+    return data
+
+
+def post_forms(html: str) -> list[str]:
+    """The action of every POST form on the page."""
+    forms = re.findall(r"<form\b[^>]*>", html)
+    return [
+        (re.search(r'action="([^"]*)"', tag) or [None, ""])[1]
+        for tag in forms
+        if re.search(r'method="post"', tag, re.I)
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# First contact
+# --------------------------------------------------------------------------------------------
+def test_first_contact_refers_and_sees_the_referral_as_sent(client, world):
+    client.force_login(world.first_contact)
+    assert client.get(reverse("cases:referral_create")).status_code == 200
+
+    response = client.post(reverse("cases:referral_create"), referral_data(world))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("cases:my_referrals")
+    case = Case.objects.get(full_name="Karen Holm")
+    assert case.state == CaseState.REFERRED
+    assert case.responsible == world.visitator
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert case.reference in text(page)
+    assert "Sendt" in text(page)
+    assert "Henvisningen er sendt til stalkingvisitatoren" in text(page)
+    # Status only: the first contact never reads the case itself.
+    assert "Kun sms efter kl. 16" not in text(page)
+    assert client.get(case.get_absolute_url()).status_code == 404
+
+
+def test_invalid_referral_shows_the_error_summary_and_keeps_the_input(client, world):
+    client.force_login(world.first_contact)
+
+    response = client.post(reverse("cases:referral_create"), referral_data(world, cpr="123"))
+
+    assert response.status_code == 200
+    html = text(response)
+    assert "Der er fejl i formularen" in html
+    assert "CPR-nummeret skal have 10 cifre" in html
+    assert 'href="#id_cpr"' in html  # the summary links to the field
+    assert 'value="Karen Holm"' in html
+    assert "Kun sms efter kl. 16" in html
+    assert not Case.objects.exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Visitator: dashboard, triage
+# --------------------------------------------------------------------------------------------
+def make_overdue(case, days=10):
+    past = timezone.now() - datetime.timedelta(days=days)
+    Case.objects.filter(pk=case.pk).update(
+        received_at=past, triage_deadline=timezone.localdate() - datetime.timedelta(days=3)
+    )
+
+
+def test_visitator_dashboard_shows_deadlines_and_overdue(client, world):
+    on_time = world.refer(full_name="Anna Vestergaard")
+    late = world.refer(full_name="Bent Overdue")
+    make_overdue(late)
+    client.force_login(world.visitator)
+
+    response = client.get(reverse("cases:triage_dashboard"))
+
+    assert response.status_code == 200
+    html = text(response)
+    assert on_time.reference in html and late.reference in html
+    assert html.count("Overskredet") == 1
+    row = html[html.index(late.reference) : html.index("</tr>", html.index(late.reference))]
+    assert "Overskredet" in row
+    # The on-time case shows its deadline date (or "I dag"), never "Overskredet".
+    row = html[html.index(on_time.reference) : html.index("</tr>", html.index(on_time.reference))]
+    assert "Overskredet" not in row
+    assert str(on_time.triage_deadline.year) in row or "I dag" in row
+
+
+def test_visitator_dashboard_filters(client, world):
+    referred = world.refer(full_name="Anna Vestergaard")
+    triaging = world.in_triage(full_name="Bent Jensen")
+    acute = world.refer(full_name="Carla Akut", urgency=Urgency.ACUTE)
+    late = world.refer(full_name="Dorte Sen")
+    make_overdue(late)
+    client.force_login(world.visitator)
+    url = reverse("cases:triage_dashboard")
+
+    def shown(**params):
+        html = text(client.get(url, params))
+        cases = (referred, triaging, acute, late)
+        return {c.reference for c in cases if c.reference in html}
+
+    assert shown() == {referred.reference, triaging.reference, acute.reference, late.reference}
+    assert shown(state="in_triage") == {triaging.reference}
+    assert shown(state="referred") == {referred.reference, acute.reference, late.reference}
+    assert shown(urgency=Urgency.ACUTE) == {acute.reference}
+    assert shown(overdue="on") == {late.reference}
+    assert shown(q="vesterg") == {referred.reference}
+    assert shown(q=triaging.reference) == {triaging.reference}
+
+
+def test_visitator_dashboard_paginates(client, world):
+    cases = [world.refer(full_name=f"Borger {n:02d}") for n in range(30)]
+    client.force_login(world.visitator)
+    url = reverse("cases:triage_dashboard")
+
+    first = text(client.get(url))
+    second = text(client.get(url, {"side": 2}))
+
+    assert "Side 1 af 2" in first and "Side 2 af 2" in second
+    on_first = {c.reference for c in cases if c.reference in first}
+    on_second = {c.reference for c in cases if c.reference in second}
+    assert len(on_first) == 25 and len(on_second) == 5
+    assert not on_first & on_second
+    # Filters survive paging.
+    assert "q=Borger&amp;side=2" in text(client.get(url, {"q": "Borger"}))
+
+
+def test_visitator_starts_triage_and_routes_to_coordinator_and_police(client, world):
+    case = world.refer(consents=[(ConsentPartner.POLICE, ConsentScope.CONTACT)])
+    client.force_login(world.visitator)
+
+    response = client.post(reverse("cases:start_triage", args=[case.reference]))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("cases:triage", args=[case.reference])
+    case.refresh_from_db()
+    assert case.state == CaseState.IN_TRIAGE
+    form = client.get(response["Location"])
+    assert form.status_code == 200
+    assert f'name="version" value="{case.version}"' in text(form)
+
+    response = client.post(
+        reverse("cases:triage", args=[case.reference]),
+        {
+            "version": case.version,
+            "is_stalking": "yes",
+            "reasoning": "Gentagne uønskede henvendelser over flere måneder.",
+            "coordinator": world.coordinator.pk,
+            "to_police": "on",
+        },
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == case.get_absolute_url()
+    case.refresh_from_db()
+    assert case.state == CaseState.ACTIVE
+    assert case.responsible == world.coordinator
+    assert set(case.referrals.values_list("kind", flat=True)) == {
+        ReferralKind.TO_VISITATOR,
+        ReferralKind.TO_COORDINATOR,
+        ReferralKind.TO_POLICE,
+    }
+    html = text(client.get(case.get_absolute_url()))
+    assert "Visitationen er gemt." in html
+    timeline = html[html.index('id="timeline-heading"') :]
+    for kind in ("Henvist", "Visitation påbegyndt", "Visiteret", "Henvist videre"):
+        assert f"<strong>{kind}</strong>" in timeline
+    assert "Testpoliti" in timeline  # the routing summary names the police district
+
+
+def test_triage_with_a_stale_version_says_so(client, world):
+    case = world.in_triage()
+    stale = case.version
+    services.add_note(actor=world.deputy_visitator, case=case, text="Ringede i mellemtiden")
+    client.force_login(world.visitator)
+
+    response = client.post(
+        reverse("cases:triage", args=[case.reference]),
+        {
+            "version": stale,
+            "is_stalking": "yes",
+            "reasoning": "Stalking",
+            "coordinator": world.coordinator.pk,
+        },
+    )
+
+    assert response.status_code == 200
+    assert "Sagen er blevet ændret af en anden, mens du arbejdede" in text(response)
+    case.refresh_from_db()
+    assert case.state == CaseState.IN_TRIAGE
+
+
+# --------------------------------------------------------------------------------------------
+# Coordinator
+# --------------------------------------------------------------------------------------------
+def test_coordinator_works_the_case_closes_and_reopens(client, world):
+    case = world.active()
+    client.force_login(world.coordinator)
+
+    my_cases = client.get(reverse("cases:my_cases"))
+    assert my_cases.status_code == 200
+    assert "Mine sager" in text(my_cases) and case.reference in text(my_cases)
+
+    response = client.post(
+        reverse("cases:add_note", args=[case.reference]), {"text": "Første samtale holdt."}
+    )
+    assert response.status_code == 302
+    assert "Første samtale holdt." in text(client.get(case.get_absolute_url()))
+
+    close_url = reverse("cases:close", args=[case.reference])
+    assert client.get(close_url).status_code == 200
+    case.refresh_from_db()
+    response = client.post(close_url, {"version": case.version, "reason": "resolved"})
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.state == CaseState.CLOSED and case.closing_reason == "resolved"
+    assert case.reference not in text(client.get(reverse("cases:my_cases")))
+    assert case.reference in text(client.get(reverse("cases:my_cases"), {"lukkede": "1"}))
+
+    reopen_url = reverse("cases:reopen", args=[case.reference])
+    assert client.get(reopen_url).status_code == 200
+    response = client.post(reopen_url, {"reason": "Borgeren henvender sig igen."})
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.state == CaseState.ACTIVE and case.responsible == world.coordinator
+    assert "Borgeren henvender sig igen." in text(client.get(case.get_absolute_url()))
+
+
+# --------------------------------------------------------------------------------------------
+# Police, DSC
+# --------------------------------------------------------------------------------------------
+def police_case_with_contact_consent_only(world):
+    case = world.in_triage(consents=[(ConsentPartner.POLICE, ConsentScope.CONTACT)])
+    case = services.triage(
+        actor=world.visitator,
+        case=case,
+        is_stalking=True,
+        reasoning="Begrundelse kun for kommunen",
+        coordinator=world.coordinator,
+        to_police=True,
+    )
+    services.add_note(actor=world.coordinator, case=case, text="Hemmeligt notat om naboen")
+    return case
+
+
+def test_police_sees_shared_cases_read_only_and_only_what_was_consented(client, world):
+    case = police_case_with_contact_consent_only(world)
+    client.force_login(world.police_contact)
+
+    shared = client.get(reverse("cases:partner_cases"))
+    assert shared.status_code == 200 and case.reference in text(shared)
+
+    response = client.get(case.get_absolute_url())
+
+    assert response.status_code == 200
+    html = text(response)
+    assert "Læseadgang" in html
+    assert "Mette Sørensen" in html  # CONTACT consent: name and safe contact
+    assert "Kun sms" in html
+    assert "Hemmeligt notat om naboen" not in html  # no NOTES consent
+    assert "Begrundelse kun for kommunen" not in html  # no SITUATION consent
+    assert set(post_forms(html)) <= {reverse("logout"), reverse("set_language")}
+    case_prefix = f"/sager/{case.reference}/"
+    own_referral = case.referrals.get(to_user=world.police_contact)
+    action_links = {href for href in re.findall(r'href="([^"]+)"', html) if case_prefix in href}
+    assert action_links <= {
+        case_prefix,
+        reverse("cases:respond", args=[case.reference, own_referral.pk]),
+    }
+
+    client.force_login(world.coordinator)
+    assert "Hemmeligt notat om naboen" in text(client.get(case.get_absolute_url()))
+
+
+def test_police_refers_a_citizen_to_the_visitator(client, world):
+    client.force_login(world.police_contact)
+    form = client.get(reverse("cases:referral_create"))
+    assert form.status_code == 200
+
+    response = client.post(
+        reverse("cases:referral_create"),
+        referral_data(world, full_name="Politiets Borger", consents=[]),
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("cases:my_referrals")
+    case = Case.objects.get(full_name="Politiets Borger")
+    referral = case.referrals.get()
+    assert referral.kind == ReferralKind.TO_VISITATOR
+    assert referral.from_organisation == world.police
+    assert referral.to_user == world.visitator
+    client.force_login(world.visitator)
+    assert case.reference in text(client.get(reverse("cases:triage_dashboard")))
+
+
+def test_dsc_sees_the_case_routed_to_dsc(client, world):
+    case = world.active(dsc=True)
+    other = world.active(police=True)
+    client.force_login(world.dsc)
+
+    shared = text(client.get(reverse("cases:partner_cases")))
+    assert case.reference in shared and other.reference not in shared
+    response = client.get(case.get_absolute_url())
+    assert response.status_code == 200
+    assert "Mette Sørensen" in text(response)  # DSC has CONTACT consent
+
+
+# --------------------------------------------------------------------------------------------
+# Follow-up group, directory, language
+# --------------------------------------------------------------------------------------------
+def test_follow_up_sees_numbers_and_no_names(client, world):
+    closed = world.closed(police=True)
+    active = world.active(full_name="Anna Vestergaard")
+    referred = world.refer(full_name="Bent Jensen")
+    client.force_login(world.follow_up)
+
+    response = client.get(reverse("statistics"))
+
+    assert response.status_code == 200
+    html = text(response)
+    assert "<td>3</td>" in html  # three referrals this month
+    for case in (closed, active, referred):
+        assert case.reference not in html
+    for name in ("Mette Sørensen", "Anna Vestergaard", "Bent Jensen", "Kun sms"):
+        assert name not in html
+
+
+def test_directory_shows_visitator_and_deputy_with_phone(client, world):
+    RoleAssignment.objects.filter(user=world.visitator).update(phone="76 16 10 00")
+    RoleAssignment.objects.filter(user=world.deputy_visitator).update(phone="76 16 10 01")
+    client.force_login(world.first_contact)
+
+    response = client.get(reverse("directory"))
+
+    assert response.status_code == 200
+    html = text(response)
+    assert world.visitator.get_full_name() in html
+    assert world.deputy_visitator.get_full_name() in html
+    assert 'href="tel:76161000"' in html and "76 16 10 01" in html
+    assert "(stedfortræder)" in html
+
+
+def test_language_switch_to_english(client, world):
+    client.force_login(world.visitator)
+    assert 'lang="da"' in text(client.get(reverse("cases:triage_dashboard")))
+
+    response = client.post(
+        reverse("set_language"), {"language": "en", "next": reverse("cases:triage_dashboard")}
+    )
+
+    assert response.status_code == 302
+    for name in ("cases:triage_dashboard", "cases:my_cases", "directory"):
+        page = client.get(reverse(name))
+        assert page.status_code == 200
+        assert '<html lang="en">' in text(page)
+
+
+# --------------------------------------------------------------------------------------------
+# Duplicates, audit
+# --------------------------------------------------------------------------------------------
+def test_duplicate_referral_is_flagged_and_joined(client, world):
+    first = world.refer(cpr="010190-1234")
+    second = world.refer(cpr="0101901234", full_name="Mette S.", reason="Ny henvendelse")
+    client.force_login(world.visitator)
+
+    dashboard = text(client.get(reverse("cases:triage_dashboard")))
+    assert "Mulig dublet" in dashboard
+    page = text(client.get(second.get_absolute_url()))
+    join_url = reverse("cases:join", args=[second.reference, first.reference])
+    assert "Mulige dubletter" in page and join_url in page
+
+    confirm = client.get(join_url)
+    assert confirm.status_code == 200
+    response = client.post(join_url)
+
+    assert response.status_code == 302
+    assert response["Location"] == first.get_absolute_url()
+    second.refresh_from_db()
+    assert second.state == CaseState.CLOSED and second.merged_into == first
+    assert first.referrals.count() == 2
+    assert "Mulig dublet" not in text(client.get(reverse("cases:triage_dashboard")))
+
+
+@pytest.mark.parametrize("role", ["visitator", "coordinator", "police_contact"])
+def test_every_read_of_a_case_page_is_audited(client, world, role):
+    case = world.active(police=True)
+    user = getattr(world, role)
+    client.force_login(user)
+
+    def reads():
+        return AuditEntry.objects.filter(user=user, case=case, action=AuditAction.VIEW).count()
+
+    before = reads()
+    for expected in (before + 1, before + 2):
+        assert client.get(case.get_absolute_url()).status_code == 200
+        assert reads() == expected
+    entry = AuditEntry.objects.filter(user=user, case=case).first()
+    assert entry.what == "case" and entry.path == case.get_absolute_url()
+    assert entry.case_reference == case.reference
+
+
+def test_disqualified_user_gets_404_and_the_attempt_is_flagged(client, world):
+    case = world.in_triage()
+    services.disqualify(
+        actor=world.visitator, case=case, user=world.deputy_visitator, reason="Er i familie"
+    )
+    client.force_login(world.deputy_visitator)
+
+    assert client.get(case.get_absolute_url()).status_code == 404
+
+    entry = AuditEntry.objects.get(user=world.deputy_visitator, case=case)
+    assert entry.action == AuditAction.DENIED and entry.flagged
+    assert case.reference not in text(client.get(reverse("cases:triage_dashboard")))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: cases/selectors.py possible_duplicates() (and _duplicate_exists() behind the "
+        "dashboard's 'Mulig dublet') query Case.objects, not cases_visible_to(user), so the case "
+        "page names a case the user is disqualified on"
+    ),
+)
+def test_duplicate_hint_does_not_reveal_a_case_the_user_is_disqualified_on(client, world):
+    hidden = world.refer(cpr="010190-1234")
+    services.disqualify(
+        actor=world.visitator, case=hidden, user=world.deputy_visitator, reason="Er i familie"
+    )
+    visible = world.refer(cpr="010190-1234", full_name="Mette S.")
+    client.force_login(world.deputy_visitator)
+
+    html = text(client.get(visible.get_absolute_url()))
+
+    assert hidden.reference not in html
