@@ -36,6 +36,7 @@ class Action(StrEnum):
     CLOSE = "close"
     REOPEN = "reopen"
     DISQUALIFY = "disqualify"
+    DECLINE = "decline"
     EDIT_TOOLS = "edit_tools"
 
 
@@ -79,7 +80,12 @@ def has_grant(user, case: Case, codename: str) -> bool:
 
 
 def is_disqualified(user, case: Case) -> bool:
-    return Disqualification.objects.filter(case=case, user=user).exists()
+    cache = getattr(case, "_disqualified_cache", None)
+    if cache is None:
+        cache = case._disqualified_cache = {}
+    if user.pk not in cache:
+        cache[user.pk] = Disqualification.objects.filter(case=case, user=user).exists()
+    return cache[user.pk]
 
 
 def level_for(user, case: Case) -> Level | None:
@@ -130,6 +136,7 @@ RULES = {
     ),
     Action.CLOSE: ({CaseState.ACTIVE}, "owner_or_visitator"),
     Action.REOPEN: ({CaseState.CLOSED}, "owner_or_visitator"),
+    Action.DECLINE: ({CaseState.REFERRED, CaseState.IN_TRIAGE}, "visitator"),
     Action.EDIT_TOOLS: ({CaseState.IN_TRIAGE, CaseState.ACTIVE}, "full"),
     Action.DISQUALIFY: (
         {CaseState.REFERRED, CaseState.IN_TRIAGE, CaseState.ACTIVE, CaseState.CLOSED},
@@ -160,9 +167,16 @@ def allowed_actions(user, case: Case) -> set[Action]:
 
 
 def require(user, action: Action, case: Case) -> None:
-    """Raise PermissionDenied unless the user may take the action on the case in its state."""
-    states, who = RULES[action]
+    """For services: raise PermissionDenied unless the user holds the role the action needs.
+    The state is the service's own check, so an illegal transition gets its own message."""
+    _states, who = RULES[action]
     if not _holds(user, case, who) or is_disqualified(user, case):
+        raise PermissionDenied(_("Du har ikke adgang til at gøre dette på sagen."))
+
+
+def require_may(user, action: Action, case: Case) -> None:
+    """For views: the action must be open to this user in the case's current state (403)."""
+    if not may(user, action, case):
         raise PermissionDenied(_("Du har ikke adgang til at gøre dette på sagen."))
 
 

@@ -47,13 +47,14 @@ def get_case_for(user, reference: str, *, request=None) -> Case:
         raise Http404 from None
 
 
-def _duplicate_exists():
+def _duplicate_exists(user):
     same_cpr = Q(cpr_index=OuterRef("cpr_index")) & ~Q(cpr_index="")
     same_person = Q(full_name__iexact=OuterRef("full_name")) & Q(birth_date=OuterRef("birth_date"))
     return Exists(
         Case.objects.filter(same_cpr | same_person, municipality=OuterRef("municipality"))
         .exclude(pk=OuterRef("pk"))
         .exclude(state=CaseState.CLOSED, closing_reason="merged")
+        .exclude(disqualifications__user=user)
     )
 
 
@@ -63,7 +64,7 @@ def triage_queue(user, *, state=None, urgency=None, overdue=False, search=""):
         cases_visible_to(user)
         .filter(municipality__in=municipalities, state__in=OPEN_TRIAGE_STATES)
         .select_related("responsible")
-        .annotate(possible_duplicate=_duplicate_exists())
+        .annotate(possible_duplicate=_duplicate_exists(user))
     )
     if state in OPEN_TRIAGE_STATES:
         cases = cases.filter(state=state)
@@ -87,14 +88,16 @@ def state_counts(user) -> dict[str, int]:
     )
 
 
-def possible_duplicates(case: Case):
+def possible_duplicates(case: Case, user):
+    """Other cases of the same person that the user may see."""
     query = Q(full_name__iexact=case.full_name, birth_date=case.birth_date)
     if case.cpr_index:
         query |= Q(cpr_index=case.cpr_index)
     if not case.birth_date and not case.cpr_index:
         return Case.objects.none()
     return (
-        Case.objects.filter(query, municipality=case.municipality)
+        cases_visible_to(user)
+        .filter(query, municipality=case.municipality)
         .exclude(pk=case.pk)
         .exclude(closing_reason="merged")
         .order_by("-received_at")

@@ -491,6 +491,7 @@ def withdraw_consent(*, actor, consent: Consent, request=None) -> Consent:
     case = consent.case
     case = _lock(case)
     require(actor, Action.MANAGE_CONSENT, case)
+    _require_state(case, CaseState.REFERRED, CaseState.IN_TRIAGE, CaseState.ACTIVE)
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
     if consent.withdrawn_at is not None:
         raise TransitionError(_("Samtykket er allerede trukket tilbage."), code="withdrawn")
@@ -547,7 +548,7 @@ def respond_to_referral(
 def decline_incoming(*, actor, case: Case, reason: str, request=None) -> Case:
     """The visitator turns a referral down (e.g. wrong municipality); the referrer sees why."""
     case = _lock(case)
-    require(actor, Action.START_TRIAGE, case)
+    require(actor, Action.DECLINE, case)
     _require_state(case, CaseState.REFERRED, CaseState.IN_TRIAGE)
     if not reason.strip():
         raise ValidationError({"reason": MSG_REASON_REQUIRED}, code="required")

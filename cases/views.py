@@ -14,7 +14,7 @@ from cooperation.models import Role
 from cooperation.roles import current_holders, has_role, municipalities_user_can_refer_to
 
 from . import audit, selectors, services
-from .access import Action, Level, allowed_actions, level_for, require, visible_scopes
+from .access import Action, Level, allowed_actions, level_for, require_may, visible_scopes
 from .forms import (
     CloseForm,
     ConsentForm,
@@ -165,7 +165,9 @@ def case_detail(request, reference):
         )
         if level == Level.FULL
         else None,
-        "duplicates": selectors.possible_duplicates(case)[:5] if Action.JOIN in actions else None,
+        "duplicates": selectors.possible_duplicates(case, request.user)[:5]
+        if Action.JOIN in actions
+        else None,
         "note_form": NoteForm() if Action.ADD_NOTE in actions else None,
         "my_referral": case.referrals.filter(to_user=request.user, status="sent")
         .exclude(kind="to_visitator")
@@ -182,6 +184,7 @@ def _case_for_action(request, reference):
 @require_POST
 def start_triage(request, reference):
     case = _case_for_action(request, reference)
+    require_may(request.user, Action.START_TRIAGE, case)
     try:
         services.start_triage(actor=request.user, case=case, request=request)
     except ValidationError as error:
@@ -194,7 +197,7 @@ def start_triage(request, reference):
 @login_required
 def triage(request, reference):
     case = _case_for_action(request, reference)
-    require(request.user, Action.TRIAGE, case)
+    require_may(request.user, Action.TRIAGE, case)
     coordinators = User.objects.filter(
         pk__in=current_holders(case.municipality_id, Role.COORDINATOR).values("user")
     ).order_by("first_name", "last_name")
@@ -226,6 +229,7 @@ def triage(request, reference):
 @require_POST
 def add_note(request, reference):
     case = _case_for_action(request, reference)
+    require_may(request.user, Action.ADD_NOTE, case)
     form = NoteForm(request.POST)
     if form.is_valid():
         try:
@@ -237,15 +241,13 @@ def add_note(request, reference):
         else:
             messages.success(request, _("Notatet er gemt."))
             return redirect(case)
-    else:
-        require(request.user, Action.ADD_NOTE, case)
     return render(request, "cases/note_form.html", {"case": case, "form": form})
 
 
 @login_required
 def close(request, reference):
     case = _case_for_action(request, reference)
-    require(request.user, Action.CLOSE, case)
+    require_may(request.user, Action.CLOSE, case)
     form = CloseForm(request.POST or None, initial={"version": case.version})
     if request.method == "POST" and form.is_valid():
         try:
@@ -267,7 +269,7 @@ def close(request, reference):
 
 def _reason_action(request, reference, *, action, service, template, success, field="reason"):
     case = _case_for_action(request, reference)
-    require(request.user, action, case)
+    require_may(request.user, action, case)
     form = ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -303,7 +305,7 @@ def decline_incoming(request, reference):
     return _reason_action(
         request,
         reference,
-        action=Action.START_TRIAGE,
+        action=Action.DECLINE,
         service=services.decline_incoming,
         template="cases/decline_form.html",
         success=_("Henvisningen er afvist."),
@@ -314,7 +316,7 @@ def decline_incoming(request, reference):
 def join_duplicate(request, reference, into):
     case = _case_for_action(request, reference)
     target = _case_for_action(request, into)
-    require(request.user, Action.JOIN, case)
+    require_may(request.user, Action.JOIN, case)
     if request.method == "POST":
         try:
             services.join_duplicate(actor=request.user, case=case, into=target, request=request)
@@ -331,7 +333,7 @@ def join_duplicate(request, reference, into):
 @login_required
 def consent(request, reference):
     case = _case_for_action(request, reference)
-    require(request.user, Action.MANAGE_CONSENT, case)
+    require_may(request.user, Action.MANAGE_CONSENT, case)
     form = ConsentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -353,7 +355,7 @@ def consent(request, reference):
 @login_required
 def withdraw_consent(request, reference, consent_id):
     case = _case_for_action(request, reference)
-    require(request.user, Action.MANAGE_CONSENT, case)
+    require_may(request.user, Action.MANAGE_CONSENT, case)
     consent = get_object_or_404(case.consents, pk=consent_id, withdrawn_at__isnull=True)
     if request.method == "POST":
         services.withdraw_consent(actor=request.user, consent=consent, request=request)
@@ -367,7 +369,7 @@ def withdraw_consent(request, reference, consent_id):
 @login_required
 def disqualify(request, reference):
     case = _case_for_action(request, reference)
-    require(request.user, Action.DISQUALIFY, case)
+    require_may(request.user, Action.DISQUALIFY, case)
     users = User.objects.filter(is_active=True).exclude(pk=request.user.pk).order_by("username")
     form = DisqualifyForm(request.POST or None, users=users)
     if request.method == "POST" and form.is_valid():

@@ -116,14 +116,11 @@ def _fail(document_id: int, attempt: int | None, message: str) -> None:
         logger.error("Document %s: could not record the failure", document_id)
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=MAX_RETRIES,
-    ignore_result=True,
-)
-def render_document(self, document_id: int) -> str:
+class _Retry(Exception):
+    """A transient failure with retries left."""
+
+
+def _attempt(document_id: int, *, retries: int) -> str:
     from . import pdf
 
     attempt = None
@@ -140,19 +137,38 @@ def render_document(self, document_id: int) -> str:
         _fail(document_id, attempt, str(exc))
         return "failed"
     except TRANSIENT as exc:
-        if self.request.retries < self.max_retries:
+        if retries < MAX_RETRIES:
             logger.warning(
                 "Document %s: %s, retry %d of %d",
                 document_id,
                 type(exc).__name__,
-                self.request.retries + 1,
-                self.max_retries,
+                retries + 1,
+                MAX_RETRIES,
             )
-            raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
-        _log_failure(document_id, exc, f"could not be made after {self.max_retries} retries")
+            raise _Retry from exc
+        _log_failure(document_id, exc, f"could not be made after {MAX_RETRIES} retries")
         _fail(document_id, attempt, MSG_UNAVAILABLE)
         return "failed"
     except Exception as exc:
         _log_failure(document_id, exc, "could not be made")
         _fail(document_id, attempt, MSG_FAILED)
         return "failed"
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAX_RETRIES,
+    ignore_result=True,
+)
+def render_document(self, document_id: int) -> str:
+    retries = self.request.retries or 0
+    while True:
+        try:
+            return _attempt(document_id, retries=retries)
+        except _Retry as retry:
+            if not self.request.is_eager:
+                raise self.retry(exc=retry.__cause__, countdown=backoff(retries)) from None
+            # In-process (no broker): there is no queue to come back through; try again now.
+            retries += 1

@@ -170,9 +170,7 @@ def test_refer_respects_the_municipalitys_own_triage_working_days(world, now):
     assert world.refer().triage_deadline == datetime.date(2026, 4, 7)
 
 
-def test_refer_uses_the_installation_default_when_the_municipality_sets_none(
-    world, now, settings
-):
+def test_refer_uses_the_installation_default_when_the_municipality_sets_none(world, now, settings):
     settings.DEFAULT_TRIAGE_WORKING_DAYS = 1
     assert world.refer().triage_deadline == datetime.date(2026, 3, 31)
 
@@ -333,9 +331,7 @@ def test_police_contact_cannot_refer_to_a_municipality_outside_its_district(worl
     assert not Case.objects.exists()
 
 
-def test_refer_to_a_municipality_without_a_visitator_raises_a_clear_transition_error(
-    world, now
-):
+def test_refer_to_a_municipality_without_a_visitator_raises_a_clear_transition_error(world, now):
     municipality, _police = foreign_municipality(with_visitator=False)
     first = user_with_role(Role.FIRST_CONTACT, municipality, username="fjernfirst")
     with pytest.raises(TransitionError) as exc:
@@ -440,7 +436,10 @@ def test_triage_requires_a_reasoning(world):
     case = world.in_triage()
     with pytest.raises(ValidationError) as exc:
         services.triage(
-            actor=world.visitator, case=case, is_stalking=True, reasoning="  ",
+            actor=world.visitator,
+            case=case,
+            is_stalking=True,
+            reasoning="  ",
             coordinator=world.coordinator,
         )
     assert "reasoning" in error_fields(exc.value)
@@ -458,7 +457,10 @@ def test_triage_stalking_requires_at_least_one_route(world):
 def test_triage_routes_to_a_coordinator_who_becomes_responsible(world, now):
     case = world.in_triage()
     services.triage(
-        actor=world.visitator, case=case, is_stalking=True, reasoning="Ja",
+        actor=world.visitator,
+        case=case,
+        is_stalking=True,
+        reasoning="Ja",
         coordinator=world.coordinator,
     )
     case = reload(case)
@@ -479,7 +481,10 @@ def test_triage_gives_the_coordinator_view_and_change_access(world):
     case = world.in_triage()
     assert not sees(world.coordinator, case)
     services.triage(
-        actor=world.visitator, case=case, is_stalking=True, reasoning="Ja",
+        actor=world.visitator,
+        case=case,
+        is_stalking=True,
+        reasoning="Ja",
         coordinator=world.coordinator,
     )
     assert sees(world.coordinator, case)
@@ -492,7 +497,10 @@ def test_triage_refuses_a_coordinator_who_is_not_a_coordinator_in_the_municipali
     case = world.in_triage()
     with pytest.raises(ValidationError) as exc:
         services.triage(
-            actor=world.visitator, case=case, is_stalking=True, reasoning="Ja",
+            actor=world.visitator,
+            case=case,
+            is_stalking=True,
+            reasoning="Ja",
             coordinator=getattr(world, who),
         )
     assert "coordinator" in error_fields(exc.value)
@@ -507,12 +515,13 @@ def test_triage_refuses_a_coordinator_who_is_not_a_coordinator_in_the_municipali
 )
 def test_triage_refuses_a_coordinator_who_is_disqualified_on_the_case(world):
     case = world.in_triage()
-    services.disqualify(
-        actor=world.visitator, case=case, user=world.coordinator, reason="Kollega"
-    )
+    services.disqualify(actor=world.visitator, case=case, user=world.coordinator, reason="Kollega")
     with pytest.raises((ValidationError, PermissionDenied)):
         services.triage(
-            actor=world.visitator, case=reload(case), is_stalking=True, reasoning="Ja",
+            actor=world.visitator,
+            case=reload(case),
+            is_stalking=True,
+            reasoning="Ja",
             coordinator=world.coordinator,
         )
     case = reload(case)
@@ -553,7 +562,10 @@ def test_triage_to_police_refuses_a_withdrawn_consent(world):
     services.withdraw_consent(actor=world.visitator, consent=consent)
     with pytest.raises(ValidationError) as exc:
         services.triage(
-            actor=world.visitator, case=reload(case), is_stalking=True, reasoning="Ja",
+            actor=world.visitator,
+            case=reload(case),
+            is_stalking=True,
+            reasoning="Ja",
             to_police=True,
         )
     assert exc.value.code == "no_consent"
@@ -601,9 +613,7 @@ def test_triage_to_police_without_an_active_police_contact_is_refused(world):
 
 def test_triage_to_dsc_grants_the_dsc_advisor_read_access(world):
     case = world.in_triage(consents=[(ConsentPartner.DSC, ConsentScope.CONTACT)])
-    services.triage(
-        actor=world.visitator, case=case, is_stalking=True, reasoning="Ja", to_dsc=True
-    )
+    services.triage(actor=world.visitator, case=case, is_stalking=True, reasoning="Ja", to_dsc=True)
     assert sees(world.dsc, case)
     assert guardian_perm(world.dsc, "view_case", case)
     assert not guardian_perm(world.dsc, "change_case", case)
@@ -648,8 +658,13 @@ def test_a_failed_triage_leaves_nothing_behind(world):
     case = world.in_triage(consents=POLICE_CONTACT_CONSENT)
     with pytest.raises(ValidationError):
         services.triage(
-            actor=world.visitator, case=case, is_stalking=True, reasoning="Ja",
-            coordinator=world.coordinator, to_police=True, to_dsc=True,  # no DSC consent
+            actor=world.visitator,
+            case=case,
+            is_stalking=True,
+            reasoning="Ja",
+            coordinator=world.coordinator,
+            to_police=True,
+            to_dsc=True,  # no DSC consent
         )
     case = reload(case)
     assert case.state == CaseState.IN_TRIAGE
@@ -664,19 +679,29 @@ def test_triage_with_children_in_household_requires_a_children_notification(worl
     case = world.in_triage(children_in_household=True)
     with pytest.raises(ValidationError) as exc:
         services.triage(
-            actor=world.visitator, case=case, is_stalking=True, reasoning="Ja",
+            actor=world.visitator,
+            case=case,
+            is_stalking=True,
+            reasoning="Ja",
             coordinator=world.coordinator,
         )
     assert "children_notification" in error_fields(exc.value)
     with pytest.raises(ValidationError):
         services.triage(
-            actor=world.visitator, case=case, is_stalking=False, reasoning="Nej",
+            actor=world.visitator,
+            case=case,
+            is_stalking=False,
+            reasoning="Nej",
             children_notification="maybe",
         )
     assert reload(case).state == CaseState.IN_TRIAGE
     services.triage(
-        actor=world.visitator, case=case, is_stalking=True, reasoning="Ja",
-        coordinator=world.coordinator, children_notification=ChildrenNotification.NEEDED,
+        actor=world.visitator,
+        case=case,
+        is_stalking=True,
+        reasoning="Ja",
+        coordinator=world.coordinator,
+        children_notification=ChildrenNotification.NEEDED,
     )
     assert reload(case).children_notification == ChildrenNotification.NEEDED
 
@@ -684,8 +709,12 @@ def test_triage_with_children_in_household_requires_a_children_notification(worl
 def test_triage_without_children_stores_no_children_notification(world):
     case = world.in_triage()
     services.triage(
-        actor=world.visitator, case=case, is_stalking=True, reasoning="Ja",
-        coordinator=world.coordinator, children_notification=ChildrenNotification.SENT,
+        actor=world.visitator,
+        case=case,
+        is_stalking=True,
+        reasoning="Ja",
+        coordinator=world.coordinator,
+        children_notification=ChildrenNotification.SENT,
     )
     assert reload(case).children_notification == ""
 
@@ -696,14 +725,22 @@ def test_triage_refuses_a_stale_expected_version(world):
     services.add_note(actor=world.deputy_visitator, case=case, text="Ringet op")
     with pytest.raises(TransitionError) as exc:
         services.triage(
-            actor=world.visitator, case=case, is_stalking=True, reasoning="Ja",
-            coordinator=world.coordinator, expected_version=2,
+            actor=world.visitator,
+            case=case,
+            is_stalking=True,
+            reasoning="Ja",
+            coordinator=world.coordinator,
+            expected_version=2,
         )
     assert exc.value.code == "stale"
     assert reload(case).state == CaseState.IN_TRIAGE
     services.triage(
-        actor=world.visitator, case=case, is_stalking=True, reasoning="Ja",
-        coordinator=world.coordinator, expected_version=3,
+        actor=world.visitator,
+        case=case,
+        is_stalking=True,
+        reasoning="Ja",
+        coordinator=world.coordinator,
+        expected_version=3,
     )
     assert reload(case).state == CaseState.ACTIVE
 
@@ -714,20 +751,23 @@ def test_triage_refuses_a_case_that_is_not_in_triage(world, state):
     before = reload(case).state
     with pytest.raises(TransitionError) as exc:
         services.triage(
-            actor=world.visitator, case=case, is_stalking=True, reasoning="Ja",
+            actor=world.visitator,
+            case=case,
+            is_stalking=True,
+            reasoning="Ja",
             coordinator=world.coordinator,
         )
     assert exc.value.code == "illegal_transition"
     assert reload(case).state == before
 
 
-@pytest.mark.parametrize("who", ["coordinator", "first_contact", "police_contact", "other_visitator"])
+@pytest.mark.parametrize(
+    "who", ["coordinator", "first_contact", "police_contact", "other_visitator"]
+)
 def test_triage_refuses_a_user_who_is_not_the_visitator(world, who):
     case = world.in_triage()
     with pytest.raises(PermissionDenied):
-        services.triage(
-            actor=getattr(world, who), case=case, is_stalking=False, reasoning="Nej"
-        )
+        services.triage(actor=getattr(world, who), case=case, is_stalking=False, reasoning="Nej")
 
 
 # --- close ------------------------------------------------------------------------------------
@@ -822,9 +862,7 @@ def test_close_refuses_a_case_that_is_not_active(world, state):
 def test_close_refuses_a_stale_expected_version(world):
     case = world.active()
     with pytest.raises(TransitionError) as exc:
-        services.close(
-            actor=world.coordinator, case=case, reason="resolved", expected_version=1
-        )
+        services.close(actor=world.coordinator, case=case, reason="resolved", expected_version=1)
     assert exc.value.code == "stale"
 
 
@@ -1245,7 +1283,10 @@ def test_coordinator_declining_sends_the_case_back_to_the_visitator(world):
     assert sees(world.visitator, case)
     # Back in the visitator's hands: they can triage it again.
     services.triage(
-        actor=world.visitator, case=case, is_stalking=True, reasoning="Ja",
+        actor=world.visitator,
+        case=case,
+        is_stalking=True,
+        reasoning="Ja",
         coordinator=second_coordinator(world),
     )
     assert reload(case).state == CaseState.ACTIVE
@@ -1446,7 +1487,9 @@ def test_disqualify_allows_the_former_owner_of_a_closed_case(world):
 def test_disqualify_requires_a_reason(world):
     case = world.refer()
     with pytest.raises(ValidationError) as exc:
-        services.disqualify(actor=world.visitator, case=case, user=world.deputy_visitator, reason="")
+        services.disqualify(
+            actor=world.visitator, case=case, user=world.deputy_visitator, reason=""
+        )
     assert "reason" in error_fields(exc.value)
 
 
@@ -1538,7 +1581,10 @@ def test_every_change_bumps_the_case_version(world):
     services.add_note(actor=world.visitator, case=case, text="Notat")
     versions.append(reload(case).version)
     services.triage(
-        actor=world.visitator, case=case, is_stalking=True, reasoning="Ja",
+        actor=world.visitator,
+        case=case,
+        is_stalking=True,
+        reasoning="Ja",
         coordinator=world.coordinator,
     )
     versions.append(reload(case).version)

@@ -460,14 +460,6 @@ def test_disqualified_user_gets_404_and_the_attempt_is_flagged(client, world):
     assert case.reference not in text(client.get(reverse("cases:triage_dashboard")))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: cases/selectors.py possible_duplicates() (and _duplicate_exists() behind the "
-        "dashboard's 'Mulig dublet') query Case.objects, not cases_visible_to(user), so the case "
-        "page names a case the user is disqualified on"
-    ),
-)
 def test_duplicate_hint_does_not_reveal_a_case_the_user_is_disqualified_on(client, world):
     hidden = world.refer(cpr="010190-1234")
     services.disqualify(

@@ -34,7 +34,7 @@ class Step:
     status: int = 200
 
 
-def _forms_for(case, action: Action) -> list[Step]:
+def _forms_for(user, case, action: Action) -> list[Step]:
     ref = case.reference
     url = lambda name, *args: reverse(f"cases:{name}", args=[ref, *args])  # noqa: E731
     if action in (Action.START_TRIAGE,):
@@ -42,7 +42,7 @@ def _forms_for(case, action: Action) -> list[Step]:
     if action is Action.TRIAGE:
         return [Step("visitation (fejl)", url("triage"), submit=SUBMIT)]
     if action is Action.JOIN:
-        other = selectors.possible_duplicates(case).first()
+        other = selectors.possible_duplicates(case, user).first()
         return [Step("læg sammen", url("join", other.reference))] if other else []
     if action is Action.ADD_NOTE:
         note = f"main form[action='{url('add_note')}'] button[type=submit]"
@@ -55,9 +55,7 @@ def _forms_for(case, action: Action) -> list[Step]:
         return steps
     if action is Action.CLOSE:
         # "Andet" without a comment is refused by the service: the error state, no closing.
-        return [
-            Step("luk sag (fejl)", url("close"), submit=SUBMIT, select={"#id_reason": "other"})
-        ]
+        return [Step("luk sag (fejl)", url("close"), submit=SUBMIT, select={"#id_reason": "other"})]
     if action is Action.REOPEN:
         return [Step("genåbn (fejl)", url("reopen"), submit=SUBMIT)]
     if action is Action.DISQUALIFY:
@@ -116,7 +114,7 @@ def journey(username: str) -> list[Step]:
     for case in cases:
         steps.append(Step(f"sag {case.reference}", case.get_absolute_url()))
         for action in sorted(allowed_actions(user, case) - done):
-            new = _forms_for(case, action)
+            new = _forms_for(user, case, action)
             if new:
                 done.add(action)
                 steps += new

@@ -95,9 +95,7 @@ def test_referral_form_with_the_keyboard_alone(page, demo):
     assert case.relation == Relation.EX_PARTNER
     assert case.urgency == Urgency.NORMAL
     assert case.children_in_household is True
-    assert case.consents.filter(
-        partner=ConsentPartner.POLICE, scope=ConsentScope.CONTACT
-    ).exists()
+    assert case.consents.filter(partner=ConsentPartner.POLICE, scope=ConsentScope.CONTACT).exists()
 
 
 def test_refused_form_focuses_the_error_summary(page, demo):
@@ -138,3 +136,33 @@ def test_focus_is_visible_on_every_stop(page, demo, path):
             hidden.append(state)
     assert len(seen) > 10, seen
     assert not hidden, f"no visible focus on: {hidden}"
+
+
+def test_mobile_menu_with_the_keyboard(axe_page, demo):
+    """At 320 px DKFDS folds the menu and the user into a drawer behind "Menu": it opens with
+    Enter, moves focus into itself, holds the links and "Log af", and Escape closes it."""
+    from .axe import axe_violations, format_violations
+
+    page = axe_page
+    page.set_viewport_size({"width": 320, "height": 700})
+    login(page, demo, "visitator")
+    assert not page.is_visible(".navigation-menu .mainmenu")
+    for _ in range(5):  # skip link, logo, then the menu button
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('js-menu-open')"):
+            break
+    else:
+        raise AssertionError("Tab never reached the Menu button")
+    assert page.get_attribute(".js-menu-open", "aria-expanded") == "false"
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".mobile-drawer.is-visible")
+    assert page.evaluate("document.activeElement.classList.contains('js-menu-close')")
+    assert page.get_attribute(".js-menu-open", "aria-expanded") == "true"
+    assert page.is_visible(".navigation-menu-mobile a[href='/visitation/']")
+    assert page.is_visible(".portal-info-mobile button.log-off")
+    problems = format_violations("open mobile menu", axe_violations(page))
+    assert not problems, "\n".join(problems)
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".mobile-drawer", state="hidden")
+    assert page.evaluate("document.activeElement.classList.contains('js-menu-open')")
+    assert page.get_attribute(".js-menu-open", "aria-expanded") == "false"

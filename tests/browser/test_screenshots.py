@@ -74,7 +74,9 @@ def test_screenshots_and_reflow(page, demo, username):
             if path.endswith("?errors"):
                 with page.expect_navigation():
                     page.click("main form.samvirke-form button.button-primary")
-            page.screenshot(path=str(SCREENSHOTS / f"{username}-{name}-{width}.png"), full_page=True)
+            page.screenshot(
+                path=str(SCREENSHOTS / f"{username}-{name}-{width}.png"), full_page=True
+            )
             if width == 320 and (problem := reflow_problem(page, f"{username} {name}")):
                 problems.append(problem)
     assert not problems, "\n".join(problems)
