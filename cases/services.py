@@ -20,7 +20,7 @@ from cooperation.roles import (
 )
 
 from . import audit
-from .access import CHANGE, VIEW, Action, require
+from .access import CHANGE, VIEW, Action, is_disqualified, require
 from .cpr import birth_date_from_cpr, cpr_index, encrypt_cpr, normalise_cpr
 from .deadlines import add_working_days
 from .models import (
@@ -65,6 +65,8 @@ MSG_JOIN_OTHER = _("En sag kan kun lægges sammen med en anden åben sag i samme
 MSG_REFERRAL_ANSWERED = _("Henvisningen er allerede besvaret.")
 MSG_NOT_RECIPIENT = _("Henvisningen er ikke sendt til dig.")
 MSG_DISQUALIFY_OWNER = _("Den ansvarlige kan ikke erklæres inhabil. Overdrag sagen først.")
+MSG_BAD_CONSENT = _("Ukendt modtager eller type oplysninger i samtykket.")
+MSG_COORDINATOR_DISQUALIFIED = _("Den valgte koordinator er inhabil i sagen.")
 MSG_CANNOT_REFER_HERE = _("Du kan ikke henvise til denne kommune.")
 MSG_STALE = _(
     "Sagen er blevet ændret af en anden, mens du arbejdede. Indlæs siden igen og prøv igen."
@@ -127,11 +129,24 @@ def _revoke(user, case: Case, *codenames: str) -> None:
         remove_perm(f"cases.{codename}", user, case)
 
 
-def _visitator_of(municipality: Organisation):
-    holder = current_holders(municipality.pk, Role.VISITATOR).first()
+def _visitator_of(municipality: Organisation, case: Case | None = None):
+    """The visitator who answers for the municipality now (the deputy if the visitator is
+    away or disqualified on this case)."""
+    holders = current_holders(municipality.pk, Role.VISITATOR)
+    if case is not None and case.pk:
+        holders = holders.exclude(user__disqualifications__case=case)
+    holder = holders.first()
     if holder is None:
         raise TransitionError(MSG_NO_VISITATOR, code="no_visitator")
     return holder.user
+
+
+def _clean_consents(consents) -> list[tuple[str, str]]:
+    consents = list(consents)
+    for partner, scope in consents:
+        if partner not in ConsentPartner.values or scope not in ConsentScope.values:
+            raise ValidationError(MSG_BAD_CONSENT, code="bad_consent")
+    return consents
 
 
 @transaction.atomic
@@ -157,6 +172,7 @@ def refer(
     municipality's stalking visitator. The case lands in the visitator's queue."""
     if not municipalities_user_can_refer_to(actor).filter(pk=municipality.pk).exists():
         raise PermissionDenied(MSG_CANNOT_REFER_HERE)
+    consents = _clean_consents(consents)
     visitator = _visitator_of(municipality)
     now = _now()
     case = Case(
@@ -271,6 +287,8 @@ def triage(
         coordinator, Role.COORDINATOR, case.municipality_id
     ):
         raise ValidationError({"coordinator": MSG_NOT_COORDINATOR}, code="not_coordinator")
+    if coordinator is not None and is_disqualified(coordinator, case):
+        raise ValidationError({"coordinator": MSG_COORDINATOR_DISQUALIFIED}, code="disqualified")
     routes = []
     if to_police:
         routes.append(_route_to_partner(actor, case, ConsentPartner.POLICE))
@@ -397,7 +415,7 @@ def reopen(*, actor, case: Case, comment: str, request=None) -> Case:
         case.state = CaseState.ACTIVE
     else:
         case.state = CaseState.IN_TRIAGE
-        case.responsible = _visitator_of(case.municipality)
+        case.responsible = _visitator_of(case.municipality, case)
     case.closing_reason = ""
     case.closed_at = None
     _save(case, "state", "responsible", "closing_reason", "closed_at")
@@ -459,6 +477,7 @@ def record_consent(
     case = _lock(case)
     require(actor, Action.MANAGE_CONSENT, case)
     _require_state(case, CaseState.REFERRED, CaseState.IN_TRIAGE, CaseState.ACTIVE)
+    _clean_consents((partner, scope) for scope in scopes)
     now = _now()
     active = set(
         case.consents.filter(partner=partner, withdrawn_at__isnull=True).values_list(
@@ -521,6 +540,8 @@ def respond_to_referral(
     if referral.to_user_id != actor.pk or referral.kind == ReferralKind.TO_VISITATOR:
         raise PermissionDenied(MSG_NOT_RECIPIENT)
     case = _lock(referral.case)
+    if is_disqualified(actor, case):
+        raise PermissionDenied(MSG_NOT_RECIPIENT)
     referral = Referral.objects.select_for_update().get(pk=referral.pk)
     if referral.status != ReferralStatus.SENT:
         raise TransitionError(MSG_REFERRAL_ANSWERED, code="answered")
@@ -532,9 +553,13 @@ def respond_to_referral(
     referral.responded_by = actor
     referral.save(update_fields=["status", "decline_reason", "responded_at", "responded_by"])
     if not accept:
+        partner = {v: k for k, v in _PARTNER_KIND.items()}.get(referral.kind)
+        if partner:
+            # The deputy was given access with the referral; it ends with it.
+            _revoke_partners(case, partner)
         _revoke(actor, case, VIEW, CHANGE)
         if referral.kind == ReferralKind.TO_COORDINATOR and case.responsible_id == actor.pk:
-            case.responsible = _visitator_of(case.municipality)
+            case.responsible = _visitator_of(case.municipality, case)
             if case.state == CaseState.ACTIVE:
                 case.state = CaseState.IN_TRIAGE
             _save(case, "state", "responsible")
