@@ -43,16 +43,33 @@ def _page(request, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("side"))
 
 
+def _checklist_form(data=None):
+    from stalkingpakke.forms import ToolForm
+    from stalkingpakke.models import ToolKind, ToolVersion
+
+    version = ToolVersion.objects.current(ToolKind.CHECKLIST)
+    if version is None:
+        return None
+    return ToolForm(data, kind=ToolKind.CHECKLIST, content=version.content, prefix="tjek")
+
+
 @login_required
 def referral_create(request):
+    from stalkingpakke.services import refer_with_checklist
+
     municipalities = municipalities_user_can_refer_to(request.user).order_by("name")
     if not municipalities.exists():
         raise PermissionDenied
     form = ReferralForm(request.POST or None, municipalities=municipalities)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+    checklist = _checklist_form(request.POST or None)
+    if request.method == "POST" and form.is_valid() and (checklist is None or checklist.is_valid()):
         try:
-            case = services.refer(actor=request.user, request=request, **data)
+            case = refer_with_checklist(
+                actor=request.user,
+                request=request,
+                checklist_answers=checklist.answers() if checklist else {},
+                **form.cleaned_data,
+            )
         except ValidationError as error:
             _apply_errors(form, error)
         else:
@@ -62,7 +79,7 @@ def referral_create(request):
                 % {"ref": case.reference},
             )
             return redirect("cases:my_referrals")
-    return render(request, "cases/referral_form.html", {"form": form})
+    return render(request, "cases/referral_form.html", {"form": form, "checklist": checklist})
 
 
 @login_required

@@ -183,3 +183,25 @@ def save_action_plan(
         request=request,
     )
     return plan
+
+
+@transaction.atomic
+def refer_with_checklist(*, actor, checklist_answers: dict, request=None, **referral) -> Case:
+    """The referral, and the "is it stalking?" checklist the first contact filled in with the
+    citizen, stored with the new case against the checklist's current version."""
+    from cases.services import refer
+
+    case = refer(actor=actor, request=request, **referral)
+    if checklist_answers:
+        version = current_tool(ToolKind.CHECKLIST)
+        allowed = _question_keys(version.content, ToolKind.CHECKLIST)
+        if set(checklist_answers) - allowed or set(checklist_answers.values()) - {"yes", "no"}:
+            raise ValidationError(_("Ukendte svar i tjeklisten."), code="checklist")
+        FilledForm.objects.create(
+            case=case, tool_version=version, answers=checklist_answers, created_by=actor
+        )
+    return case
+
+
+def checklist_yes_count(form: FilledForm | None) -> int:
+    return sum(1 for value in (form.answers if form else {}).values() if value == "yes")

@@ -349,3 +349,30 @@ def test_only_people_with_full_access_request_documents(world):
     case = world.active(police=True)
     with pytest.raises(PermissionDenied):
         documents.request_document(actor=world.police_contact, case=case, kind="incident_log")
+
+
+def test_the_referral_stores_the_checklist_against_its_version(world):
+    case = services.refer_with_checklist(
+        actor=world.first_contact,
+        checklist_answers={"repeated_contact": "yes", "fear": "yes", "threats": "no"},
+        municipality=world.municipality,
+        full_name="Mette Sørensen",
+        safe_contact="Kun sms",
+    )
+    form = services.latest_form(case, ToolKind.CHECKLIST)
+    assert form.tool_version == ToolVersion.objects.current(ToolKind.CHECKLIST)
+    assert services.checklist_yes_count(form) == 2
+
+
+def test_a_checklist_with_unknown_answers_refuses_the_whole_referral(world):
+    from cases.models import Case
+
+    with pytest.raises(ValidationError):
+        services.refer_with_checklist(
+            actor=world.first_contact,
+            checklist_answers={"repeated_contact": "maybe"},
+            municipality=world.municipality,
+            full_name="Mette Sørensen",
+            safe_contact="Kun sms",
+        )
+    assert not Case.objects.exists()
