@@ -266,4 +266,77 @@ class Command(BaseCommand):
             reason=ClosingReason.RESOLVED,
             comment="Henvendelserne er ophørt, og borgeren føler sig tryg.",
         )
+        self._stalkingpakke(police_case, coordinator)
         return 7
+
+    def _stalkingpakke(self, case, coordinator):
+        """The police case gets a log, a plan and an assessment, and its PDFs are made
+        through the same Celery task the page uses."""
+        from stalkingpakke import documents, incident_log, services
+        from stalkingpakke.content import default_content
+        from stalkingpakke.models import ToolKind
+
+        now = timezone.now()
+        example = default_content()["incident_log"]["example"]
+        for days_ago, item in zip((40, 33, 26), example, strict=False):
+            incident_log.add_entry(
+                actor=coordinator,
+                case=case,
+                data={
+                    "occurred_at": now - datetime.timedelta(days=days_ago, hours=3),
+                    "place": item["place"]["da"],
+                    "what_happened": item["what_happened"]["da"],
+                    "behaviours": item["behaviours"],
+                    "witnesses": item["witnesses"]["da"],
+                    "evidence": item["evidence"]["da"],
+                    "reported_to_police": item["reported_to_police"],
+                    "police_journal_number": item["police_journal_number"],
+                    "effect": item["effect"]["da"],
+                },
+            )
+        for days_ago in range(20, 0, -2):
+            incident_log.add_entry(
+                actor=coordinator,
+                case=case,
+                data={
+                    "occurred_at": now - datetime.timedelta(days=days_ago, hours=days_ago % 5),
+                    "place": "Hjemmet, Søndergade",
+                    "what_happened": "Flere opkald fra skjult nummer og en sms om, at han "
+                    "»bare vil snakke«.",
+                    "behaviours": ["calls", "messages"],
+                    "evidence": "Skærmbillede af opkaldslisten",
+                    "effect": "Utryg, sov dårligt.",
+                },
+            )
+        services.save_action_plan(
+            actor=coordinator,
+            case=case,
+            goals="Mette skal føle sig tryg i hjemmet og på arbejdet.",
+            safety_measures="Nyt telefonnummer, alarm fra politiet, aftale med arbejdspladsen.",
+            next_review=timezone.localdate() + datetime.timedelta(days=14),
+            items=[
+                {
+                    "who": "Karen Møller (koordinator)",
+                    "what": "Samtale hver uge",
+                    "deadline": timezone.localdate() + datetime.timedelta(days=7),
+                    "status": "in_progress",
+                },
+                {"who": "Mette", "what": "Føre logskema og gemme beviser", "status": "in_progress"},
+                {"who": "Politiet", "what": "Vurdere tilhold", "status": "not_started"},
+            ],
+        )
+        services.save_form(
+            actor=coordinator,
+            case=case,
+            kind=ToolKind.ASSESSMENT,
+            answers={
+                "risk:ex_intimate_partner": "yes",
+                "risk:recent_separation": "yes",
+                "risk:escalation": "yes",
+                "risk:approaching_home": "yes",
+                "risk:fear_of_exposed": "yes",
+                "risk:weapons_access": "unknown",
+            },
+        )
+        for kind in ("action_plan", "incident_log"):
+            documents.request_document(actor=coordinator, case=case, kind=kind)
