@@ -36,7 +36,7 @@ vendor-frontend:
 
 # Recompile translations after editing locale/*/LC_MESSAGES/django.po (needs gettext).
 messages: $(STAMP)
-	SAMVIRKE_TESTING=1 $(PY) manage.py compilemessages
+	SAMVIRKE_TESTING=1 $(PY) manage.py compilemessages --ignore=.venv
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

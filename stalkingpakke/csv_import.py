@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from .incident_log import add_entries
@@ -33,10 +33,15 @@ COLUMNS = {
 REQUIRED_COLUMNS = {"date", "what_happened"}
 YES = {"ja", "j", "yes", "y", "1", "x", "true"}
 NO = {"nej", "n", "no", "0", "", "false"}
-_BEHAVIOUR_LOOKUP = {
-    **{value: value for value in Behaviour.values},
-    **{str(label).lower(): value for value, label in Behaviour.choices},
-}
+
+
+def _behaviour_lookup() -> dict[str, str]:
+    """Keys, and the Danish and English labels, whatever language the request is in."""
+    lookup = {value: value for value in Behaviour.values}
+    for language in ("da", "en"):
+        with translation.override(language):
+            lookup.update({str(label).lower(): value for value, label in Behaviour.choices})
+    return lookup
 
 
 class RowForm(forms.Form):
@@ -54,10 +59,11 @@ class RowForm(forms.Form):
     def clean_behaviours(self):
         raw = self.cleaned_data["behaviours"]
         parts = [p.strip().lower() for p in raw.replace(";", ",").split(",") if p.strip()]
-        unknown = [p for p in parts if p not in _BEHAVIOUR_LOOKUP]
+        lookup = _behaviour_lookup()
+        unknown = [p for p in parts if p not in lookup]
         if unknown:
             raise ValidationError(_("Ukendt type adfærd: %(v)s"), params={"v": ", ".join(unknown)})
-        return [_BEHAVIOUR_LOOKUP[p] for p in parts]
+        return [lookup[p] for p in parts]
 
     def clean_reported_to_police(self):
         value = self.cleaned_data["reported_to_police"].strip().lower()

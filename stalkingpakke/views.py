@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from cases import audit
@@ -251,7 +252,13 @@ def import_csv(request, reference):
         else:
             if report.ok:
                 messages.success(
-                    request, _("%(n)d registreringer er importeret.") % {"n": report.imported}
+                    request,
+                    ngettext(
+                        "%(n)d registrering er importeret.",
+                        "%(n)d registreringer er importeret.",
+                        report.imported,
+                    )
+                    % {"n": report.imported},
                 )
                 return redirect("stalkingpakke:incident_log", reference=case.reference)
     return render(
