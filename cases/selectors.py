@@ -1,6 +1,7 @@
 """Reading queries that depend on who asks. Views fetch every case through here."""
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Value
+from django.db.models.functions import Lower, NullIf
 from django.http import Http404
 from django.utils import timezone
 
@@ -48,10 +49,13 @@ def get_case_for(user, reference: str, *, request=None) -> Case:
 
 
 def _duplicate_exists(user):
-    same_cpr = Q(cpr_index=OuterRef("cpr_index")) & ~Q(cpr_index="")
-    same_person = Q(full_name__iexact=OuterRef("full_name")) & Q(birth_date=OuterRef("birth_date"))
+    # NULLIF: a case without CPR matches nothing on CPR (not every other blank one); Lower():
+    # the expression of the case_name_birth index, so both its columns are used.
+    same_cpr = Q(cpr_index=NullIf(OuterRef("cpr_index"), Value("")))
+    same_person = Q(name_lower=Lower(OuterRef("full_name"))) & Q(birth_date=OuterRef("birth_date"))
     return Exists(
-        Case.objects.filter(same_cpr | same_person, municipality=OuterRef("municipality"))
+        Case.objects.alias(name_lower=Lower("full_name"))
+        .filter(same_cpr | same_person, municipality=OuterRef("municipality"))
         .exclude(pk=OuterRef("pk"))
         .exclude(state=CaseState.CLOSED, closing_reason="merged")
         .exclude(disqualifications__user=user)
@@ -80,7 +84,8 @@ def triage_queue(user, *, state=None, urgency=None, overdue=False, search=""):
 def state_counts(user) -> dict[str, int]:
     municipalities = organisations_for(user, Role.VISITATOR)
     today = timezone.localdate()
-    return Case.objects.filter(municipality__in=municipalities).aggregate(
+    counted = (CaseState.REFERRED, CaseState.IN_TRIAGE, CaseState.ACTIVE)
+    return Case.objects.filter(municipality__in=municipalities, state__in=counted).aggregate(
         referred=Count("pk", filter=Q(state=CaseState.REFERRED)),
         in_triage=Count("pk", filter=Q(state=CaseState.IN_TRIAGE)),
         active=Count("pk", filter=Q(state=CaseState.ACTIVE)),
@@ -90,13 +95,14 @@ def state_counts(user) -> dict[str, int]:
 
 def possible_duplicates(case: Case, user):
     """Other cases of the same person that the user may see."""
-    query = Q(full_name__iexact=case.full_name, birth_date=case.birth_date)
+    query = Q(name_lower=case.full_name.lower(), birth_date=case.birth_date)
     if case.cpr_index:
         query |= Q(cpr_index=case.cpr_index)
     if not case.birth_date and not case.cpr_index:
         return Case.objects.none()
     return (
         cases_visible_to(user)
+        .alias(name_lower=Lower("full_name"))
         .filter(query, municipality=case.municipality)
         .exclude(pk=case.pk)
         .exclude(closing_reason="merged")

@@ -1,0 +1,36 @@
+"""Sessions end after 30 idle minutes and after 10 hours whatever happens."""
+
+import time
+
+import pytest
+from django.urls import reverse
+
+
+@pytest.fixture
+def logged_in(client, world):
+    client.force_login(world.visitator)
+    assert client.get(reverse("cases:triage_dashboard")).status_code == 200
+    return client
+
+
+def _shift(client, key, seconds):
+    session = client.session
+    session[key] = session[key] - seconds
+    session.save()
+
+
+def test_a_session_idle_for_more_than_the_limit_ends(logged_in, settings):
+    _shift(logged_in, "last_seen", settings.SESSION_IDLE_SECONDS + 5)
+    response = logged_in.get(reverse("cases:triage_dashboard"))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert "_auth_user_id" not in logged_in.session
+
+
+def test_activity_keeps_the_session_alive_until_the_absolute_limit(logged_in, settings):
+    _shift(logged_in, "last_seen", settings.SESSION_IDLE_SECONDS - 60)
+    assert logged_in.get(reverse("cases:triage_dashboard")).status_code == 200
+    assert logged_in.session["last_seen"] >= int(time.time()) - 2
+
+    _shift(logged_in, "started_at", settings.SESSION_ABSOLUTE_SECONDS + 5)
+    response = logged_in.get(reverse("cases:triage_dashboard"))
+    assert response.status_code == 302
