@@ -1,0 +1,582 @@
+"""`python bench/pdf_bench.py`: time and peak memory of the incident log PDF, and PDFs/minute.
+
+Issue 4's targets on this machine: 1,000 entries in at most 4 s from scratch and 2 s after one
+more entry is added; 5,000 entries within 400 MB.
+
+1. Creates a throwaway PostgreSQL database `samvirke_pdfbench` (or, with --sqlite or when
+   PostgreSQL cannot be reached, an SQLite file in a temporary directory), migrates it and
+   fills one case per size with realistic entries (several kinds of behaviour, witnesses,
+   police journal numbers, corrections) through the real services.
+2. Measures each size in a fresh process that first does what a started worker has done
+   (imports WeasyPrint and matplotlib, starts the PDF fork server): the whole task
+   `render_document` (queries, chain check, chart, rendering, merging, storing) from scratch
+   (no stored chunks), then again after one more entry. Peak memory is the largest sum of
+   the resident memory of that process and all its descendants (the fork server and the
+   pool's processes), sampled every 20 ms, so it counts parallel rendering honestly.
+3. Measures PDFs per minute from one worker process: 20 action plans one after another.
+
+Prints a table and whether the targets are met. --dump DIR keeps the PDFs to look at.
+"""
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PG_URL = "postgresql://postgres@127.0.0.1:5432"
+DB_NAME = "samvirke_pdfbench"
+SIZES = (10, 100, 1000, 5000)
+THROUGHPUT_COUNT = 20
+TARGET_SCRATCH_S = {1000: 4.0}
+TARGET_ADDED_S = {1000: 2.0}
+TARGET_PEAK_MB = {5000: 400.0}
+
+
+def log(message=""):
+    print(message, flush=True)
+
+
+# ---- measuring memory of a process tree ----------------------------------------------------
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                found += [int(p) for p in handle.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+class TreeSampler:
+    """Peak of (this process + all descendants) resident memory, and the CPU time they used,
+    sampled every 20 ms in a thread (processes that live shorter than that are missed)."""
+
+    def __init__(self, interval=0.02):
+        self.interval = interval
+        self.peak_kb = 0
+        self._start: dict[int, int] = {}
+        self._last: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _pids(self) -> list[int]:
+        found, todo = [], [os.getpid()]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo += _children(pid)
+        return found
+
+    def _sample(self) -> None:
+        total = 0
+        for pid in self._pids():
+            total += _rss_kb(pid)
+            self._last[pid] = _cpu_ticks(pid)
+        self.peak_kb = max(self.peak_kb, total)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._start = {pid: _cpu_ticks(pid) for pid in self._pids()}
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak_kb / 1024
+
+    @property
+    def cpu_s(self) -> float:
+        ticks = sum(last - self._start.get(pid, 0) for pid, last in self._last.items())
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+
+# ---- the child processes -------------------------------------------------------------------
+def _django():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    sys.path.insert(0, str(BASE_DIR))
+    import django
+
+    django.setup()
+
+
+SENTENCES = [
+    "Han ringede {n} gange i løbet af aftenen og lagde beskeder på telefonsvareren.",
+    "Hun så hans bil holde på vejen over for opgangen, da hun kom hjem fra arbejde.",
+    "Der lå en buket blomster på måtten med et kort: 'Vi hører sammen, altid'.",
+    "Han skrev på Facebook, at han vidste, hvor hun havde været i weekenden.",
+    "Han stod ved skolen, da hun hentede børnene, og fulgte efter dem til Føtex.",
+    "En fælles veninde fortalte, at han havde spurgt til hendes nye adresse.",
+    "Hun modtog {n} sms'er mellem klokken 23 og 02 med skiftevis kærlige og truende ord.",
+    "Dækkene på hendes cykel var skåret op, og der var ridset et hjerte i lakken.",
+    "Han truede med at 'gøre noget', hvis hun ikke svarede inden fredag.",
+    "Hun fandt en GPS-sender under bilens bagkofanger og afleverede den til politiet.",
+]
+PLACES = ["Ved hjemmet, Åvej 12", "Arbejdspladsen", "Skolen", "Føtex, Ølstykke", "", "Online"]
+KINDS = [
+    "calls",
+    "messages",
+    "social_media",
+    "following",
+    "at_home",
+    "at_work",
+    "through_others",
+    "gifts",
+    "threats",
+    "damage",
+    "tracking",
+    "other",
+]
+
+
+def _entry(rng: random.Random, when) -> dict:
+    text = " ".join(
+        rng.choice(SENTENCES).format(n=rng.randint(2, 30)) for _ in range(rng.randint(1, 3))
+    )
+    police = rng.random() < 0.15
+    return {
+        "occurred_at": when,
+        "place": rng.choice(PLACES),
+        "what_happened": text,
+        "behaviours": rng.sample(KINDS, rng.choice([1, 1, 2, 3])),
+        "witnesses": rng.choice(["", "", "Naboen Søren", "Kollegaen Åse"]),
+        "evidence": rng.choice(["", "Skærmbilleder", "Opkaldsliste", "Foto af cyklen"]),
+        "reported_to_police": police,
+        "police_journal_number": f"1200-80{rng.randint(100, 999)}-00{rng.randint(10, 99)}-25"
+        if police
+        else "",
+        "effect": rng.choice(["", "", "Sov dårligt.", "Turde ikke gå på arbejde dagen efter."]),
+    }
+
+
+def _world():
+    import datetime
+
+    from cases import services
+    from cases.models import ConsentPartner, ConsentScope
+    from cooperation.models import OrganisationKind, Role
+    from stalkingpakke.content import load_defaults
+    from stalkingpakke.models import ToolKind, ToolVersion
+    from tests.factories import OrganisationFactory, user_with_role
+
+    load_defaults(ToolVersion, ToolKind.values)
+    police = OrganisationFactory(name="Benchpoliti", code="BPOL", kind=OrganisationKind.POLICE)
+    municipality = OrganisationFactory(name="Benchkommune", code="BEN", police_district=police)
+    first = user_with_role(Role.FIRST_CONTACT, municipality, username="bench-first")
+    visitator = user_with_role(Role.VISITATOR, municipality, username="bench-visitator")
+    coordinator = user_with_role(Role.COORDINATOR, municipality, username="bench-coordinator")
+    user_with_role(Role.POLICE_CONTACT, police, username="bench-police")
+
+    def active_case():
+        consents = [(ConsentPartner.POLICE, s) for s in ConsentScope.values]
+        case = services.refer(
+            actor=first,
+            municipality=municipality,
+            full_name="Birthe Ærø Østergård",
+            safe_contact="Kun sms",
+            reason="Gentagne beskeder",
+            consents=consents,
+        )
+        case = services.start_triage(actor=visitator, case=case)
+        return services.triage(
+            actor=visitator,
+            case=case,
+            is_stalking=True,
+            reasoning="Stalking",
+            coordinator=coordinator,
+            to_police=True,
+        )
+
+    return coordinator, active_case, datetime
+
+
+def child_setup(sizes: list[int]) -> dict:
+    """Fill one case per size (and one for warming up); print their ids."""
+    _django()
+    from django.utils import timezone
+
+    from stalkingpakke import incident_log, services
+    from stalkingpakke.models import ToolKind, ToolVersion
+
+    coordinator, active_case, datetime = _world()
+    rng = random.Random(4)
+    cases = {}
+    for size in [3, *sizes]:
+        case = active_case()
+        start = timezone.make_aware(datetime.datetime(2024, 1, 8, 7, 30))
+        when, rows = start, []
+        for _ in range(size):
+            when += datetime.timedelta(minutes=rng.randint(60, 60 * 30))
+            rows.append(_entry(rng, when))
+        incident_log.add_entries(actor=coordinator, case=case, rows=rows)
+        # a few corrections, as in real logs
+        for entry in list(case.incidents.order_by("sequence")[: max(1, size // 100)]):
+            data = {f: getattr(entry, f) for f in incident_log.ENTRY_FIELDS}
+            data["what_happened"] += " (Rettet: klokkeslættet var en time senere.)"
+            incident_log.correct_entry(
+                actor=coordinator, entry=entry, data=data, reason="Borgeren huskede forkert"
+            )
+        cases[size] = case.pk
+    plan_case = active_case()
+    services.save_action_plan(
+        actor=coordinator,
+        case=plan_case,
+        goals="At kunne sove trygt og gå på arbejde igen. Få stoppet kontakten helt.",
+        safety_measures="Hemmeligt telefonnummer. Aftale med naboen Søren om at ringe 112.",
+        next_review=datetime.date(2026, 1, 15),
+        items=[
+            {
+                "who": who,
+                "what": what,
+                "deadline": datetime.date(2025, 12, day),
+                "status": status,
+            }
+            for who, what, day, status in [
+                ("Koordinator", "Henvise til Dansk Stalking Center", 5, "done"),
+                ("Borgeren", "Føre logskema hver dag og gemme skærmbilleder", 10, "in_progress"),
+                ("Politiets kontaktperson", "Vurdere tilhold", 12, "not_started"),
+                ("Koordinator", "Netværksmøde med skolen om børnenes sikkerhed", 19, "dropped"),
+            ]
+        ],
+    )
+    content = ToolVersion.objects.current(ToolKind.ASSESSMENT).content
+    answers = {}
+    for section in content["sections"]:
+        for field in section["fields"]:
+            kind = field["type"]
+            if kind == "yesno":
+                answers[field["key"]] = rng.choice(["yes", "no", "unknown"])
+            elif kind == "choice":
+                answers[field["key"]] = field["choices"][0]["key"]
+            elif kind == "multichoice":
+                answers[field["key"]] = [c["key"] for c in field["choices"][:2]]
+            elif kind == "date":
+                answers[field["key"]] = "2025-03-01"
+            else:
+                answers[field["key"]] = "Han skrev, at han ville 'ødelægge hende'. Åbenlys trussel."
+    for indicator in content["risk_indicators"]:
+        answers[f"risk:{indicator['key']}"] = rng.choice(["yes", "no", "unknown"])
+    services.save_form(actor=coordinator, case=plan_case, kind=ToolKind.ASSESSMENT, answers=answers)
+    return {"cases": cases, "plan_case": plan_case.pk, "coordinator": coordinator.pk}
+
+
+def _warm_worker():
+    """What a worker has done before its first big document: import the renderers, start the
+    fork server (WeasyPrint already imported in it)."""
+    from stalkingpakke import chart, pdf, tasks  # noqa: F401
+
+    pdf.render_many(["<p>x</p>", "<p>y</p>"], parallel=True)
+
+
+def _request(case_id: int, coordinator_id: int, kind: str):
+    from django.contrib.auth import get_user_model
+
+    from cases.models import Case
+    from stalkingpakke import documents
+
+    document = documents.request_document(
+        actor=get_user_model().objects.get(pk=coordinator_id),
+        case=Case.objects.get(pk=case_id),
+        kind=kind,
+    )
+    document.refresh_from_db()
+    if document.status != "ready":
+        raise SystemExit(f"document {document.pk} ended {document.status}: {document.error}")
+    return document
+
+
+def _timed(fn):
+    started = time.perf_counter()
+    with TreeSampler() as sampler:
+        result = fn()
+    return result, time.perf_counter() - started, sampler.cpu_s, sampler.peak_mb
+
+
+def child_measure(case_id: int, coordinator_id: int, warm_case: int, dump: str) -> dict:
+    _django()
+    import datetime
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from stalkingpakke import incident_log, pdf
+    from stalkingpakke.models import DocumentKind, IncidentLogChunk
+
+    started = time.perf_counter()
+    _warm_worker()
+    _request(warm_case, coordinator_id, DocumentKind.INCIDENT_LOG)
+    warm_s = time.perf_counter() - started
+    for chunk in IncidentLogChunk.objects.filter(case_id=case_id):
+        chunk.file.delete(save=False)
+        chunk.delete()
+
+    load_before = os.getloadavg()[0]
+    first, scratch_s, scratch_cpu, scratch_mb = _timed(
+        lambda: _request(case_id, coordinator_id, DocumentKind.INCIDENT_LOG)
+    )
+    chunks = IncidentLogChunk.objects.filter(case_id=case_id).count()
+    before = set(IncidentLogChunk.objects.filter(case_id=case_id).values_list("pk", flat=True))
+    case = first.case
+    last = case.incidents.order_by("-occurred_at").first()
+    incident_log.add_entry(
+        actor=get_user_model().objects.get(pk=coordinator_id),
+        case=case,
+        data={
+            "occurred_at": last.occurred_at + datetime.timedelta(hours=3),
+            "what_happened": "Endnu en hændelse: han stod ved døren kl. 23 og bankede på.",
+            "behaviours": ["at_home"],
+            "place": "Ved hjemmet",
+        },
+    )
+    second, added_s, added_cpu, added_mb = _timed(
+        lambda: _request(case_id, coordinator_id, DocumentKind.INCIDENT_LOG)
+    )
+    after = set(IncidentLogChunk.objects.filter(case_id=case_id).values_list("pk", flat=True))
+    with second.file.open("rb") as handle:
+        content = handle.read()
+    if dump:
+        size = case.incidents.count()
+        Path(dump, f"logskema-{size}.pdf").write_bytes(content)
+    return {
+        "warm_s": warm_s,
+        "scratch_s": scratch_s,
+        "scratch_cpu": scratch_cpu,
+        "scratch_mb": scratch_mb,
+        "added_s": added_s,
+        "added_cpu": added_cpu,
+        "added_mb": added_mb,
+        "chunks": chunks,
+        "rerendered": len(after - before),
+        "pages": pdf.page_count(content),
+        "bytes": len(content),
+        "pdfa": pdf.pdfa_claim(content),
+        "load": load_before,
+        "at": timezone.now().isoformat(),
+    }
+
+
+def child_throughput(plan_case: int, coordinator_id: int, count: int, dump: str) -> dict:
+    _django()
+    from stalkingpakke.models import DocumentKind
+
+    _warm_worker()
+    _request(plan_case, coordinator_id, DocumentKind.ACTION_PLAN)  # warm templates
+    started = time.perf_counter()
+    for _ in range(count):
+        document = _request(plan_case, coordinator_id, DocumentKind.ACTION_PLAN)
+    elapsed = time.perf_counter() - started
+    if dump:
+        for kind in (DocumentKind.ACTION_PLAN, DocumentKind.ASSESSMENT, DocumentKind.ADVICE):
+            document = _request(plan_case, coordinator_id, kind)
+            with document.file.open("rb") as handle:
+                Path(dump, f"{kind}.pdf").write_bytes(handle.read())
+    return {"count": count, "seconds": elapsed, "per_minute": count / elapsed * 60}
+
+
+# ---- the driver ----------------------------------------------------------------------------
+def _database(use_sqlite: bool, workdir: Path) -> tuple[str, object]:
+    if not use_sqlite:
+        try:
+            import psycopg
+
+            with psycopg.connect(f"{PG_URL}/postgres", autocommit=True, connect_timeout=3) as c:
+                c.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+                c.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+            def drop():
+                with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as c:
+                    c.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+
+            return f"{PG_URL}/{DB_NAME}", drop
+        except Exception as exc:  # noqa: BLE001
+            log(f"PostgreSQL is not available ({exc.__class__.__name__}); using SQLite.")
+    return f"sqlite:///{workdir / 'bench.sqlite3'}", lambda: None
+
+
+def _run_child(env: dict, *args) -> dict:
+    result = subprocess.run(
+        [sys.executable, __file__, *map(str, args)],
+        env=env,
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        raise SystemExit(f"bench step {args[0]} failed")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def driver(args) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="samvirke-pdfbench-"))
+    dump = str(Path(args.dump).resolve()) if args.dump else ""
+    if dump:
+        Path(dump).mkdir(parents=True, exist_ok=True)
+    url, drop = _database(args.sqlite, workdir)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SAMVIRKE_TESTING": "1",
+        "DATABASE_URL": url,
+        "MEDIA_ROOT": str(workdir / "media"),
+        "CELERY_BROKER_URL": "",
+        "REDIS_URL": "",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(BASE_DIR),
+    }
+    try:
+        log(f"Database: {url.split('@')[-1]}; files in {workdir}")
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+            env=env,
+            cwd=BASE_DIR,
+            check=True,
+        )
+        started = time.perf_counter()
+        setup = _run_child(env, "--child-setup", ",".join(map(str, args.sizes)))
+        log(f"Filled {len(args.sizes)} cases in {time.perf_counter() - started:.0f} s.")
+        cases = {int(k): v for k, v in setup["cases"].items()}
+        rows = {}
+        for size in args.sizes:
+            rows[size] = _run_child(
+                env,
+                "--child-measure",
+                cases[size],
+                setup["coordinator"],
+                cases[3],
+                dump or "-",
+            )
+            r = rows[size]
+            log(
+                f"  {size:>5} entries: {r['scratch_s']:.2f} s from scratch, "
+                f"{r['added_s']:.2f} s after one more, {r['scratch_mb']:.0f} MB "
+                f"(load {r['load']:.1f})"
+            )
+        rate = _run_child(
+            env,
+            "--child-throughput",
+            setup["plan_case"],
+            setup["coordinator"],
+            THROUGHPUT_COUNT,
+            dump or "-",
+        )
+    finally:
+        drop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    log()
+    log("Incident log PDF (whole task: queries, chain check, chart, render, merge, store)")
+    log(
+        f"{'entries':>8} {'pages':>6} {'size':>8} {'chunks':>7} | {'scratch s':>9} "
+        f"{'cpu s':>6} {'peak MB':>8} | {'+1 entry s':>10} {'cpu s':>6} {'chunks':>6} "
+        f"{'peak MB':>8} | {'PDF/A':>5} {'load':>5}"
+    )
+    for size, r in rows.items():
+        log(
+            f"{size:>8} {r['pages']:>6} {r['bytes'] / 1024:>6.0f}kB {r['chunks']:>7} | "
+            f"{r['scratch_s']:>9.2f} {r['scratch_cpu']:>6.2f} {r['scratch_mb']:>8.0f} | "
+            f"{r['added_s']:>10.2f} {r['added_cpu']:>6.2f} {r['rerendered']:>6} "
+            f"{r['added_mb']:>8.0f} | {r['pdfa'] or '-':>5} {r['load']:>5.1f}"
+        )
+    log(
+        "  cpu s = this process only (chunks rendered by the pool are not in it); peak MB = "
+        "process tree RSS sum; load = 1-min load average before the measurement (2 cores)."
+    )
+    log(
+        f"One worker, {rate['count']} action plans in a row: {rate['seconds']:.1f} s = "
+        f"{rate['per_minute']:.0f} PDFs per minute"
+    )
+    log()
+    ok = True
+    for size, limit in TARGET_SCRATCH_S.items():
+        if size in rows:
+            met = rows[size]["scratch_s"] <= limit
+            ok &= met
+            log(f"{size} entries from scratch <= {limit} s: {_verdict(met)}")
+    for size, limit in TARGET_ADDED_S.items():
+        if size in rows:
+            met = rows[size]["added_s"] <= limit
+            ok &= met
+            log(f"{size} entries after one more entry <= {limit} s: {_verdict(met)}")
+    for size, limit in TARGET_PEAK_MB.items():
+        if size in rows:
+            met = max(rows[size]["scratch_mb"], rows[size]["added_mb"]) <= limit
+            ok &= met
+            log(f"{size} entries within {limit:.0f} MB: {_verdict(met)}")
+    if os.getloadavg()[0] > (os.cpu_count() or 1):
+        log("Note: the machine was busy (load above the number of cores); times are inflated.")
+    return 0 if ok else 1
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=SIZES)
+    parser.add_argument("--sqlite", action="store_true", help="use SQLite, not PostgreSQL")
+    parser.add_argument("--dump", help="keep the PDFs in this directory")
+    parser.add_argument("--child-setup", help=argparse.SUPPRESS)
+    parser.add_argument("--child-measure", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--child-throughput", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child_setup:
+        print(json.dumps(child_setup([int(s) for s in args.child_setup.split(",")])))
+        return 0
+    if args.child_measure:
+        case_id, coordinator, warm, dump = args.child_measure
+        print(json.dumps(child_measure(int(case_id), int(coordinator), int(warm), _dir(dump))))
+        return 0
+    if args.child_throughput:
+        case_id, coordinator, count, dump = args.child_throughput
+        print(json.dumps(child_throughput(int(case_id), int(coordinator), int(count), _dir(dump))))
+        return 0
+    return driver(args)
+
+
+def _dir(value: str) -> str:
+    return "" if value == "-" else value
+
+
+if __name__ == "__main__":
+    sys.exit(main())
