@@ -522,8 +522,8 @@ def driver(args) -> int:
             f"{r['added_mb']:>8.0f} | {r['pdfa'] or '-':>5} {r['load']:>5.1f}"
         )
     log(
-        "  cpu s = this process only (chunks rendered by the pool are not in it); peak MB = "
-        "process tree RSS sum; load = 1-min load average before the measurement (2 cores)."
+        "cpu s = CPU time of the worker process and its pool process together; peak MB = "
+        "largest sum of their resident memory; load = 1-minute load average before (2 cores)."
     )
     log(
         f"One worker, {rate['count']} action plans in a row: {rate['seconds']:.1f} s = "

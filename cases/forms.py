@@ -43,7 +43,7 @@ class ReferralForm(DkfdsFormMixin, forms.Form):
         widget=forms.RadioSelect,
     )
     cpr = forms.CharField(
-        label=_("CPR-nummer (frivilligt)"),
+        label=_("CPR-nummer"),
         required=False,
         max_length=11,
         help_text=_("10 cifre, fx 010190-1234. Kan udelades, hvis borgeren ikke vil oplyse det."),
@@ -55,7 +55,7 @@ class ReferralForm(DkfdsFormMixin, forms.Form):
         help_text=_("Fx et telefonnummer, kun sms, eller gennem en bestemt person."),
     )
     safe_contact_time = forms.CharField(
-        label=_("Hvornår er det sikkert at kontakte (frivilligt)"),
+        label=_("Hvornår er det sikkert at kontakte"),
         max_length=200,
         required=False,
     )

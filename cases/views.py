@@ -166,6 +166,8 @@ def case_detail(request, reference):
             hidden.append(EventKind.NOTE_ADDED)
         events = events.exclude(kind__in=hidden)
     actions = allowed_actions(request.user, case)
+    from stalkingpakke.documents import documents_for
+
     audit.record_read(
         user=request.user, case=case, what="case", purpose=f"level:{level}", request=request
     )
@@ -186,6 +188,7 @@ def case_detail(request, reference):
         if Action.JOIN in actions
         else None,
         "note_form": NoteForm() if Action.ADD_NOTE in actions else None,
+        "documents": documents_for(request.user, case).filter(status="ready")[:10],
         "my_referral": case.referrals.filter(to_user=request.user, status="sent")
         .exclude(kind="to_visitator")
         .first(),

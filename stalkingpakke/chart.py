@@ -15,6 +15,8 @@ from pathlib import Path
 import matplotlib
 from matplotlib import font_manager
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch, PathPatch
+from matplotlib.path import Path as MplPath
 from matplotlib.ticker import MaxNLocator
 
 FONT_DIR = (
@@ -112,20 +114,23 @@ def timeline_svg(entries, labels: dict[str, str] | None = None) -> str:
         axes.text(0.5, 0.5, "Ingen registreringer", ha="center", va="center")
         axes.set_axis_off()
     else:
+        # One path per kind with all its bars (not one patch per bar): a few SVG elements
+        # instead of thousands, for matplotlib and for WeasyPrint.
         bottom = [0] * len(weeks)
-        width = 0.8 if len(weeks) > 1 else 0.5
+        half = (0.8 if len(weeks) > 1 else 0.5) / 2
+        handles = []
         for kind, counts in series.items():
-            xs = [i for i, n in enumerate(counts) if n]
-            axes.bar(
-                xs,
-                [counts[i] for i in xs],
-                bottom=[bottom[i] for i in xs],
-                width=width,
-                color=COLOURS.get(kind, "#777777"),
-                label=labels.get(kind, kind),
-                linewidth=0,
-            )
+            vertices, codes = [], []
+            for x, (n, b) in enumerate(zip(counts, bottom, strict=True)):
+                if n:
+                    vertices += [(x - half, b), (x + half, b), (x + half, b + n), (x - half, b + n)]
+                    vertices.append((x - half, b))
+                    codes += [MplPath.MOVETO, *[MplPath.LINETO] * 3, MplPath.CLOSEPOLY]
+            colour = COLOURS.get(kind, "#777777")
+            axes.add_patch(PathPatch(MplPath(vertices, codes), facecolor=colour, linewidth=0))
+            handles.append(Patch(facecolor=colour, label=labels.get(kind, kind)))
             bottom = [b + n for b, n in zip(bottom, counts, strict=True)]
+        axes.set_ylim(0, max(bottom) * 1.08)
         step = max(1, math.ceil(len(weeks) / MAX_TICKS))
         ticks = list(range(0, len(weeks), step))
         axes.set_xticks(ticks, [_week_label(weeks[i]) for i in ticks])
@@ -137,6 +142,7 @@ def timeline_svg(entries, labels: dict[str, str] | None = None) -> str:
         for side in ("top", "right"):
             axes.spines[side].set_visible(False)
         axes.legend(
+            handles=handles,
             loc="upper center",
             bbox_to_anchor=(0.5, -0.22),
             ncols=min(4, len(series)),

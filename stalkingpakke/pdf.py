@@ -19,7 +19,9 @@ that needs Django is imported inside the functions that build documents.
 """
 
 import base64
+import collections
 import concurrent.futures
+import contextlib
 import dataclasses
 import hashlib
 import io
@@ -39,6 +41,8 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 logger = logging.getLogger(__name__)
+# WeasyPrint reports every rendering step at INFO; a worker's log needs none of that.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 STATIC_DIR = (BASE_DIR / "static").resolve()
@@ -112,18 +116,120 @@ def _pool_context():
     return context
 
 
-def render_many(htmls: list[str], *, parallel: bool) -> list[bytes]:
-    """Render independent documents, in a process pool when asked and worth it."""
-    if not parallel or len(htmls) < 2 or POOL_WORKERS < 2:
-        return [html_to_pdf(html) for html in htmls]
+@contextlib.contextmanager
+def _allow_children():
+    """Let a Celery prefork child start the pool's processes. Celery's pool (billiard) puts
+    its own process object in multiprocessing's place: it is marked daemonic, which
+    multiprocessing refuses to give children, and its authkey is billiard's type, which
+    multiprocessing refuses to send to a new process. Both are fine here: the pool's
+    processes never outlive the task (the pool is shut down before the task returns, and
+    they exit when their parent dies). So while they start, the flag is lifted and the key
+    is multiprocessing's own type; both are put back afterwards."""
+    config = multiprocessing.current_process()._config
+    saved = dict(config)
+    config["daemon"] = False
+    if "authkey" in config:
+        config["authkey"] = multiprocessing.process.AuthenticationString(config["authkey"])
     try:
-        with concurrent.futures.ProcessPoolExecutor(
-            max_workers=min(POOL_WORKERS, len(htmls)), mp_context=_pool_context()
-        ) as pool:
-            return list(pool.map(html_to_pdf, htmls))
-    except BrokenProcessPool:
-        logger.warning("PDF process pool broke; rendering the rest in the worker itself")
-        return [html_to_pdf(html) for html in htmls]
+        yield
+    finally:
+        config.clear()
+        config.update(saved)
+
+
+class Renderer:
+    """Renders HTML documents to PDF. With parallel=True, one pool process (POOL_WORKERS - 1
+    of them) takes jobs from the front of the queue while this process takes them from the
+    back, so both cores work and only one extra process is started. Jobs can be submitted
+    before this process has finished preparing the rest (the pool starts on them at once).
+
+        with Renderer(parallel=True) as renderer:
+            renderer.submit(html) ...
+            pdfs = renderer.gather()
+    """
+
+    def __init__(self, *, parallel: bool):
+        self.parallel = parallel and POOL_WORKERS > 1
+        self._jobs: list[str] = []
+        self._queued: collections.deque[int] = collections.deque()
+        self._running: dict[concurrent.futures.Future, int] = {}
+        self._results: dict[int, bytes] = {}
+        self._pool = None
+
+    def __enter__(self):
+        if self.parallel:
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                max_workers=POOL_WORKERS - 1, mp_context=_pool_context()
+            )
+        return self
+
+    def __exit__(self, *exc):
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, html: str) -> int:
+        self._jobs.append(html)
+        self._queued.append(len(self._jobs) - 1)
+        self._feed()
+        return len(self._jobs) - 1
+
+    def _feed(self) -> None:
+        """Keep each pool process busy with one job and one more waiting."""
+        if self._pool is None:
+            return
+        self._collect()
+        while self._queued and len(self._running) < 2 * (POOL_WORKERS - 1):
+            index = self._queued.popleft()
+            try:
+                with _allow_children():
+                    future = self._pool.submit(html_to_pdf, self._jobs[index])
+                self._running[future] = index
+            except Exception:  # noqa: BLE001 (no pool is slower, never wrong)
+                self._queued.appendleft(index)
+                self._give_up_on_pool()
+                return
+
+    def _collect(self, wait: bool = False) -> None:
+        if wait and self._running:
+            concurrent.futures.wait(self._running)
+        for future in [f for f in self._running if f.done()]:
+            index = self._running.pop(future)
+            try:
+                self._results[index] = future.result()
+            except BrokenProcessPool:
+                self._queued.append(index)
+                self._give_up_on_pool()
+
+    def _give_up_on_pool(self) -> None:
+        logger.warning("PDF process pool failed; rendering the rest in this process", exc_info=True)
+        for future, index in self._running.items():
+            if not future.done() or future.exception() is not None:
+                self._queued.append(index)
+            else:
+                self._results[index] = future.result()
+        self._running.clear()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None
+
+    def gather(self) -> list[bytes]:
+        while self._queued:
+            index = self._queued.pop()  # from the back: the pool takes from the front
+            self._results[index] = html_to_pdf(self._jobs[index])
+            self._feed()
+        while self._running:
+            self._collect(wait=True)
+            while self._queued:  # the pool broke meanwhile
+                index = self._queued.pop()
+                self._results[index] = html_to_pdf(self._jobs[index])
+        return [self._results[index] for index in range(len(self._jobs))]
+
+
+def render_many(htmls: list[str], *, parallel: bool) -> list[bytes]:
+    """Render independent documents (see Renderer)."""
+    with Renderer(parallel=parallel and len(htmls) > 1) as renderer:
+        for html in htmls:
+            renderer.submit(html)
+        return renderer.gather()
 
 
 # -- merging, stamping, PDF/A --------------------------------------------------------------
@@ -490,49 +596,87 @@ def behaviour_labels() -> dict[str, str]:
     return labels
 
 
-def split_chunks(entries: list) -> list[list]:
-    """Content-defined chunks: where a chunk ends depends only on the entries themselves."""
-    chunks, current = [], []
+def iter_chunks(entries):
+    """Content-defined chunks: where a chunk ends depends only on the entries themselves
+    (an entry whose hash is 0 modulo CHUNK_DIVISOR ends a chunk of at least CHUNK_MIN; no
+    chunk is longer than CHUNK_MAX), so an entry added anywhere changes only its own chunk
+    and, at most, the next few."""
+    current = []
     for entry in entries:
         current.append(entry)
         at_boundary = int(entry.entry_hash[:8], 16) % CHUNK_DIVISOR == 0
         if len(current) >= CHUNK_MAX or (at_boundary and len(current) >= CHUNK_MIN):
-            chunks.append(current)
+            yield current
             current = []
     if current:
-        chunks.append(current)
-    return chunks
+        yield current
+
+
+def split_chunks(entries: list) -> list[list]:
+    return list(iter_chunks(entries))
+
+
+@dataclasses.dataclass(slots=True)
+class LogItem:
+    """What the PDF needs of one entry, so the model instances need not be kept."""
+
+    pk: int
+    entry_hash: str
+    occurred_at: object
+    behaviours: list
+    correction: bool
+    row: dict | None
 
 
 def _entry_row(entry, labels: dict[str, str]) -> dict:
+    """Plain strings for one entry. The chunk template is a flat loop of four paragraphs per
+    entry with no inline markup: WeasyPrint's time grows with boxes and lines."""
     from django.utils import timezone
 
     when = timezone.localtime(entry.occurred_at)
-    police = "nej"
+    head = f"{WEEKDAYS[when.weekday()]} {when:%d.%m.%Y} kl. {when:%H:%M}"
+    if entry.place:
+        head += f" · {entry.place}"
+    head += f" · nr. {entry.sequence}"
+    if entry.behaviours:
+        head += " — " + "; ".join(labels.get(kind, kind) for kind in entry.behaviours)
+    meta = []
+    if entry.witnesses:
+        meta.append(f"Vidner: {entry.witnesses}")
+    if entry.evidence:
+        meta.append(f"Beviser: {entry.evidence}")
+    names = [a.original_name for a in entry.attachments.all()]
+    if names:
+        meta.append(f"Bilag: {', '.join(names)}")
     if entry.reported_to_police:
-        police = "ja"
-        if entry.police_journal_number:
-            police += f", journalnr. {entry.police_journal_number}"
+        number = entry.police_journal_number
+        meta.append("Anmeldt til politiet" + (f", journalnr. {number}" if number else ""))
+    if entry.effect:
+        meta.append(f"Påvirkning: {entry.effect}")
     fix = ""
-    if entry.supersedes_id:
+    if not entry.supersedes_id:
+        meta.append(f"Registreret {_when(entry.created_at)} af {_name(entry.created_by)}")
+    else:
         fix = (
             f"Rettet {_when(entry.created_at)} af {_name(entry.created_by)} "
             f"(erstatter nr. {entry.supersedes.sequence}): {entry.correction_reason}"
         )
-    return {
-        "seq": entry.sequence,
-        "when": f"{WEEKDAYS[when.weekday()]} {when:%d.%m.%Y} kl. {when:%H:%M}",
-        "place": entry.place,
-        "kinds": " · ".join(labels.get(kind, kind) for kind in entry.behaviours),
-        "text": entry.what_happened,
-        "witnesses": entry.witnesses,
-        "evidence": entry.evidence,
-        "attachments": ", ".join(a.original_name for a in entry.attachments.all()),
-        "police": police,
-        "effect": entry.effect,
-        "registered": f"{_when(entry.created_at)} af {_name(entry.created_by)}",
-        "fix": fix,
-    }
+    return {"head": head, "text": entry.what_happened, "meta": " · ".join(meta), "fix": fix}
+
+
+def log_items(case, labels: dict[str, str]):
+    """The current entries in time order, as LogItems (streamed from the database)."""
+    from .incident_log import current_entries
+
+    for entry in current_entries(case).iterator(chunk_size=250):
+        yield LogItem(
+            pk=entry.pk,
+            entry_hash=entry.entry_hash,
+            occurred_at=entry.occurred_at,
+            behaviours=entry.behaviours,
+            correction=bool(entry.supersedes_id),
+            row=_entry_row(entry, labels),
+        )
 
 
 @lru_cache(maxsize=1)
@@ -542,53 +686,39 @@ def _layout_salt() -> bytes:
 
 
 def chunk_key(html: str) -> str:
+    """The key a rendered chunk is stored under: its HTML (so its entries' text, and through
+    the entry numbers and hashes their place in the chain) and how it is laid out."""
     return hashlib.sha256(_layout_salt() + html.encode()).hexdigest()
 
 
-def _chunks_for(case, entries: list, labels: dict[str, str]) -> tuple[list[bytes], list[str]]:
-    """The rendered chunks of the chronology (reusing stored ones) and their keys."""
+def _read_chunk(chunk) -> bytes | None:
+    if chunk is None:
+        return None
+    try:
+        with chunk.file.open("rb") as handle:
+            return handle.read()
+    except OSError:
+        logger.warning("Stored log chunk %s is unreadable; rendering it again", chunk.pk)
+        return None
+
+
+def _store_chunk(case, index: int, key: str, entry_count: int, body: bytes) -> None:
     from django.core.files.base import ContentFile
     from django.db import IntegrityError, transaction
 
     from .models import IncidentLogChunk
 
-    chunks = split_chunks(entries)
-    htmls = [
-        _render(
-            "pdf/incident_log_chunk.html",
-            {"first": index == 0, "entries": [_entry_row(e, labels) for e in chunk]},
-        )
-        for index, chunk in enumerate(chunks)
-    ]
-    keys = [chunk_key(html) for html in htmls]
-    stored = {
-        chunk.content_key: chunk
-        for chunk in IncidentLogChunk.objects.filter(case=case, content_key__in=keys)
-    }
-    bodies: dict[str, bytes] = {}
-    for key, chunk in stored.items():
-        try:
-            with chunk.file.open("rb") as handle:
-                bodies[key] = handle.read()
-        except OSError:
-            logger.warning("Stored log chunk %s is unreadable; rendering it again", chunk.pk)
-    missing = [i for i, key in enumerate(keys) if key not in bodies]
-    to_render = sum(len(chunks[i]) for i in missing)
-    rendered = render_many([htmls[i] for i in missing], parallel=to_render >= PARALLEL_MIN_ENTRIES)
-    for i, body in zip(missing, rendered, strict=True):
-        bodies[keys[i]] = body
-        if keys[i] in stored:  # the row exists but its file was unreadable
-            continue
-        chunk = IncidentLogChunk(
-            case=case, index=i, content_key=keys[i], entry_count=len(chunks[i])
-        )
-        chunk.file.save(f"{case.pk}-{keys[i][:24]}.pdf", ContentFile(body), save=False)
-        try:
-            with transaction.atomic():
-                chunk.save()
-        except IntegrityError:  # another render stored the same chunk just now
-            chunk.file.delete(save=False)
-    return [bodies[key] for key in keys], keys
+    chunk = IncidentLogChunk.objects.filter(case=case, content_key=key).first()
+    if chunk is not None:  # its file was unreadable: write it again
+        chunk.file.save(chunk.file.name.rsplit("/", 1)[-1], ContentFile(body), save=True)
+        return
+    chunk = IncidentLogChunk(case=case, index=index, content_key=key, entry_count=entry_count)
+    chunk.file.save(f"{case.pk}-{key[:24]}.pdf", ContentFile(body), save=False)
+    try:
+        with transaction.atomic():
+            chunk.save()
+    except IntegrityError:  # another render stored the same chunk just now
+        chunk.file.delete(save=False)
 
 
 def _prune_chunks(case, keep: set[str], before) -> None:
@@ -605,58 +735,86 @@ def _prune_chunks(case, keep: set[str], before) -> None:
 
 
 def incident_log_pdf(document) -> Rendered:
+    """Front part, chronology chunks and back part; merged, stamped, PDF/A.
+
+    The entries are streamed from the database chunk by chunk; a chunk that is stored
+    already is read, a new one goes to the renderer at once, so the pool process renders
+    while this process reads on and then makes the chart and the front and back parts."""
     from django.utils import timezone
 
     from .chart import timeline_svg
-    from .incident_log import current_entries, verify_chain
-    from .models import Attachment
+    from .incident_log import verify_chain
+    from .models import Attachment, IncidentLogChunk
 
     started = timezone.now()
     case = document.case
-    chain = verify_chain(case)
-    entries = list(current_entries(case))
     labels = behaviour_labels()
-    counts = dict.fromkeys(labels, 0)
-    for entry in entries:
-        for kind in entry.behaviours:
-            counts[kind] = counts.get(kind, 0) + 1
-    chunks, keys = _chunks_for(case, entries, labels)
-    chart = base64.b64encode(timeline_svg(entries, labels).encode()).decode() if entries else ""
-    attachments = [
-        {
-            "seq": a.entry.sequence,
-            "when": _when(a.entry.occurred_at),
-            "name": a.original_name,
-            "type": a.content_type,
-            "size": a.size,
-            "sha256": a.sha256,
-            "superseded": a.entry_id not in {e.pk for e in entries},
-        }
-        for a in Attachment.objects.filter(entry__case=case)
-        .select_related("entry")
-        .order_by("entry__occurred_at", "entry__sequence", "pk")
-    ]
-    common = _common(document)
-    front = _render(
-        "pdf/incident_log_front.html",
-        {
-            **common,
-            "chain": chain,
-            "entries_count": len(entries),
-            "corrections": sum(1 for e in entries if e.supersedes_id),
-            "first": _day(timezone.localtime(entries[0].occurred_at)) if entries else "",
-            "last": _day(timezone.localtime(entries[-1].occurred_at)) if entries else "",
-            "counts": [(labels[k], n) for k, n in counts.items() if n],
-            "chart": chart,
-        },
-    )
-    back = _render(
-        "pdf/incident_log_back.html",
-        {**common, "attachments": attachments, "chain_hash": chain.final_hash},
-    )
-    front_pdf, back_pdf = render_many([front, back], parallel=False)
-    front_pages = page_count(front_pdf)
-    body_pages = sum(page_count(chunk) for chunk in chunks)
+    stored = {chunk.content_key: chunk for chunk in IncidentLogChunk.objects.filter(case=case)}
+    current = case.incidents.filter(superseded_by__isnull=True).count()
+    items, keys, parts, jobs = [], [], [], {}
+    with Renderer(parallel=current >= PARALLEL_MIN_ENTRIES) as renderer:
+        for index, chunk in enumerate(iter_chunks(log_items(case, labels))):
+            items += chunk
+            html = _render(
+                "pdf/incident_log_chunk.html",
+                {"first": index == 0, "entries": [item.row for item in chunk]},
+            )
+            keys.append(chunk_key(html))
+            parts.append(_read_chunk(stored.get(keys[-1])))
+            if parts[-1] is None:
+                jobs[index] = (renderer.submit(html), len(chunk))
+            for item in chunk:
+                item.row = None  # rendered or stored: the strings are not needed any more
+        chain = verify_chain(case)
+        counts = dict.fromkeys(labels, 0)
+        for item in items:
+            for kind in item.behaviours:
+                counts[kind] = counts.get(kind, 0) + 1
+        in_log = {item.pk for item in items}
+        attachments = [
+            {
+                "seq": a.entry.sequence,
+                "when": _when(a.entry.occurred_at),
+                "name": a.original_name,
+                "type": a.content_type,
+                "size": a.size,
+                "sha256": a.sha256,
+                "superseded": a.entry_id not in in_log,
+            }
+            for a in Attachment.objects.filter(entry__case=case)
+            .select_related("entry")
+            .order_by("entry__occurred_at", "entry__sequence", "pk")
+        ]
+        chart = timeline_svg(items, labels) if items else ""
+        common = _common(document)
+        front = renderer.submit(
+            _render(
+                "pdf/incident_log_front.html",
+                {
+                    **common,
+                    "chain": chain,
+                    "entries_count": len(items),
+                    "corrections": sum(1 for item in items if item.correction),
+                    "first": _day(timezone.localtime(items[0].occurred_at)) if items else "",
+                    "last": _day(timezone.localtime(items[-1].occurred_at)) if items else "",
+                    "counts": [(labels[k], n) for k, n in counts.items() if n],
+                    "chart": base64.b64encode(chart.encode()).decode() if chart else "",
+                },
+            )
+        )
+        back = renderer.submit(
+            _render(
+                "pdf/incident_log_back.html",
+                {**common, "attachments": attachments, "chain_hash": chain.final_hash},
+            )
+        )
+        del items
+        results = renderer.gather()
+    for index, (job, entry_count) in jobs.items():
+        parts[index] = results[job]
+        _store_chunk(case, index, keys[index], entry_count, results[job])
+    front_pages = page_count(results[front])
+    body_pages = sum(page_count(part) for part in parts)
     stamp = Stamp(
         head_left=f"Logskema · sag {case.reference}",
         head_right=f"Udskrevet {common['produced']}",
@@ -664,9 +822,9 @@ def incident_log_pdf(document) -> Rendered:
         + ("" if chain.intact else " (kæden er brudt)"),
     )
     outline = [("Oversigt", 0)]
-    if chunks:
+    if parts:
         outline.append(("Kronologi", front_pages))
     outline.append(("Bilag og beviser", front_pages + body_pages))
-    content = merge([front_pdf, *chunks, back_pdf], stamp=stamp, outline=outline)
+    content = merge([results[front], *parts, results[back]], stamp=stamp, outline=outline)
     _prune_chunks(case, set(keys), started)
     return Rendered(content, chain_hash=chain.final_hash)

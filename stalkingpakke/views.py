@@ -121,6 +121,7 @@ def incident_log_page(request, reference):
     version = ToolVersion.objects.current(ToolKind.INCIDENT_LOG)
     context = {
         "case": case,
+        "scopes": visible_scopes(request.user, case),
         "entries": entries,
         "form": form,
         "import_form": CsvImportForm() if can_edit else None,
@@ -321,6 +322,7 @@ def action_plan(request, reference):
     version = plan.tool_version if plan else ToolVersion.objects.current(ToolKind.ACTION_PLAN)
     context = {
         "case": case,
+        "scopes": visible_scopes(request.user, case),
         "plan": plan,
         "form": form,
         "formset": formset,
@@ -374,6 +376,7 @@ def tool_form(request, reference, kind):
     )
     context = {
         "case": case,
+        "scopes": visible_scopes(request.user, case),
         "form": form,
         "kind": kind,
         "kind_label": ToolKind(kind).label,

@@ -7,6 +7,7 @@ import datetime
 import hashlib
 import io
 import logging
+import multiprocessing
 import socket
 
 import pikepdf
@@ -235,6 +236,24 @@ def test_chunks_rendered_in_parallel_give_the_same_document(
     text = text_of(document)
     positions = [text.index(f"Hændelse nr. {day} æøå") for day in range(1, 6)]
     assert positions == sorted(positions)
+
+
+def test_the_pool_starts_inside_a_celery_prefork_child(monkeypatch, caplog):
+    """Celery's prefork children are billiard processes: daemonic, with billiard's authkey."""
+    from billiard.process import AuthenticationString
+
+    config = multiprocessing.current_process()._config
+    monkeypatch.setitem(config, "daemon", True)
+    monkeypatch.setitem(config, "authkey", AuthenticationString(bytes(config["authkey"])))
+    monkeypatch.setattr(pdf, "POOL_WORKERS", 2)
+
+    with caplog.at_level(logging.WARNING, logger="stalkingpakke.pdf"):
+        results = pdf.render_many([f"<p>Del {n} æøå</p>" for n in range(4)], parallel=True)
+
+    assert "pool failed" not in caplog.text
+    texts = [PdfReader(io.BytesIO(result)).pages[0].extract_text() for result in results]
+    assert texts == [f"Del {n} æøå" for n in range(4)]
+    assert config["daemon"] is True  # put back
 
 
 def test_chunk_boundaries_depend_only_on_the_entries(monkeypatch):

@@ -84,12 +84,46 @@ def fast_passwords(settings):
 
 
 @pytest.fixture
-def demo(live_server, transactional_db, fast_passwords):
+def site(live_server, django_db_serialized_rollback):
+    """The live server's base URL, without the demo data (for pages nobody logs in to).
+
+    live_server empties the database after each test; serialized rollback puts back what the
+    migrations load (the stalking package's default tool content) before the next one."""
+    return live_server.url
+
+
+# seed_demo runs the real services, PDF rendering included: seconds. It runs once per session;
+# later tests get its rows back from this snapshot (Django's own test serializer).
+_SEEDED: dict[str, str] = {}
+
+
+@pytest.fixture
+def demo(site, fast_passwords):
     """The demo cooperation: organisations, one user per role, cases in every state.
     Returns the live server's base URL."""
-    with override_settings(DEBUG=True):  # seed_demo refuses to run without DEBUG
-        call_command("seed_demo", stdout=StringIO())
-    return live_server.url
+    from django.db import connection
+
+    if "snapshot" not in _SEEDED:
+        with override_settings(DEBUG=True):  # seed_demo refuses to run without DEBUG
+            call_command("seed_demo", stdout=StringIO())
+        _SEEDED["snapshot"] = connection.creation.serialize_db_to_string()
+    else:
+        _restore(connection, _SEEDED["snapshot"])
+    return site
+
+
+def _restore(connection, snapshot: str) -> None:
+    from django.apps import apps
+    from django.core.management.color import no_style
+
+    connection.creation.deserialize_db_from_string(snapshot)
+    # Rows came back with their ids: move the id sequences past them (PostgreSQL; a no-op
+    # on SQLite), as loaddata does, so that new rows made by a test do not collide.
+    statements = connection.ops.sequence_reset_sql(no_style(), apps.get_models())
+    if statements:
+        with connection.cursor() as cursor:
+            for sql in statements:
+                cursor.execute(sql)
 
 
 def add_filler_referrals(count: int = FILLER_REFERRALS) -> None:

@@ -13,12 +13,16 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from cases import selectors
-from cases.access import Action, allowed_actions, cases_visible_to
+from cases.access import Action, allowed_actions, cases_visible_to, visible_scopes
+from cases.models import ConsentScope
 from cases.views import PAGE_SIZE
 from cooperation.models import Role
-from cooperation.roles import has_role, municipalities_user_can_refer_to
+from cooperation.roles import has_role, held_roles, municipalities_user_can_refer_to
 
 from .conftest import FILLER_PREFIX
+
+# The stalking package's forms on a case (stalkingpakke.urls "tool_form").
+TOOL_FORMS = ["checklist", "assessment", "typology"]
 
 # Presses the form's main button; forms are sent empty (or with the values in `select`).
 SUBMIT = "main form.samvirke-form button.button-primary"
@@ -37,8 +41,10 @@ class Step:
 def _forms_for(user, case, action: Action) -> list[Step]:
     ref = case.reference
     url = lambda name, *args: reverse(f"cases:{name}", args=[ref, *args])  # noqa: E731
-    if action in (Action.START_TRIAGE,):
+    if action == "decline":  # declining an incoming referral (its own action since the rule split)
         return [Step("afvis henvisning (fejl)", url("decline_incoming"), submit=SUBMIT)]
+    if action is Action.START_TRIAGE:
+        return []  # a button on the case page (POST); the decline form is its sibling
     if action is Action.TRIAGE:
         return [Step("visitation (fejl)", url("triage"), submit=SUBMIT)]
     if action is Action.JOIN:
@@ -60,10 +66,30 @@ def _forms_for(user, case, action: Action) -> list[Step]:
         return [Step("genåbn (fejl)", url("reopen"), submit=SUBMIT)]
     if action is Action.DISQUALIFY:
         return [Step("inhabilitet (fejl)", url("disqualify"), submit=SUBMIT)]
+    if action == "edit_tools":  # the stalking package's tools on the case
+        tools = lambda name, *args: reverse(f"stalkingpakke:{name}", args=[ref, *args])  # noqa: E731
+        return [
+            Step("logskema", tools("incident_log")),
+            Step("logskema, import", tools("import_csv")),
+            Step("handleplan", tools("action_plan")),
+            *(Step(f"skema {kind}", tools("tool_form", kind)) for kind in TOOL_FORMS),
+        ]
     # An action whose pages are still being built: say so loudly, but do not fail everyone's
     # run for it. Add its form (and error state) above when its view exists.
     warnings.warn(f"browser journey: no page listed for action {action!r}", stacklevel=2)
     return []
+
+
+def _read_only_tools(case, scopes) -> list[Step]:
+    tools = lambda name, *args: reverse(f"stalkingpakke:{name}", args=[case.reference, *args])  # noqa: E731
+    steps = []
+    if ConsentScope.INCIDENT_LOG in scopes:
+        steps.append(Step("logskema (læseadgang)", tools("incident_log")))
+    if ConsentScope.ACTION_PLAN in scopes:
+        steps.append(Step("handleplan (læseadgang)", tools("action_plan")))
+    if ConsentScope.SITUATION in scopes:
+        steps.append(Step("skema (læseadgang)", tools("tool_form", TOOL_FORMS[0])))
+    return steps
 
 
 def journey(username: str) -> list[Step]:
@@ -103,6 +129,8 @@ def journey(username: str) -> list[Step]:
             steps.append(Step("mine henvisninger, side 2", f"{referrals}?side=2"))
     if has_role(user, Role.FOLLOW_UP):
         steps.append(Step("statistik", reverse("statistics")))
+    if held_roles(user):
+        steps.append(Step("stalkingpakken", reverse("stalkingpakke:index")))
     steps += [
         Step("kontakter", reverse("directory")),
         Step("tilgængelighedserklæring", reverse("accessibility")),
@@ -111,13 +139,20 @@ def journey(username: str) -> list[Step]:
     # The filler referrals look like the demo's referred case: nothing new to check there.
     cases = cases_visible_to(user).exclude(full_name__startswith=FILLER_PREFIX).order_by("pk")
     done: set[Action] = set()
+    read_only_tools_seen = False
     for case in cases:
         steps.append(Step(f"sag {case.reference}", case.get_absolute_url()))
-        for action in sorted(allowed_actions(user, case) - done):
+        actions = allowed_actions(user, case)
+        for action in sorted(actions - done):
             new = _forms_for(user, case, action)
             if new:
                 done.add(action)
                 steps += new
+        if "edit_tools" not in actions and not read_only_tools_seen:
+            # A partner reads the tools the citizen consented to share, without editing.
+            read_only = _read_only_tools(case, visible_scopes(user, case))
+            read_only_tools_seen = bool(read_only)
+            steps += read_only
 
     answered_once = False
     for referral in selectors.referrals_waiting_for(user):

@@ -86,17 +86,17 @@ def test_role_journey_has_no_wcag_violations(axe_page, demo, username, language)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_anonymous_pages_have_no_wcag_violations(axe_page, demo, language):
-    axe_page.goto(demo + "/accounts/login/")
+def test_anonymous_pages_have_no_wcag_violations(axe_page, site, language):
+    axe_page.goto(site + "/accounts/login/")
     if language != "da":
         switch_language(axe_page, language)
-    run_journey(axe_page, demo, anonymous_journey(), language)
+    run_journey(axe_page, site, anonymous_journey(), language)
 
 
-def test_dkfds_styles_and_scripts_load(page, demo):
+def test_dkfds_styles_and_scripts_load(page, site):
     """The design system really arrives from live_server: a broken static setup would make
     every axe run above meaningless (unstyled pages have other contrasts)."""
-    page.goto(demo + "/accounts/login/")
+    page.goto(site + "/accounts/login/")
     font = page.evaluate("getComputedStyle(document.body).fontFamily")
     assert "IBM Plex Sans" in font, font
     background = page.evaluate(
@@ -108,9 +108,9 @@ def test_dkfds_styles_and_scripts_load(page, demo):
     assert not page.problems, page.problems
 
 
-def test_axe_reports_what_it_should(axe_page, demo):
+def test_axe_reports_what_it_should(axe_page, site):
     """The checks above pass only if axe really runs: break the login page on purpose."""
-    axe_page.goto(demo + "/accounts/login/")
+    axe_page.goto(site + "/accounts/login/")
     axe_page.evaluate(
         """() => {
           document.querySelector("main").insertAdjacentHTML(
