@@ -23,12 +23,14 @@ import collections
 import concurrent.futures
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import io
 import logging
 import mimetypes
 import multiprocessing
 import os
+import threading
 from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
 from pathlib import Path
@@ -138,89 +140,113 @@ def _allow_children():
 
 
 class Renderer:
-    """Renders HTML documents to PDF. With parallel=True, one pool process (POOL_WORKERS - 1
-    of them) takes jobs from the front of the queue while this process takes them from the
-    back, so both cores work and only one extra process is started. Jobs can be submitted
-    before this process has finished preparing the rest (the pool starts on them at once).
+    """Renders HTML documents to PDF; with parallel=True on two cores, one pool process
+    helps. A feeder thread hands the pool process one job at a time from the front of the
+    queue, the moment it is free; this process renders from the back of the queue while it
+    gathers. So both cores work until the queue is empty, only one extra process is started,
+    and jobs submitted early (while this process is still preparing the rest) are rendered
+    at once.
 
         with Renderer(parallel=True) as renderer:
-            renderer.submit(html) ...
-            pdfs = renderer.gather()
+            index = renderer.submit(html)
+            ...
+            pdfs = renderer.gather()  # in the order submitted
     """
 
     def __init__(self, *, parallel: bool):
         self.parallel = parallel and POOL_WORKERS > 1
         self._jobs: list[str] = []
         self._queued: collections.deque[int] = collections.deque()
-        self._running: dict[concurrent.futures.Future, int] = {}
         self._results: dict[int, bytes] = {}
+        self._errors: list[BaseException] = []
+        self._busy = 0
+        self._closed = False
+        self._changed = threading.Condition()
         self._pool = None
+        self._feeder = None
 
     def __enter__(self):
         if self.parallel:
             self._pool = concurrent.futures.ProcessPoolExecutor(
                 max_workers=POOL_WORKERS - 1, mp_context=_pool_context()
             )
+            self._feeder = threading.Thread(target=self._feed, name="pdf-feeder", daemon=True)
+            self._feeder.start()
         return self
 
     def __exit__(self, *exc):
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+        if self._feeder is not None:
+            self._feeder.join()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
     def submit(self, html: str) -> int:
-        self._jobs.append(html)
-        self._queued.append(len(self._jobs) - 1)
-        self._feed()
-        return len(self._jobs) - 1
+        with self._changed:
+            self._jobs.append(html)
+            self._queued.append(len(self._jobs) - 1)
+            self._changed.notify_all()
+            return len(self._jobs) - 1
 
     def _feed(self) -> None:
-        """Keep each pool process busy with one job and one more waiting."""
-        if self._pool is None:
-            return
-        self._collect()
-        while self._queued and len(self._running) < 2 * (POOL_WORKERS - 1):
-            index = self._queued.popleft()
+        while True:
+            with self._changed:
+                while not self._closed and (self._busy or not self._queued):
+                    self._changed.wait()
+                if self._closed:
+                    return
+                index = self._queued.popleft()
+                self._busy += 1
             try:
                 with _allow_children():
                     future = self._pool.submit(html_to_pdf, self._jobs[index])
-                self._running[future] = index
-            except Exception:  # noqa: BLE001 (no pool is slower, never wrong)
-                self._queued.appendleft(index)
-                self._give_up_on_pool()
+            except Exception:  # noqa: BLE001 (without the pool it is slower, never wrong)
+                self._pool_failed(index)
                 return
+            future.add_done_callback(functools.partial(self._done, index))
 
-    def _collect(self, wait: bool = False) -> None:
-        if wait and self._running:
-            concurrent.futures.wait(self._running)
-        for future in [f for f in self._running if f.done()]:
-            index = self._running.pop(future)
-            try:
-                self._results[index] = future.result()
-            except BrokenProcessPool:
-                self._queued.append(index)
-                self._give_up_on_pool()
+    def _done(self, index: int, future: concurrent.futures.Future) -> None:
+        try:
+            result = future.result()
+        except BrokenProcessPool:
+            self._pool_failed(index)
+            return
+        except BaseException as exc:  # noqa: BLE001 (raised again by gather())
+            with self._changed:
+                self._errors.append(exc)
+                self._busy -= 1
+                self._changed.notify_all()
+            return
+        with self._changed:
+            self._results[index] = result
+            self._busy -= 1
+            self._changed.notify_all()
 
-    def _give_up_on_pool(self) -> None:
+    def _pool_failed(self, index: int) -> None:
         logger.warning("PDF process pool failed; rendering the rest in this process", exc_info=True)
-        for future, index in self._running.items():
-            if not future.done() or future.exception() is not None:
-                self._queued.append(index)
-            else:
-                self._results[index] = future.result()
-        self._running.clear()
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = None
+        with self._changed:
+            self._queued.appendleft(index)
+            self._busy -= 1
+            self._closed = True  # the feeder stops; gather() renders what is left
+            self._changed.notify_all()
 
     def gather(self) -> list[bytes]:
-        while self._queued:
-            index = self._queued.pop()  # from the back: the pool takes from the front
-            self._results[index] = html_to_pdf(self._jobs[index])
-            self._feed()
-        while self._running:
-            self._collect(wait=True)
-            while self._queued:  # the pool broke meanwhile
-                index = self._queued.pop()
-                self._results[index] = html_to_pdf(self._jobs[index])
+        while True:
+            with self._changed:
+                if self._errors:
+                    raise self._errors[0]
+                if self._queued:
+                    index = self._queued.pop()  # from the back: the pool takes the front
+                elif self._busy:
+                    self._changed.wait()
+                    continue
+                else:
+                    break
+            result = html_to_pdf(self._jobs[index])
+            with self._changed:
+                self._results[index] = result
         return [self._results[index] for index in range(len(self._jobs))]
 
 

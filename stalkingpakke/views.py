@@ -64,8 +64,9 @@ def tool_page(request, kind):
         raise Http404
     return render(
         request,
-        f"stalkingpakke/tool_{kind}.html",
+        "stalkingpakke/tool_page.html",
         {
+            "kind": kind,
             "version": version,
             "c": version.content,
             "kind": kind,

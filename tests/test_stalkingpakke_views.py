@@ -1,0 +1,230 @@
+"""The stalking package through the pages, as each role: who reads what, what is refused,
+and that reads and downloads are audited."""
+
+import datetime
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from cases.models import AuditAction, AuditEntry, ConsentPartner, ConsentScope
+from stalkingpakke import incident_log
+from stalkingpakke.models import Document, DocumentStatus, IncidentEntry
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def _entry(world, case, text="Ringede 12 gange om natten"):
+    return incident_log.add_entry(
+        actor=world.coordinator,
+        case=case,
+        data={
+            "occurred_at": datetime.datetime(2026, 3, 2, 21, 40, tzinfo=datetime.UTC),
+            "what_happened": text,
+            "behaviours": ["calls"],
+        },
+    )
+
+
+def test_coordinator_adds_an_entry_from_the_page_and_sees_the_chain(client, world):
+    case = world.active()
+    client.force_login(world.coordinator)
+    url = reverse("stalkingpakke:incident_log", args=[case.reference])
+    response = client.post(
+        url,
+        {
+            "occurred_at": "2026-03-02T21:40",
+            "place": "Hjemme",
+            "what_happened": "Stod ved døren <script>alert(1)</script>",
+            "behaviours": ["at_home"],
+        },
+    )
+    assert response.status_code == 302
+    page = client.get(url).content.decode()
+    assert "Stod ved døren &lt;script&gt;" in page  # text, never markup
+    assert "Kæden er intakt" in page
+    assert AuditEntry.objects.filter(user=world.coordinator, what="incident_log").exists()
+
+
+def test_a_refused_entry_keeps_what_was_typed(client, world):
+    case = world.active()
+    client.force_login(world.coordinator)
+    url = reverse("stalkingpakke:incident_log", args=[case.reference])
+    response = client.post(url, {"occurred_at": "", "what_happened": "Noget jeg skrev"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "error-summary" in page and "Noget jeg skrev" in page
+    assert not IncidentEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("who", "police_scopes", "expected"),
+    [
+        ("police_contact", [ConsentScope.CONTACT, ConsentScope.INCIDENT_LOG], 200),
+        ("police_contact", [ConsentScope.CONTACT], 404),
+        ("dsc", [ConsentScope.CONTACT, ConsentScope.INCIDENT_LOG], 404),
+        ("first_contact", [ConsentScope.CONTACT, ConsentScope.INCIDENT_LOG], 404),
+        ("visitator", [ConsentScope.CONTACT], 200),
+    ],
+)
+def test_who_reads_the_incident_log(client, world, who, police_scopes, expected):
+    case = world.in_triage(consents=[(ConsentPartner.POLICE, s) for s in police_scopes])
+    from cases import services
+
+    case = services.triage(
+        actor=world.visitator,
+        case=case,
+        is_stalking=True,
+        reasoning="x",
+        coordinator=world.coordinator,
+        to_police=True,
+    )
+    _entry(world, case)
+    client.force_login(getattr(world, who))
+    response = client.get(reverse("stalkingpakke:incident_log", args=[case.reference]))
+    assert response.status_code == expected
+    if expected == 200 and who == "police_contact":
+        page = response.content.decode()
+        assert "Ringede 12 gange" in page
+        assert "Gem registrering" not in page  # read-only
+
+
+def test_police_cannot_post_to_the_incident_log(client, world):
+    case = world.active(police=True)
+    client.force_login(world.police_contact)
+    response = client.post(
+        reverse("stalkingpakke:incident_log", args=[case.reference]),
+        {"occurred_at": "2026-03-02T21:40", "what_happened": "x"},
+    )
+    assert response.status_code == 403
+    assert not IncidentEntry.objects.exists()
+
+
+def test_csv_import_page_reports_bad_rows_and_imports_nothing(client, world):
+    case = world.active()
+    client.force_login(world.coordinator)
+    raw = (
+        "dato;tid;hvad skete der;adfærd\n02-03-2026;21:40;God;opkald\n31-02-2026;10:00;Dårlig;\n"
+    ).encode()
+    response = client.post(
+        reverse("stalkingpakke:import_csv", args=[case.reference]),
+        {"file": SimpleUploadedFile("log.csv", raw, content_type="text/csv")},
+    )
+    assert response.status_code == 200
+    assert "Række 3" in response.content.decode()
+    assert not IncidentEntry.objects.exists()
+
+
+def test_attachment_is_served_only_as_a_download_and_the_read_is_audited(client, world):
+    case = world.active(police=True)
+    entry = _entry(world, case)
+    client.force_login(world.coordinator)
+    response = client.post(
+        reverse("stalkingpakke:add_attachment", args=[case.reference, entry.sequence]),
+        {"file": SimpleUploadedFile("foto.png", b"\x89PNG\r\n\x1a\n" + b"0" * 100)},
+    )
+    assert response.status_code == 302
+    attachment = entry.attachments.get()
+
+    client.force_login(world.police_contact)
+    url = reverse("stalkingpakke:attachment", args=[case.reference, attachment.pk])
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert AuditEntry.objects.filter(
+        user=world.police_contact, action=AuditAction.DOWNLOAD, what="attachment"
+    ).exists()
+
+    other = world.active()  # not shared with the police
+    other_url = reverse("stalkingpakke:attachment", args=[other.reference, attachment.pk])
+    assert client.get(other_url).status_code == 404
+
+
+def test_an_html_upload_is_refused_on_the_page(client, world):
+    case = world.active()
+    entry = _entry(world, case)
+    client.force_login(world.coordinator)
+    response = client.post(
+        reverse("stalkingpakke:add_attachment", args=[case.reference, entry.sequence]),
+        {"file": SimpleUploadedFile("x.html", b"<html><script>alert(1)</script>")},
+    )
+    assert response.status_code == 200
+    assert "Filtypen er ikke tilladt" in response.content.decode()
+    assert not entry.attachments.exists()
+
+
+def test_action_plan_stale_save_is_refused_and_the_first_is_kept(client, world):
+    case = world.active()
+    client.force_login(world.coordinator)
+    url = reverse("stalkingpakke:action_plan", args=[case.reference])
+    base = {"items-TOTAL_FORMS": "1", "items-INITIAL_FORMS": "0", "items-0-status": "in_progress"}
+    first = client.post(
+        url, {**base, "goals": "Første", "items-0-who": "K", "items-0-what": "Ring"}
+    )
+    assert first.status_code == 302
+    client.post(url, {**base, "version": "1", "goals": "Anden", "items-0-status": "done"})
+    stale = client.post(url, {**base, "version": "1", "goals": "Tredje"})
+    assert stale.status_code == 200
+    assert "En anden har gemt" in stale.content.decode()
+    assert "Anden" in client.get(url).content.decode()
+
+
+def test_assessment_shows_the_risk_screen_and_keeps_its_answers(client, world):
+    case = world.active()
+    client.force_login(world.coordinator)
+    url = reverse("stalkingpakke:tool_form", args=[case.reference, "assessment"])
+    response = client.post(url, {"risk:threats_to_kill": "yes", "risk:weapons_access": "unknown"})
+    assert response.status_code == 302
+    page = client.get(url).content.decode()
+    assert "Højrisiko-tegn er til stede" in page
+
+
+def test_documents_are_made_by_the_task_and_downloads_are_checked_and_audited(
+    client, world, django_capture_on_commit_callbacks
+):
+    case = world.active(police=True)
+    _entry(world, case)
+    client.force_login(world.coordinator)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("stalkingpakke:request_document", args=[case.reference, "incident_log"])
+        )
+    assert response.status_code == 302
+    document = Document.objects.get(case=case)
+    document.refresh_from_db()
+    assert document.status == DocumentStatus.READY  # queued on commit, eager in tests
+
+    client.force_login(world.police_contact)
+    url = reverse("stalkingpakke:download_document", args=[case.reference, document.pk])
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert AuditEntry.objects.filter(
+        user=world.police_contact, action=AuditAction.DOWNLOAD, what="document:incident_log"
+    ).exists()
+    status = reverse("stalkingpakke:document_status", args=[case.reference, document.pk])
+    assert 'aria-live="polite"' in client.get(status).content.decode()
+
+    client.force_login(world.dsc)
+    assert client.get(url).status_code == 404
+
+
+def test_tool_pages_open_for_every_professional_without_a_case(client, world):
+    client.force_login(world.first_contact)
+    assert client.get(reverse("stalkingpakke:index")).status_code == 200
+    for kind in (
+        "advice",
+        "checklist",
+        "incident_log",
+        "typology",
+        "conversation",
+        "referral_list",
+        "assessment",
+        "action_plan",
+    ):
+        assert client.get(reverse("stalkingpakke:tool", args=[kind])).status_code == 200, kind
+    client.force_login(world.admin)  # no role in the cooperation
+    assert client.get(reverse("stalkingpakke:index")).status_code == 403
