@@ -694,7 +694,7 @@ def log_items(case, labels: dict[str, str]):
     """The current entries in time order, as LogItems (streamed from the database)."""
     from .incident_log import current_entries
 
-    for entry in current_entries(case).iterator(chunk_size=250):
+    for entry in current_entries(case).iterator(chunk_size=100):
         yield LogItem(
             pk=entry.pk,
             entry_hash=entry.entry_hash,

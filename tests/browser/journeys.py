@@ -18,6 +18,7 @@ from cases.models import ConsentScope
 from cases.views import PAGE_SIZE
 from cooperation.models import Role
 from cooperation.roles import has_role, held_roles, municipalities_user_can_refer_to
+from stalkingpakke.views import READABLE_TOOLS
 
 from .conftest import FILLER_PREFIX
 
@@ -68,12 +69,23 @@ def _forms_for(user, case, action: Action) -> list[Step]:
         return [Step("inhabilitet (fejl)", url("disqualify"), submit=SUBMIT)]
     if action == "edit_tools":  # the stalking package's tools on the case
         tools = lambda name, *args: reverse(f"stalkingpakke:{name}", args=[ref, *args])  # noqa: E731
-        return [
+        steps = [
             Step("logskema", tools("incident_log")),
+            Step("logskema (fejl)", tools("incident_log"), submit=SUBMIT),
             Step("logskema, import", tools("import_csv")),
+            Step("logskema, import (fejl)", tools("import_csv"), submit=SUBMIT),
             Step("handleplan", tools("action_plan")),
             *(Step(f"skema {kind}", tools("tool_form", kind)) for kind in TOOL_FORMS),
         ]
+        entry = case.incidents.filter(superseded_by__isnull=True).first()
+        if entry:
+            steps += [
+                Step(
+                    "ret registrering (fejl)", tools("correct_entry", entry.sequence), submit=SUBMIT
+                ),
+                Step("bilag (fejl)", tools("add_attachment", entry.sequence), submit=SUBMIT),
+            ]
+        return steps
     # An action whose pages are still being built: say so loudly, but do not fail everyone's
     # run for it. Add its form (and error state) above when its view exists.
     warnings.warn(f"browser journey: no page listed for action {action!r}", stacklevel=2)
@@ -131,6 +143,10 @@ def journey(username: str) -> list[Step]:
         steps.append(Step("statistik", reverse("statistics")))
     if held_roles(user):
         steps.append(Step("stalkingpakken", reverse("stalkingpakke:index")))
+        steps += [
+            Step(f"stalkingpakken, {kind}", reverse("stalkingpakke:tool", args=[kind]))
+            for kind in READABLE_TOOLS
+        ]
     steps += [
         Step("kontakter", reverse("directory")),
         Step("tilgængelighedserklæring", reverse("accessibility")),
