@@ -15,6 +15,7 @@ urlpatterns = [
     path("statistik/", cooperation_views.statistics, name="statistics"),
     path("tilgaengelighed/", cooperation_views.accessibility_statement, name="accessibility"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("revision/", include("cases.audit_urls")),
     path("admin/", admin.site.urls),
     path("", include("stalkingpakke.urls")),
     path("", include("cases.urls")),
