@@ -38,13 +38,19 @@ def record(
     )
 
 
-def record_read(*, user, case: Case, what: str, purpose: str, request, object_id=""):
+def record_read(*, user, case: Case, what: str, request, object_id="", purpose: str = ""):
+    """A read of case data. The purpose is the route that gave access at the moment of the
+    read; a read through no route (someone outside the case's people) is flagged."""
+    from .access import access_route
+
+    route = access_route(user, case)
     return record(
         user=user,
         action=AuditAction.VIEW,
         case=case,
         what=what,
-        purpose=purpose,
+        purpose=purpose or route,
         request=request,
         object_id=object_id,
+        flagged=route == "none",
     )

@@ -168,9 +168,7 @@ def case_detail(request, reference):
     actions = allowed_actions(request.user, case)
     from stalkingpakke.documents import documents_for
 
-    audit.record_read(
-        user=request.user, case=case, what="case", purpose=f"level:{level}", request=request
-    )
+    audit.record_read(user=request.user, case=case, what="case", request=request)
     context = {
         "case": case,
         "level": level,

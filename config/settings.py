@@ -4,6 +4,7 @@ Defaults are safe for production; `make run` turns DEBUG on explicitly. Secrets 
 production default, so a missing key stops the start instead of running with a known value.
 """
 
+import datetime
 from pathlib import Path
 
 from environs import Env
@@ -43,6 +44,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "guardian",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_filters",
     "django_htmx",
     "csp",
@@ -59,12 +63,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "cooperation.middleware.SessionLimitsMiddleware",
+    "cooperation.twofactor.RequireOTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
     "cases.middleware.NoStoreMiddleware",
+    # Last, as django-axes asks: turns its lockout signal into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -97,6 +105,7 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before the rest
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -115,6 +124,17 @@ if TESTING:
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Lockout after repeated failed logins (django-axes), per username from the same address.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=30)
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
+# Two-factor login (TOTP) for every role that can see case data; off for `make run` and tests.
+OTP_REQUIRED = env.bool("OTP_REQUIRED", default=not _DEV)
+OTP_TOTP_ISSUER = "Samvirke"
+OTP_TOTP_THROTTLE_FACTOR = 1  # axes does not count OTP failures; django-otp slows them down
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # an administrator can reset a device, never read its key
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user object, nobody anonymous sees a case
 GUARDIAN_RAISE_403 = False
 

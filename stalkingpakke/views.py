@@ -69,7 +69,6 @@ def tool_page(request, kind):
             "kind": kind,
             "version": version,
             "c": version.content,
-            "kind": kind,
             "kind_label": ToolKind(kind).label,
         },
     )
@@ -116,9 +115,7 @@ def incident_log_page(request, reference):
                 messages.success(request, _("Registreringen er gemt i logskemaet."))
                 return redirect("stalkingpakke:incident_log", reference=case.reference)
     entries = list(incident_log.current_entries(case))
-    audit.record_read(
-        user=request.user, case=case, what="incident_log", purpose="case", request=request
-    )
+    audit.record_read(user=request.user, case=case, what="incident_log", request=request)
     version = ToolVersion.objects.current(ToolKind.INCIDENT_LOG)
     context = {
         "case": case,
@@ -317,9 +314,7 @@ def action_plan(request, reference):
                 return redirect("stalkingpakke:action_plan", reference=case.reference)
     elif request.method == "POST":
         raise PermissionDenied
-    audit.record_read(
-        user=request.user, case=case, what="action_plan", purpose="case", request=request
-    )
+    audit.record_read(user=request.user, case=case, what="action_plan", request=request)
     version = plan.tool_version if plan else ToolVersion.objects.current(ToolKind.ACTION_PLAN)
     context = {
         "case": case,
@@ -372,9 +367,7 @@ def tool_form(request, reference, kind):
             else:
                 messages.success(request, _("Skemaet er gemt."))
                 return redirect("stalkingpakke:tool_form", reference=case.reference, kind=kind)
-    audit.record_read(
-        user=request.user, case=case, what=f"form:{kind}", purpose="case", request=request
-    )
+    audit.record_read(user=request.user, case=case, what=f"form:{kind}", request=request)
     context = {
         "case": case,
         "scopes": visible_scopes(request.user, case),

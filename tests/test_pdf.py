@@ -12,10 +12,11 @@ import socket
 
 import pikepdf
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from pypdf import PdfReader
 
-from stalkingpakke import documents, incident_log, pdf, services, tasks
+from stalkingpakke import attachments, documents, incident_log, pdf, services, tasks
 from stalkingpakke.chart import timeline_svg
 from stalkingpakke.content import load_defaults
 from stalkingpakke.models import (
@@ -184,7 +185,7 @@ def test_the_merged_log_is_pdfa_with_the_project_fonts_and_one_shared_stamp_font
     assert pdf.pdfa_claim(content) == "3B"
     with pikepdf.open(io.BytesIO(content)) as merged:
         assert merged.open_metadata()["pdfaid:part"] == "3"
-        assert "/OutputIntents" in merged.Root
+        assert "/OutputIntents" in merged.Root and merged.trailer.get("/ID") is not None
         stamp_fonts = set()
         for page in merged.pages:
             stamp_fonts.add(page.Resources.Font["/SvStamp"].objgen)
@@ -272,6 +273,37 @@ def test_chunk_boundaries_depend_only_on_the_entries(monkeypatch):
     # an entry inserted early changes the chunks around it, and the rest are the same again
     shifted = pdf.split_chunks([E(1000), *entries])
     assert {tuple(map(id, c)) for c in chunks[3:]} <= {tuple(map(id, c)) for c in shifted}
+
+
+def test_the_log_lists_the_attachments_with_their_checksums(
+    world, django_capture_on_commit_callbacks
+):
+    case = world.active(police=True)
+    first = add(world, case, entry("Han sendte et brev", 3))
+    receipt = attachments.add_attachment(
+        actor=world.coordinator,
+        entry=first,
+        upload=SimpleUploadedFile("kvittering-æøå.pdf", b"%PDF-1.4\n..."),
+    )
+
+    document = make(world, case, DocumentKind.INCIDENT_LOG, django_capture_on_commit_callbacks)
+
+    text = text_of(document)
+    back = text[text.index("Bilag og beviser") :]
+    assert receipt.original_name in back and receipt.sha256 in back
+    assert f"Bilag: {receipt.original_name}" in " ".join(text.split())  # at the entry too
+    with document.file.open("rb") as handle, pikepdf.open(io.BytesIO(handle.read())) as merged:
+        assert merged.check_pdf_syntax() == []  # qpdf finds nothing wrong
+        titles = [item.title for item in merged.open_outline().root]
+        assert titles == ["Oversigt", "Kronologi", "Bilag og beviser"]
+
+
+def test_an_empty_log_still_makes_a_document(world, django_capture_on_commit_callbacks):
+    case = world.active(police=True)
+    document = make(world, case, DocumentKind.INCIDENT_LOG, django_capture_on_commit_callbacks)
+    assert document.status == DocumentStatus.READY, document.error
+    text = text_of(document)
+    assert "Ingen registreringer" in text and "Side 1 af 2" in text
 
 
 def test_a_broken_chain_is_printed_as_broken(world, django_capture_on_commit_callbacks):
@@ -544,6 +576,8 @@ def test_advice_leaflet_has_the_advice_and_no_case_number(
     for item in content["items"]:
         assert item["heading"]["da"] in text
     assert case.reference not in text and case.full_name not in text
+    assert "25 17 73 74" in text  # Dansk Stalking Center's line for people exposed
+    assert "60 56 73 74" not in text  # ... but not its line for professionals
 
 
 # The chart ----------------------------------------------------------------------------------

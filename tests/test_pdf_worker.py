@@ -12,7 +12,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from config.celery import app
-from stalkingpakke import documents, incident_log
+from stalkingpakke import documents, incident_log, pdf
 from stalkingpakke.models import DocumentKind, DocumentStatus
 
 ENTRIES = [  # entered out of order: the PDF lists them by when they happened
@@ -24,8 +24,12 @@ ENTRIES = [  # entered out of order: the PDF lists them by when they happened
 
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_makes_the_incident_log_pdf(world, settings, tmp_path):
+def test_a_real_worker_makes_the_incident_log_pdf(world, settings, tmp_path, monkeypatch, caplog):
     settings.MEDIA_ROOT = tmp_path
+    # Small chunks and the process pool, so the worker goes the way a long log goes.
+    monkeypatch.setattr(pdf, "CHUNK_MIN", 1)
+    monkeypatch.setattr(pdf, "CHUNK_MAX", 1)
+    monkeypatch.setattr(pdf, "PARALLEL_MIN_ENTRIES", 1)
     case = world.active(police=True)
     for text, day, behaviours in ENTRIES:
         incident_log.add_entry(
@@ -51,6 +55,7 @@ def test_a_real_worker_makes_the_incident_log_pdf(world, settings, tmp_path):
             time.sleep(0.25)
 
     assert document.status == DocumentStatus.READY, document.error
+    assert "pool failed" not in caplog.text
     with document.file.open("rb") as handle:
         reader = PdfReader(io.BytesIO(handle.read()))
     text = "\n".join(page.extract_text() for page in reader.pages)
@@ -60,3 +65,4 @@ def test_a_real_worker_makes_the_incident_log_pdf(world, settings, tmp_path):
     assert "æ ø å" in text and "Ålborggade" in text and "måtten" in text
     assert document.chain_hash == incident_log.verify_chain(case).final_hash
     assert document.chain_hash in text
+    assert f"Side {len(reader.pages)} af {len(reader.pages)}" in text

@@ -179,6 +179,14 @@ def journey(username: str) -> list[Step]:
             steps.append(Step("afvis henvisning til mig (fejl)", path, submit=decline))
             answered_once = True
 
+    if user.is_superuser:
+        audit = reverse("audit:search")
+        steps += [
+            Step("revisionsspor", audit),
+            Step("revisionsspor, filter", f"{audit}?person=visitator&flagged_only=on"),
+            Step("revisionsspor, fejl", f"{audit}?date_from=ikke-en-dato"),
+            Step("til gennemsyn", reverse("audit:review")),
+        ]
     if username in ("forstekontakt", "admin"):
         # The error pages, once: nobody but a lost user sees them.
         steps += [

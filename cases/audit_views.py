@@ -1,0 +1,227 @@
+"""The data protection officer's pages: search the audit trail, export it, review flagged access.
+
+Only superusers and holders of the permission `cases.view_auditentry` get in; everybody else
+gets 404, so they do not learn the pages exist. The pages show the trail, never case contents,
+and link nothing personal.
+"""
+
+import csv
+from functools import wraps
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from cooperation.ui import DkfdsFormMixin
+
+from . import audit, audit_selectors
+from .models import AuditAction
+
+PAGE_SIZE = 50
+AUDIT_PERMISSION = "cases.view_auditentry"
+# A cell starting with one of these is a formula to Excel or LibreOffice (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def may_read_audit_trail(user) -> bool:
+    return user.is_active and (user.is_superuser or user.has_perm(AUDIT_PERMISSION))
+
+
+def audit_reader_required(view):
+    """Log in first; then 404 for anyone who may not read the audit trail."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not may_read_audit_trail(request.user):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class PeriodForm(DkfdsFormMixin, forms.Form):
+    date_from = forms.DateField(label=_("Fra dato"), required=False, widget=DateInput())
+    date_to = forms.DateField(label=_("Til dato"), required=False, widget=DateInput())
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            raise ValidationError(
+                {"date_to": _("Til-datoen skal være samme dag som eller efter fra-datoen.")}
+            )
+        return data
+
+
+class AuditSearchForm(PeriodForm):
+    person = forms.CharField(
+        label=_("Bruger"),
+        required=False,
+        max_length=150,
+        help_text=_("Hele eller en del af brugernavnet."),
+    )
+    case = forms.CharField(
+        label=_("Sagsnummer"),
+        required=False,
+        max_length=20,
+        help_text=_("Hele sagsnummeret, fx TST-2026-0001."),
+    )
+    action = forms.ChoiceField(
+        label=_("Handling"), required=False, choices=[("", _("Alle")), *AuditAction.choices]
+    )
+    flagged_only = forms.BooleanField(label=_("Kun markeret til gennemsyn"), required=False)
+
+    field_order = ["person", "case", "action", "date_from", "date_to", "flagged_only"]
+
+    def filters(self) -> audit_selectors.AuditFilters:
+        data = self.cleaned_data
+        return audit_selectors.AuditFilters(
+            person=data["person"].strip(),
+            case=data["case"].strip(),
+            action=data["action"],
+            flagged_only=data["flagged_only"],
+            date_from=data["date_from"],
+            date_to=data["date_to"],
+        )
+
+
+def _querystring_without_page(request, *page_params: str) -> str:
+    params = request.GET.copy()
+    for name in page_params:
+        params.pop(name, None)
+    return params.urlencode()
+
+
+def _page(request, entries, param: str):
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get(param))
+    for entry in page.object_list:
+        entry.role_labels = audit_selectors.role_labels(entry.role)
+    return page
+
+
+@audit_reader_required
+def search(request):
+    form = AuditSearchForm(request.GET or None)
+    valid = not form.is_bound or form.is_valid()
+    filters = form.filters() if form.is_bound and valid else audit_selectors.AuditFilters()
+    querystring = _querystring_without_page(request, "side")
+    context = {
+        "form": form,
+        "page": _page(request, audit_selectors.search(filters), "side") if valid else None,
+        "querystring": querystring,
+        "export_url": reverse("audit:export") + (f"?{querystring}" if querystring else ""),
+    }
+    return render(request, "audit/search.html", context)
+
+
+def guard_cell(value) -> str:
+    """The cell as text, with a leading apostrophe if a spreadsheet would read a formula."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+class _Echo:
+    """csv.writer writes into this; each row comes back as a string to stream."""
+
+    def write(self, value):
+        return value
+
+
+EXPORT_HEADER = (
+    _("Tidspunkt"),
+    _("Bruger"),
+    _("Rolle"),
+    _("Handling"),
+    _("Sagsnummer"),
+    _("Hvad"),
+    _("Objekt-id"),
+    _("Formål"),
+    _("Sti"),
+    _("IP-adresse"),
+    _("Markeret til gennemsyn"),
+)
+
+
+def _export_lines(rows, language: str):
+    # The rows are written after the view has returned: keep the request's language.
+    with translation.override(language):
+        yield from _export_lines_in_language(rows)
+
+
+def _export_lines_in_language(rows):
+    writer = csv.writer(_Echo(), delimiter=";")
+    yield "\ufeff" + writer.writerow([guard_cell(h) for h in EXPORT_HEADER])
+    actions = dict(AuditAction.choices)
+    local = timezone.get_current_timezone()
+    for created_at, username, role, action, ref, what, obj, purpose, path, ip, flagged in rows:
+        cells = (
+            timezone.localtime(created_at, local).strftime("%Y-%m-%d %H:%M:%S"),
+            username,
+            audit_selectors.role_labels(role),
+            actions.get(action, action),
+            ref,
+            what,
+            obj,
+            purpose,
+            path,
+            ip,
+            _("Ja") if flagged else _("Nej"),
+        )
+        yield writer.writerow([guard_cell(cell) for cell in cells])
+
+
+@audit_reader_required
+def export(request):
+    form = AuditSearchForm(request.GET)
+    if not form.is_valid():
+        # The search page shows what is wrong with the filters.
+        return redirect(f"{reverse('audit:search')}?{request.GET.urlencode()}")
+    audit.record(
+        user=request.user,
+        action=AuditAction.DOWNLOAD,
+        what="audit_export",
+        purpose="superuser" if request.user.is_superuser else AUDIT_PERMISSION,
+        request=request,
+    )
+    response = StreamingHttpResponse(
+        _export_lines(audit_selectors.export_rows(form.filters()), translation.get_language()),
+        content_type="text/csv; charset=utf-8",
+    )
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="revisionsspor-{stamp}.csv"'
+    return response
+
+
+@audit_reader_required
+def review(request):
+    """Flagged entries and reads by people outside the case, in a period (last 30 days)."""
+    start, end = audit_selectors.default_review_period()
+    form = PeriodForm(request.GET or None, initial={"date_from": start, "date_to": end})
+    valid = not form.is_bound or form.is_valid()
+    if form.is_bound and valid:
+        end = form.cleaned_data["date_to"] or end
+        start = form.cleaned_data["date_from"] or audit_selectors.default_review_period(end)[0]
+    context = {"form": form, "valid": valid, "date_from": start, "date_to": end}
+    if valid:
+        flagged = audit_selectors.flagged_entries(start, end)
+        outsiders = audit_selectors.outsider_reads(start, end)
+        context |= {
+            "flagged": _page(request, flagged, "side_markeret"),
+            "outsiders": _page(request, outsiders, "side_udenfor"),
+            "flagged_qs": _querystring_without_page(request, "side_markeret"),
+            "outsiders_qs": _querystring_without_page(request, "side_udenfor"),
+        }
+    return render(request, "audit/review.html", context)
