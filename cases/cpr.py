@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import os
+import unicodedata
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
@@ -19,10 +20,14 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 def normalise_cpr(value: str) -> str:
     """Return the ten digits, or raise a ValidationError with a Danish message."""
-    digits = stdnum_cpr.compact(value or "")
+    # Any script's digits (e.g. Arabic-Indic) become ASCII, so the blind index and the
+    # duplicate check see one number, however it was typed.
+    digits = "".join(
+        str(unicodedata.digit(c)) if c.isdigit() else c for c in stdnum_cpr.compact(value or "")
+    )
     try:
         # Since 2007 not every CPR number passes mod-11, so only format and date are checked.
-        if len(digits) != 10 or not digits.isdigit():
+        if len(digits) != 10 or not (digits.isascii() and digits.isdigit()):
             raise StdnumError()
         stdnum_cpr.get_birth_date(digits)
     except (StdnumError, ValueError) as exc:

@@ -1,4 +1,5 @@
-"""The incident log's timeline chart: entries per ISO week, stacked by kind of behaviour.
+"""The incident log's timeline chart: entries per ISO week, stacked by kind of behaviour
+(per month when the log spans more than MAX_WEEKS weeks).
 
 Rendered on the server with matplotlib's `Figure` API (never pyplot, which keeps global state
 in long-lived workers) as SVG with text kept as text, so the same picture goes into the PDF
@@ -58,6 +59,23 @@ COLOURS = {
     UNSPECIFIED: "#D9D9D9",
 }
 MAX_TICKS = 12
+# A log longer than this many weeks is drawn per month: some hundred weekly bars are still
+# readable on a page, several hundred are not.
+MAX_WEEKS = 130
+MONTHS = (
+    "jan.",
+    "feb.",
+    "mar.",
+    "apr.",
+    "maj",
+    "jun.",
+    "jul.",
+    "aug.",
+    "sep.",
+    "okt.",
+    "nov.",
+    "dec.",
+)
 
 
 def default_labels() -> dict[str, str]:
@@ -79,19 +97,38 @@ def _local_date(value: datetime.datetime) -> datetime.date:
 def weekly_counts(entries) -> tuple[list[datetime.date], dict[str, list[int]]]:
     """Monday of every week from the first to the last entry (empty weeks included), and per
     kind of behaviour the number of entries in each of those weeks."""
-    per_week: dict[datetime.date, Counter] = {}
+    return _counts(entries, _monday, lambda day, i: day + datetime.timedelta(weeks=i))
+
+
+def monthly_counts(entries) -> tuple[list[datetime.date], dict[str, list[int]]]:
+    """The same per calendar month (the first of every month)."""
+    return _counts(entries, lambda day: day.replace(day=1), _add_months)
+
+
+def _monday(day: datetime.date) -> datetime.date:
+    return day - datetime.timedelta(days=day.weekday())
+
+
+def _add_months(day: datetime.date, months: int) -> datetime.date:
+    year, month = divmod(day.month - 1 + months, 12)
+    return datetime.date(day.year + year, month + 1, 1)
+
+
+def _counts(entries, period_of, step):
+    per_period: dict[datetime.date, Counter] = {}
     for entry in entries:
-        day = _local_date(entry.occurred_at)
-        monday = day - datetime.timedelta(days=day.weekday())
+        period = period_of(_local_date(entry.occurred_at))
         kinds = entry.behaviours or [UNSPECIFIED]
-        per_week.setdefault(monday, Counter()).update(dict.fromkeys(kinds, 1))
-    if not per_week:
+        per_period.setdefault(period, Counter()).update(dict.fromkeys(kinds, 1))
+    if not per_period:
         return [], {}
-    first, last = min(per_week), max(per_week)
-    weeks = [first + datetime.timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
-    kinds = sorted({k for c in per_week.values() for k in c}, key=_kind_order)
-    series = {kind: [per_week.get(week, {}).get(kind, 0) for week in weeks] for kind in kinds}
-    return weeks, series
+    first, last = min(per_period), max(per_period)
+    periods = [first]
+    while periods[-1] < last:
+        periods.append(step(first, len(periods)))
+    kinds = sorted({k for c in per_period.values() for k in c}, key=_kind_order)
+    series = {kind: [per_period.get(p, {}).get(kind, 0) for p in periods] for kind in kinds}
+    return periods, series
 
 
 def _kind_order(kind: str) -> int:
@@ -104,10 +141,19 @@ def _week_label(monday: datetime.date) -> str:
     return f"uge {week}\n{year}"
 
 
+def _month_label(first: datetime.date) -> str:
+    return f"{MONTHS[first.month - 1]}\n{first.year}"
+
+
 def timeline_svg(entries, labels: dict[str, str] | None = None) -> str:
     """The chart as an SVG document (text as text, font IBM Plex Sans)."""
     labels = {**default_labels(), **(labels or {})}
+    entries = list(entries)
     weeks, series = weekly_counts(entries)
+    per, label = "uge", _week_label
+    if len(weeks) > MAX_WEEKS:
+        weeks, series = monthly_counts(entries)
+        per, label = "måned", _month_label
     figure = Figure(figsize=(7.2, 3.1), layout="constrained")
     axes = figure.add_subplot()
     if not weeks:
@@ -133,10 +179,10 @@ def timeline_svg(entries, labels: dict[str, str] | None = None) -> str:
         axes.set_ylim(0, max(bottom) * 1.08)
         step = max(1, math.ceil(len(weeks) / MAX_TICKS))
         ticks = list(range(0, len(weeks), step))
-        axes.set_xticks(ticks, [_week_label(weeks[i]) for i in ticks])
+        axes.set_xticks(ticks, [label(weeks[i]) for i in ticks])
         axes.set_xlim(-0.6, len(weeks) - 0.4)
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.set_ylabel("Antal registreringer")
+        axes.set_ylabel(f"Registreringer pr. {per}")
         axes.grid(axis="y", color="#DDDDDD", linewidth=0.6)
         axes.set_axisbelow(True)
         for side in ("top", "right"):

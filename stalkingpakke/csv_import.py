@@ -18,6 +18,7 @@ from .models import Behaviour
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
+EARLIEST_YEAR = 1900
 COLUMNS = {
     "dato": "date",
     "tid": "time",
@@ -57,9 +58,12 @@ class RowForm(forms.Form):
     effect = forms.CharField(required=False, max_length=10000)
 
     def clean_behaviours(self):
-        raw = self.cleaned_data["behaviours"]
-        parts = [p.strip().lower() for p in raw.replace(";", ",").split(",") if p.strip()]
+        raw = self.cleaned_data["behaviours"].lower()
         lookup = _behaviour_lookup()
+        # Labels may contain commas ("Beskeder, sms, mails"): take whole labels out first.
+        for label in sorted((k for k in lookup if "," in k), key=len, reverse=True):
+            raw = raw.replace(label, lookup[label])
+        parts = [p.strip() for p in raw.replace(";", ",").split(",") if p.strip()]
         unknown = [p for p in parts if p not in lookup]
         if unknown:
             raise ValidationError(_("Ukendt type adfærd: %(v)s"), params={"v": ", ".join(unknown)})
@@ -75,6 +79,8 @@ class RowForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if "date" in data and data["date"].year < EARLIEST_YEAR:
+            raise ValidationError(_("Datoen er for gammel."))
         if "date" in data and not self.errors:
             moment = timezone.make_aware(
                 timezone.datetime.combine(
@@ -90,8 +96,15 @@ class RowForm(forms.Form):
         return data
 
 
-class _Semicolon(csv.excel):
-    delimiter = ";"
+def _dialect_for(header_line: str) -> type[csv.Dialect]:
+    """The delimiter that splits the header into the most known column names."""
+
+    def known(delimiter: str) -> int:
+        names = [h.strip().strip('"').lower() for h in header_line.split(delimiter)]
+        return sum(name in COLUMNS for name in names)
+
+    delimiter = max((";", ",", "\t"), key=known)
+    return type("ExcelDialect", (csv.excel,), {"delimiter": delimiter})
 
 
 @dataclass
@@ -121,11 +134,19 @@ def parse(raw: bytes) -> tuple[list[dict], ImportReport]:
     text = _decode(raw).replace("\x00", "")
     if not text.strip():
         raise ValidationError(_("Filen er tom."))
+    # Only the delimiter is guessed, from the header line: csv.Sniffer also guesses quoting
+    # from the data and then silently alters cells (apostrophes, lone quotes).
+    dialect = _dialect_for(text.split("\n", 1)[0])
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=";,\t")
-    except csv.Error:
-        dialect = _Semicolon
-    reader = csv.reader(io.StringIO(text), dialect)
+        return _read(reader, report)
+    except csv.Error as exc:
+        raise ValidationError(
+            _("Filen kunne ikke læses som CSV (%(reason)s)."), params={"reason": str(exc)[:100]}
+        ) from exc
+
+
+def _read(reader, report: "ImportReport") -> tuple[list[dict], "ImportReport"]:
     header = [h.strip().lower() for h in next(reader, [])]
     mapping = [COLUMNS.get(h) for h in header]
     missing = REQUIRED_COLUMNS - set(mapping)

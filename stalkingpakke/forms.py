@@ -66,6 +66,8 @@ class IncidentEntryForm(DkfdsFormMixin, forms.Form):
 
     def clean_occurred_at(self):
         value = self.cleaned_data["occurred_at"]
+        if value.year < 1900:
+            raise forms.ValidationError(_("Datoen er for gammel."))
         if value > timezone.now() + timezone.timedelta(minutes=5):
             raise forms.ValidationError(_("Tidspunktet ligger i fremtiden."))
         return value

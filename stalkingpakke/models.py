@@ -166,7 +166,7 @@ class IncidentEntry(models.Model):
     occurred_at = models.DateTimeField(_("dato og tid"))
     place = models.CharField(_("sted"), max_length=300, blank=True)
     what_happened = models.TextField(_("hvad skete der"))
-    behaviours = models.JSONField(_("type adfærd"), default=list)
+    behaviours = models.JSONField(_("type adfærd"), default=list, blank=True)
     witnesses = models.CharField(_("vidner"), max_length=500, blank=True)
     evidence = models.CharField(_("gemte beviser"), max_length=500, blank=True)
     reported_to_police = models.BooleanField(_("anmeldt til politiet"), default=False)

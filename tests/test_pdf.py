@@ -594,3 +594,14 @@ def test_timeline_svg_counts_entries_per_week_by_kind_with_text_as_text():
     assert "<text" in svg and "IBM Plex Sans" in svg  # svg.fonttype = none
     assert "uge 10" in svg and "Ikke angivet" in svg and "Trusler" in svg
     assert timeline_svg([]).count("Ingen registreringer") == 1
+
+
+def test_a_log_over_years_is_drawn_per_month():
+    class E:
+        def __init__(self, when):
+            self.occurred_at = when
+            self.behaviours = ["calls"]
+
+    start = at(1)
+    svg = timeline_svg([E(start + datetime.timedelta(days=d)) for d in range(0, 3 * 365, 20)])
+    assert "pr. måned" in svg and "uge " not in svg and "mar." in svg
