@@ -195,6 +195,10 @@ class IncidentEntry(models.Model):
     def __str__(self):
         return f"{self.case.reference} #{self.sequence}"
 
+    @property
+    def behaviour_labels(self) -> list[str]:
+        return [str(Behaviour(key).label) for key in self.behaviours if key in Behaviour.values]
+
 
 class Attachment(models.Model):
     entry = models.ForeignKey(IncidentEntry, on_delete=models.PROTECT, related_name="attachments")

@@ -11,7 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _production_env(**overrides):
-    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SAMVIRKE_TESTING")}
+    # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; production never does.
+    dropped = ("DEBUG", "SAMVIRKE_TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50),

@@ -116,6 +116,9 @@ def _restore(connection, snapshot: str) -> None:
     from django.apps import apps
     from django.core.management.color import no_style
 
+    # Empty every table first, content types included: the serialized rollback has already put
+    # back the migrations' rows, and on PostgreSQL their ids need not match the snapshot's.
+    call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
     connection.creation.deserialize_db_from_string(snapshot)
     # Rows came back with their ids: move the id sequences past them (PostgreSQL; a no-op
     # on SQLite), as loaddata does, so that new rows made by a test do not collide.

@@ -46,6 +46,12 @@ def pages_for(username: str) -> dict[str, str]:
     )
     if case is not None:
         pages["case"] = case.get_absolute_url()
+    if username in ("koordinator", "politi"):
+        # The police case of the demo, with its incident log and action plan.
+        shared = visible.filter(incidents__isnull=False).order_by("pk").first()
+        if shared is not None:
+            pages["logskema"] = f"{shared.get_absolute_url()}logskema/"
+            pages["handleplan"] = f"{shared.get_absolute_url()}handleplan/"
     if username == "forstekontakt":
         pages["referral-errors"] = "/henvisninger/ny/?errors"
     return pages
