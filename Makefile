@@ -29,6 +29,7 @@ test: lint
 
 bench: $(STAMP)
 	$(PY) bench/run.py
+	$(PY) bench/pdf_bench.py
 
 # Refresh the vendored DKFDS and axe-core files from the npm registry (needs npm).
 vendor-frontend:
