@@ -3,6 +3,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 
+from cases.admin import ReadOnlyAdmin
+
 from .models import Document, IncidentEntry, ToolVersion
 
 
@@ -37,7 +39,7 @@ class ToolVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(IncidentEntry)
-class IncidentEntryAdmin(admin.ModelAdmin):
+class IncidentEntryAdmin(ReadOnlyAdmin):
     """Structure only: the content of a log is case data, not for administrators."""
 
     list_display = ["case", "sequence", "created_at", "supersedes", "entry_hash"]
@@ -45,18 +47,9 @@ class IncidentEntryAdmin(admin.ModelAdmin):
     fields = list_display
     list_select_related = ["case", "supersedes"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(ReadOnlyAdmin):
     list_display = ["case", "kind", "status", "requested_by", "requested_at", "finished_at", "size"]
     list_filter = ["kind", "status"]
     search_fields = ["case__reference"]
@@ -73,12 +66,3 @@ class DocumentAdmin(admin.ModelAdmin):
         "attempts",
     ]
     list_select_related = ["case", "requested_by"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

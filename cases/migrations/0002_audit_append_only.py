@@ -13,7 +13,7 @@ $$ LANGUAGE plpgsql;
 DROP TRIGGER IF EXISTS cases_auditentry_append_only ON cases_auditentry;
 CREATE TRIGGER cases_auditentry_append_only
     BEFORE UPDATE OR DELETE ON cases_auditentry
-    FOR EACH STATEMENT EXECUTE FUNCTION samvirke_audit_append_only();
+    FOR EACH ROW EXECUTE FUNCTION samvirke_audit_append_only();
 """
 DROP = """
 DROP TRIGGER IF EXISTS cases_auditentry_append_only ON cases_auditentry;
