@@ -240,7 +240,16 @@ def triage(request, reference):
         else:
             messages.success(request, _("Visitationen er gemt."))
             return redirect(case)
-    return render(request, "cases/triage_form.html", {"case": case, "form": form})
+    from stalkingpakke.services import checklist_yes_count, latest_form
+
+    checklist = latest_form(case, "checklist")
+    context = {
+        "case": case,
+        "form": form,
+        "checklist": checklist,
+        "checklist_yes": checklist_yes_count(checklist),
+    }
+    return render(request, "cases/triage_form.html", context)
 
 
 @login_required
