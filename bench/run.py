@@ -62,6 +62,9 @@ BENCH_ENV = {
     "SESSION_COOKIE_SECURE": "0",
     "CSRF_COOKIE_SECURE": "0",
     "SECURE_HSTS_SECONDS": "0",
+    # The bench logs in by making sessions directly; the 2FA middleware still runs, it only
+    # does not ask for a code (a verified session costs the same one session read).
+    "OTP_REQUIRED": "0",
     "BENCH_STATIC_ROOT": str(OUT / "static"),
     "LOG_LEVEL": "WARNING",
     # Production (docker-compose.yml) has a Redis cache; the bench uses its own database 15.

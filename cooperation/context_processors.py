@@ -11,10 +11,13 @@ def roles(request):
         "nav_can_refer": bool(
             held & {Role.FIRST_CONTACT, Role.VISITATOR, Role.COORDINATOR, Role.POLICE_CONTACT}
         ),
+        # Only staff can hold the audit permission; asking has_perm of everybody else would
+        # cost two permission queries on every page.
         "nav_can_audit": bool(
             user is not None
             and user.is_authenticated
             and user.is_active
+            and user.is_staff
             and (user.is_superuser or user.has_perm("cases.view_auditentry"))
         ),
         "nav_has_roles": bool(held),
