@@ -63,3 +63,11 @@ def cpr_index(digits: str) -> str:
 
 def mask_cpr(last4: str) -> str:
     return f"xxxxxx-{last4[:0]}xxxx" if not last4 else f"xxxxxx-{last4}"
+
+
+def reveal(case) -> str:
+    """DDMMÅÅ-XXXX, decrypted; callers check access and write the audit entry."""
+    if not case.cpr_encrypted:
+        return ""
+    digits = decrypt_cpr(case.cpr_encrypted)
+    return f"{digits[:6]}-{digits[6:]}"

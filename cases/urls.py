@@ -14,6 +14,7 @@ urlpatterns = [
     path("delte-sager/", views.partner_cases, name="partner_cases"),
     path(f"sager/{REF}/", views.case_detail, name="detail"),
     path(f"sager/{REF}/start-visitation/", views.start_triage, name="start_triage"),
+    path(f"sager/{REF}/cpr/", views.reveal_cpr, name="reveal_cpr"),
     path(f"sager/{REF}/visitation/", views.triage, name="triage"),
     path(f"sager/{REF}/afvis/", views.decline_incoming, name="decline_incoming"),
     path(f"sager/{REF}/notat/", views.add_note, name="add_note"),

@@ -15,6 +15,7 @@ from cooperation.roles import current_holders, has_role, municipalities_user_can
 
 from . import audit, selectors, services
 from .access import Action, Level, allowed_actions, level_for, require_may, visible_scopes
+from .cpr import reveal
 from .forms import (
     CloseForm,
     ConsentForm,
@@ -192,6 +193,18 @@ def case_detail(request, reference):
         .first(),
     }
     return render(request, "cases/case_detail.html", context)
+
+
+@login_required
+@require_POST
+def reveal_cpr(request, reference):
+    """The full CPR number, for someone with full access who asks for it; the read is
+    audited on its own ("cpr"), so the trail shows who saw the number, not only the page."""
+    case = selectors.get_case_for(request.user, reference, request=request)
+    if level_for(request.user, case) != Level.FULL:
+        raise PermissionDenied
+    audit.record_read(user=request.user, case=case, what="cpr", request=request)
+    return render(request, "cases/cpr_revealed.html", {"case": case, "cpr": reveal(case)})
 
 
 def _case_for_action(request, reference):

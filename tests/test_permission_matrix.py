@@ -144,6 +144,21 @@ CASE_MATRIX = {
         "disqualified":         _NONE,
         "anonymous":            _ANON,
     },
+    "cases:reveal_cpr": {role: _POST_ONLY for role in ROLES[:-1]} | {"anonymous": _ANON},
+    "cases:reveal_cpr POST": {
+        "first_contact":        _NONE,
+        "visitator":            "200  200  200  200  200  200",
+        "deputy_visitator":     "200  200  200  200  200  200",
+        "coordinator":          "404  404  200  200  404  200",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
     "cases:triage": {
         "first_contact":        _NONE,
         "visitator":            "403  200  403  403  403  403 ",
@@ -292,7 +307,11 @@ CASE_MATRIX = {
 }
 # fmt: on
 
-POST_DATA = {"cases:start_triage POST": {}, "cases:add_note POST": {"text": "Matrix-notat"}}
+POST_DATA = {
+    "cases:start_triage POST": {},
+    "cases:add_note POST": {"text": "Matrix-notat"},
+    "cases:reveal_cpr POST": {},
+}
 
 
 # ---------------------------------------------------------------------------------------------

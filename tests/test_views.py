@@ -471,3 +471,17 @@ def test_duplicate_hint_does_not_reveal_a_case_the_user_is_disqualified_on(clien
     html = text(client.get(visible.get_absolute_url()))
 
     assert hidden.reference not in html
+
+
+def test_the_full_cpr_number_is_shown_on_request_and_the_read_is_audited(client, world):
+    from cases.models import AuditEntry
+
+    case = world.active(cpr="010190-1234")
+    client.force_login(world.coordinator)
+    page = client.get(case.get_absolute_url()).content.decode()
+    assert "xxxxxx-1234" in page and "010190-1234" not in page
+
+    response = client.post(reverse("cases:reveal_cpr", args=[case.reference]))
+    assert response.status_code == 200
+    assert "010190-1234" in response.content.decode()
+    assert AuditEntry.objects.filter(user=world.coordinator, case=case, what="cpr").exists()

@@ -159,6 +159,13 @@ def journey(username: str) -> list[Step]:
     for case in cases:
         steps.append(Step(f"sag {case.reference}", case.get_absolute_url()))
         actions = allowed_actions(user, case)
+        if case.cpr_encrypted and "cpr" not in done and "manage_consent" in actions:
+            # The page that shows the full CPR number (reached by a POST from the case page).
+            reveal = (
+                f"main form[action='{reverse('cases:reveal_cpr', args=[case.reference])}'] button"
+            )
+            steps.append(Step("cpr-nummer vist", case.get_absolute_url(), submit=reveal))
+            done.add("cpr")
         for action in sorted(actions - done):
             new = _forms_for(user, case, action)
             if new:
