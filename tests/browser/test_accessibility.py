@@ -59,7 +59,7 @@ def check_page(page, base_url: str, step: Step, language: str, seen: set) -> lis
         problems.append(f"{where}: main landmark or skip link missing")
     if not facts["statement"]:
         problems.append(f"{where}: no link to the accessibility statement in the footer")
-    if step.submit and facts["focus"] != "error-summary":
+    if step.submit and step.expect_errors and facts["focus"] != "error-summary":
         problems.append(
             f"{where}: focus on #{facts['focus'] or '(none)'}, not on the error summary"
         )
