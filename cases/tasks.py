@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -14,14 +15,16 @@ from .models import Case, CaseState
 
 
 def overdue_counts() -> dict[int, int]:
-    today = timezone.localdate()
-    counts: dict[int, int] = {}
-    rows = Case.objects.filter(
-        state__in=[CaseState.REFERRED, CaseState.IN_TRIAGE], triage_deadline__lt=today
-    ).values_list("municipality_id", flat=True)
-    for municipality_id in rows:
-        counts[municipality_id] = counts.get(municipality_id, 0) + 1
-    return counts
+    rows = (
+        Case.objects.filter(
+            state__in=[CaseState.REFERRED, CaseState.IN_TRIAGE],
+            triage_deadline__lt=timezone.localdate(),
+        )
+        .values("municipality_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["municipality_id"]: row["n"] for row in rows}
 
 
 @shared_task(acks_late=True)

@@ -99,8 +99,9 @@ class World:
         return services.close(actor=self.coordinator, case=case, reason="resolved")
 
 
-@pytest.fixture
-def world(db):
+def build_world() -> World:
+    """The small cooperation every test uses; a plain function so that hypothesis test
+    cases, which cannot use pytest fixtures, build the same one."""
     police = OrganisationFactory(name="Testpoliti", code="TPOL", kind=OrganisationKind.POLICE)
     municipality = OrganisationFactory(name="Testkommune", code="TST", police_district=police)
     other = OrganisationFactory(name="Andenkommune", code="AND", police_district=police)
@@ -125,3 +126,8 @@ def world(db):
         outsider_coordinator=user_with_role(Role.COORDINATOR, other, username="othercoord"),
         admin=UserFactory(username="admin", is_staff=True, is_superuser=True),
     )
+
+
+@pytest.fixture
+def world(db):
+    return build_world()

@@ -50,14 +50,12 @@ from cases.models import (
     Urgency,
     YesNoUnknown,
 )
-from cooperation.models import OrganisationKind, Role
 from stalkingpakke import csv_import
 from stalkingpakke.content import load_defaults
 from stalkingpakke.forms import ActionStatus, ToolForm
 from stalkingpakke.models import Behaviour, IncidentEntry, ToolKind, ToolVersion
 
-from .conftest import World
-from .factories import OrganisationFactory, UserFactory, user_with_role
+from .conftest import build_world
 
 FORMS = settings(
     max_examples=40,
@@ -453,33 +451,6 @@ def test_good_rows_parse_back_exactly(file, encoding, columns):
 # --------------------------------------------------------------------------------------------
 # A small cooperation, built without pytest fixtures (hypothesis test cases cannot use them)
 # --------------------------------------------------------------------------------------------
-
-
-def build_world() -> World:
-    police = OrganisationFactory(name="Testpoliti", code="TPOL", kind=OrganisationKind.POLICE)
-    municipality = OrganisationFactory(name="Testkommune", code="TST", police_district=police)
-    other = OrganisationFactory(name="Andenkommune", code="AND", police_district=police)
-    dsc_org = OrganisationFactory(
-        name="Dansk Stalking Center", code="DSC", kind=OrganisationKind.DSC
-    )
-    return World(
-        municipality=municipality,
-        other_municipality=other,
-        police=police,
-        dsc_org=dsc_org,
-        first_contact=user_with_role(Role.FIRST_CONTACT, municipality, username="first"),
-        visitator=user_with_role(Role.VISITATOR, municipality, username="visitator"),
-        deputy_visitator=user_with_role(
-            Role.VISITATOR, municipality, deputy=True, username="deputy"
-        ),
-        coordinator=user_with_role(Role.COORDINATOR, municipality, username="coordinator"),
-        police_contact=user_with_role(Role.POLICE_CONTACT, police, username="police"),
-        dsc=user_with_role(Role.DSC_ADVISOR, dsc_org, username="dsc"),
-        follow_up=user_with_role(Role.FOLLOW_UP, municipality, username="followup"),
-        other_visitator=user_with_role(Role.VISITATOR, other, username="othervisitator"),
-        outsider_coordinator=user_with_role(Role.COORDINATOR, other, username="othercoord"),
-        admin=UserFactory(username="admin", is_staff=True, is_superuser=True),
-    )
 
 
 class WorldTestCase(TestCase):
