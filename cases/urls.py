@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -29,4 +29,5 @@ urlpatterns = [
     ),
     path(f"sager/{REF}/inhabilitet/", views.disqualify, name="disqualify"),
     path(f"sager/{REF}/henvisning/<int:referral_id>/", views.respond_to_referral, name="respond"),
+    path("", include("cases.subject_access_urls")),  # cases:subject_access:*, indsigt
 ]
