@@ -5,8 +5,19 @@ audit trail is searchable and read-only.
 """
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEntry, Case, CaseEvent, Consent, Disqualification, Referral
+from .models import (
+    AuditEntry,
+    Case,
+    CaseEvent,
+    Consent,
+    Disqualification,
+    Referral,
+    RetentionOutcome,
+    RetentionRun,
+    RetentionRunItem,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -31,8 +42,10 @@ class CaseAdmin(ReadOnlyAdmin):
         "responsible",
         "received_at",
         "closing_reason",
+        "closed_at",
+        "anonymised_at",
     ]
-    list_filter = ["state", "municipality", "urgency", "closing_reason"]
+    list_filter = ["state", "municipality", "urgency", "closing_reason", "anonymised_at"]
     search_fields = ["reference"]
     list_select_related = ["municipality", "responsible"]
     # No personal fields: administrators see structure, not the citizen.
@@ -89,3 +102,67 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_filter = ["action", "flagged", "created_at"]
     search_fields = ["username", "case_reference", "what", "ip_address"]
     date_hierarchy = "created_at"
+
+
+class RetentionRunItemInline(admin.TabularInline):
+    """The cases a run did not anonymise (skipped or failed); a run can hold thousands."""
+
+    model = RetentionRunItem
+    fields = ["reference", "outcome", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("sager, der ikke blev anonymiseret")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).exclude(outcome=RetentionOutcome.ANONYMISED)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RetentionRun)
+class RetentionRunAdmin(ReadOnlyAdmin):
+    """The report of each retention run, read-only: runs are confirmed on /sletning/."""
+
+    list_display = [
+        "pk",
+        "municipality",
+        "confirmed_by",
+        "confirmed_at",
+        "status",
+        "case_count",
+        "cases_anonymised",
+        "cases_skipped",
+        "cases_failed",
+    ]
+    list_filter = ["status", "municipality"]
+    list_select_related = ["municipality", "confirmed_by"]
+    date_hierarchy = "confirmed_at"
+    fields = [
+        "municipality",
+        "confirmed_by",
+        "confirmed_at",
+        "retention_years",
+        "cutoff",
+        "status",
+        "started_at",
+        "finished_at",
+        "case_count",
+        "cases_anonymised",
+        "cases_skipped",
+        "cases_failed",
+        "notes_removed",
+        "entries_removed",
+        "records_removed",
+        "files_removed",
+    ]
+    readonly_fields = fields
+    inlines = [RetentionRunItemInline]
+
+    @admin.display(description=_("sager i kørslen"))
+    def case_count(self, obj):
+        return obj.case_count

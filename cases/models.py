@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
@@ -150,6 +151,10 @@ class Case(models.Model):
         related_name="merged_cases",
     )
 
+    # Set when the retention rule has removed the personal data (cases.retention); the row
+    # stays for statistics with its reference, municipality, state, dates and categories.
+    anonymised_at = models.DateTimeField(_("anonymiseret"), null=True, blank=True, editable=False)
+
     # Optimistic locking: every service that changes the case bumps it.
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -166,6 +171,13 @@ class Case(models.Model):
             ),
             models.Index(fields=["responsible", "state", "-received_at"], name="case_owner"),
             models.Index(Lower("full_name"), "birth_date", name="case_name_birth"),
+            # The retention selector: closed, not yet anonymised cases of a municipality by
+            # closing time. Partial, so it holds only the cases that can still fall due.
+            models.Index(
+                fields=["municipality", "closed_at"],
+                condition=Q(state=CaseState.CLOSED, anonymised_at__isnull=True),
+                name="case_retention_due",
+            ),
         ]
         constraints = [
             # Nothing falls between two chairs: an open case always has one responsible person.
@@ -179,6 +191,11 @@ class Case(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(state__in=CaseState.values), name="case_state_valid"
+            ),
+            # An anonymised case has nothing left to work on: it can never be open again.
+            models.CheckConstraint(
+                condition=Q(anonymised_at__isnull=True) | Q(state=CaseState.CLOSED),
+                name="case_anonymised_is_closed",
             ),
         ]
 
@@ -454,6 +471,7 @@ class AuditAction(models.TextChoices):
     CREATE = "create", _("Oprettet")
     DOWNLOAD = "download", _("Hentet")
     DENIED = "denied", _("Adgang nægtet")
+    ANONYMISE = "anonymise", _("Anonymiseret")
 
 
 class AuditQuerySet(models.QuerySet):
@@ -516,3 +534,113 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The audit trail is append-only.")
+
+
+class RetentionRunStatus(models.TextChoices):
+    PENDING = "pending", _("Venter")
+    RUNNING = "running", _("I gang")
+    DONE = "done", _("Færdig")
+    FAILED = "failed", _("Fejlet")
+
+
+class RetentionRun(models.Model):
+    """An administrator's confirmed decision to anonymise a municipality's closed cases that
+    are past its retention period, and the report of what the task then did.
+
+    The case ids are fixed when the administrator confirms; the task checks each case again
+    (still closed, closed before the cutoff, not anonymised) before it touches it.
+    """
+
+    municipality = models.ForeignKey(
+        Organisation,
+        verbose_name=_("kommune"),
+        on_delete=models.PROTECT,
+        related_name="retention_runs",
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("bekræftet af"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField(_("bekræftet"), default=timezone.now)
+    retention_years = models.PositiveSmallIntegerField(_("opbevaring (år)"))
+    cutoff = models.DateTimeField(_("lukket før"))
+    case_ids = models.JSONField(_("sager (id)"), default=list)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=RetentionRunStatus.choices,
+        default=RetentionRunStatus.PENDING,
+    )
+    started_at = models.DateTimeField(_("startet"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("færdig"), null=True, blank=True)
+    cases_anonymised = models.PositiveIntegerField(_("sager anonymiseret"), default=0)
+    cases_skipped = models.PositiveIntegerField(_("sager sprunget over"), default=0)
+    cases_failed = models.PositiveIntegerField(_("sager fejlet"), default=0)
+    notes_removed = models.PositiveIntegerField(_("journalnotater slettet"), default=0)
+    entries_removed = models.PositiveIntegerField(_("logskema-registreringer slettet"), default=0)
+    files_removed = models.PositiveIntegerField(_("filer slettet"), default=0)
+    records_removed = models.PositiveIntegerField(
+        _("andre poster slettet"),
+        default=0,
+        help_text=_("Udfyldte skemaer, handleplaner med indsatser og udgaver, bilag, dokumenter."),
+    )
+
+    class Meta:
+        verbose_name = _("sletning efter opbevaringsregel")
+        verbose_name_plural = _("sletninger efter opbevaringsregel")
+        ordering = ["-confirmed_at", "-pk"]
+        permissions = [
+            ("run_retention", _("Kan anonymisere lukkede sager efter opbevaringsreglen")),
+        ]
+        indexes = [
+            models.Index(fields=["municipality", "-confirmed_at"], name="retention_run_by_org"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=RetentionRunStatus.values), name="retention_status_valid"
+            )
+        ]
+
+    def __str__(self):
+        return f"{_('sletning')} {self.pk} ({self.municipality_id}, {self.status})"
+
+    @property
+    def case_count(self) -> int:
+        return len(self.case_ids)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (RetentionRunStatus.DONE, RetentionRunStatus.FAILED)
+
+
+class RetentionOutcome(models.TextChoices):
+    ANONYMISED = "anonymised", _("Anonymiseret")
+    SKIPPED = "skipped", _("Sprunget over")
+    FAILED = "failed", _("Fejlet")
+
+
+class RetentionRunItem(models.Model):
+    """What the run did with one case. Written in the same transaction as the case's
+    anonymisation, so a task delivered twice finds it and neither redoes nor recounts it."""
+
+    run = models.ForeignKey(RetentionRun, on_delete=models.CASCADE, related_name="items")
+    # No database constraint: the item keeps the id even of a case that is gone.
+    case = models.ForeignKey(
+        Case, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    reference = models.CharField(_("sagsnummer"), max_length=20, blank=True)
+    outcome = models.CharField(_("resultat"), max_length=12, choices=RetentionOutcome.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("sag i sletning")
+        verbose_name_plural = _("sager i sletning")
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "case"], name="retention_item_once_per_run")
+        ]
+
+    def __str__(self):
+        return f"{self.reference or self.case_id}: {self.outcome}"

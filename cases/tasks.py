@@ -59,3 +59,17 @@ def remind_overdue_triage() -> int:
             )
             sent += 1
     return sent
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def anonymise_retention_run(run_id: int) -> str:
+    """Anonymise the cases of a confirmed retention run (cases.retention.execute_run).
+
+    Takes the run's id only. Safe to deliver twice, also at the same time (a worker lost, or a
+    run longer than Redis' visibility timeout): each case is done under the run's row lock
+    and recorded on the run in the same transaction, so a second delivery skips it and counts
+    nothing twice; a run that is done is left alone.
+    """
+    from .retention import execute_run
+
+    return execute_run(run_id)

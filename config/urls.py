@@ -19,6 +19,7 @@ urlpatterns = [
     path("tilgaengelighed/", cooperation_views.accessibility_statement, name="accessibility"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("revision/", include("cases.audit_urls")),
+    path("sletning/", include("cases.retention_urls")),
     path("admin/", admin.site.urls),
     path("", include("stalkingpakke.urls")),
     path("", include("cases.urls")),

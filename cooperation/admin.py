@@ -22,7 +22,14 @@ class UnitInline(admin.TabularInline):
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "kind", "police_district", "triage_working_days"]
+    list_display = [
+        "name",
+        "code",
+        "kind",
+        "police_district",
+        "triage_working_days",
+        "retention_years",
+    ]
     list_filter = ["kind"]
     search_fields = ["name", "code"]
     inlines = [UnitInline]

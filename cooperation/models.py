@@ -1,6 +1,7 @@
 """The cooperation model: who takes part, in which role, and how to reach them."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -39,11 +40,26 @@ class Organisation(models.Model):
         blank=True,
         help_text=_("Tom: standarden for hele installationen (5 arbejdsdage)."),
     )
+    retention_years = models.PositiveSmallIntegerField(
+        _("opbevaring efter lukning (år)"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_(
+            "Gælder kommuner: så mange hele år efter, at en sag er lukket, gemmes den med "
+            "personoplysninger. Derefter kan en administrator bekræfte, at sagen anonymiseres. "
+            "Sagsnummer, datoer og kategorier bliver stående til statistikken."
+        ),
+    )
 
     class Meta:
         verbose_name = _("organisation")
         verbose_name_plural = _("organisationer")
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(retention_years__gte=1), name="organisation_retention_at_least_a_year"
+            )
+        ]
 
     def __str__(self):
         return self.name
