@@ -308,6 +308,12 @@ class Referral(models.Model):
         indexes = [
             models.Index(fields=["from_user", "-created_at"], name="referral_by_sender"),
             models.Index(fields=["to_organisation", "kind", "status"], name="referral_inbox"),
+            # "Waiting for you" on every list page: the few sent ones among a user's many.
+            models.Index(
+                fields=["to_user", "-created_at"],
+                condition=Q(status=ReferralStatus.SENT),
+                name="referral_waiting_for_user",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -5,11 +5,14 @@ from django.db.models.functions import Lower, NullIf
 from django.http import Http404
 from django.utils import timezone
 
-from cooperation.models import Role
-from cooperation.roles import organisations_for
-
 from . import audit
-from .access import VIEW, cases_visible_to
+from .access import (
+    VIEW,
+    cases_visible_to,
+    municipality_cases,
+    remember_access_facts,
+    with_access_facts,
+)
 from .models import (
     AuditAction,
     Case,
@@ -26,11 +29,9 @@ def get_case_for(user, reference: str, *, request=None) -> Case:
     """The case if the user may see it; otherwise 404, with a disqualified user's attempt
     recorded and flagged for the data protection officer."""
     try:
-        return (
-            cases_visible_to(user)
-            .select_related("municipality", "responsible")
-            .get(reference=reference)
-        )
+        case = with_access_facts(
+            cases_visible_to(user).select_related("municipality", "responsible"), user
+        ).get(reference=reference)
     except Case.DoesNotExist:
         blocked = Disqualification.objects.filter(
             case__reference=reference, user_id=getattr(user, "pk", None)
@@ -46,6 +47,7 @@ def get_case_for(user, reference: str, *, request=None) -> Case:
                 flagged=True,
             )
         raise Http404 from None
+    return remember_access_facts(user, case)
 
 
 def _duplicate_exists(user):
@@ -62,11 +64,15 @@ def _duplicate_exists(user):
     )
 
 
+def unfiltered_queue_size(counts: dict[str, int]) -> int:
+    """The length of triage_queue(user) without filters, from state_counts(user)."""
+    return counts["referred"] + counts["in_triage"]
+
+
 def triage_queue(user, *, state=None, urgency=None, overdue=False, search=""):
-    municipalities = organisations_for(user, Role.VISITATOR)
     cases = (
-        cases_visible_to(user)
-        .filter(municipality__in=municipalities, state__in=OPEN_TRIAGE_STATES)
+        municipality_cases(user)
+        .filter(state__in=OPEN_TRIAGE_STATES)
         .select_related("responsible")
         .annotate(possible_duplicate=_duplicate_exists(user))
     )
@@ -82,14 +88,19 @@ def triage_queue(user, *, state=None, urgency=None, overdue=False, search=""):
 
 
 def state_counts(user) -> dict[str, int]:
-    municipalities = organisations_for(user, Role.VISITATOR)
     today = timezone.localdate()
     counted = (CaseState.REFERRED, CaseState.IN_TRIAGE, CaseState.ACTIVE)
-    return Case.objects.filter(municipality__in=municipalities, state__in=counted).aggregate(
-        referred=Count("pk", filter=Q(state=CaseState.REFERRED)),
-        in_triage=Count("pk", filter=Q(state=CaseState.IN_TRIAGE)),
-        active=Count("pk", filter=Q(state=CaseState.ACTIVE)),
-        overdue=Count("pk", filter=Q(state__in=OPEN_TRIAGE_STATES, triage_deadline__lt=today)),
+    # The same cases as triage_queue, so that referred + in_triage is exactly the size of the
+    # unfiltered queue and the dashboard's paginator need not count it again.
+    return (
+        municipality_cases(user)
+        .filter(state__in=counted)
+        .aggregate(
+            referred=Count("pk", filter=Q(state=CaseState.REFERRED)),
+            in_triage=Count("pk", filter=Q(state=CaseState.IN_TRIAGE)),
+            active=Count("pk", filter=Q(state=CaseState.ACTIVE)),
+            overdue=Count("pk", filter=Q(state__in=OPEN_TRIAGE_STATES, triage_deadline__lt=today)),
+        )
     )
 
 

@@ -40,8 +40,11 @@ def _apply_errors(form, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
-def _page(request, queryset):
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("side"))
+def _page(request, queryset, *, count: int | None = None):
+    paginator = Paginator(queryset, PAGE_SIZE)
+    if count is not None:
+        paginator.count = count  # known already: spares counting a permission-filtered queryset
+    return paginator.get_page(request.GET.get("side"))
 
 
 def _checklist_form(data=None):
@@ -104,10 +107,12 @@ def triage_dashboard(request):
         overdue=params.get("overdue", False),
         search=params.get("q", ""),
     )
+    counts = selectors.state_counts(request.user)
+    known = None if any(params.values()) else selectors.unfiltered_queue_size(counts)
     context = {
         "filters": filters,
-        "page": _page(request, queue),
-        "counts": selectors.state_counts(request.user),
+        "page": _page(request, queue, count=known),
+        "counts": counts,
         "waiting": selectors.referrals_waiting_for(request.user)[:10],
         "querystring": _querystring_without_page(request),
     }
@@ -153,6 +158,16 @@ def partner_cases(request):
     return render(request, "cases/partner_cases.html", context)
 
 
+def _referral_waiting_for(user, referrals):
+    """The referral of this case that waits for the user's answer (the newest), if any."""
+    waiting = [
+        r
+        for r in referrals
+        if r.to_user_id == user.pk and r.status == "sent" and r.kind != "to_visitator"
+    ]
+    return max(waiting, key=lambda r: (r.created_at, r.pk), default=None)
+
+
 @login_required
 def case_detail(request, reference):
     case = selectors.get_case_for(request.user, reference, request=request)
@@ -170,6 +185,7 @@ def case_detail(request, reference):
     from stalkingpakke.documents import documents_for
 
     audit.record_read(user=request.user, case=case, what="case", request=request)
+    referrals = list(case.referrals.select_related("from_user", "to_user", "to_organisation"))
     context = {
         "case": case,
         "level": level,
@@ -177,7 +193,7 @@ def case_detail(request, reference):
         "scopes": scopes,
         "actions": {a.value for a in actions},
         "events": events[:200],
-        "referrals": case.referrals.select_related("from_user", "to_user", "to_organisation"),
+        "referrals": referrals,
         "consents": case.consents.select_related("recorded_by").order_by(
             "partner", "scope", "-given_at"
         )
@@ -188,9 +204,7 @@ def case_detail(request, reference):
         else None,
         "note_form": NoteForm() if Action.ADD_NOTE in actions else None,
         "documents": documents_for(request.user, case).filter(status="ready")[:10],
-        "my_referral": case.referrals.filter(to_user=request.user, status="sent")
-        .exclude(kind="to_visitator")
-        .first(),
+        "my_referral": _referral_waiting_for(request.user, referrals),
     }
     return render(request, "cases/case_detail.html", context)
 
