@@ -13,7 +13,14 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from cases import selectors
-from cases.access import Action, allowed_actions, cases_visible_to, visible_scopes
+from cases.access import (
+    Action,
+    Level,
+    allowed_actions,
+    cases_visible_to,
+    level_for,
+    visible_scopes,
+)
 from cases.models import ConsentScope
 from cases.views import PAGE_SIZE
 from cooperation.models import Role
@@ -169,6 +176,11 @@ def journey(username: str) -> list[Step]:
                 Step("cpr-nummer vist", case.get_absolute_url(), submit=reveal, expect_errors=False)
             )
             done.add("cpr")
+        if "subject_access" not in done and level_for(user, case) == Level.FULL:
+            # The citizen's copy (right of access): its page once; the files are downloads.
+            path = reverse("cases:subject_access:page", args=[case.reference])
+            steps.append(Step("indsigt for borgeren", path))
+            done.add("subject_access")
         for action in sorted(actions - done):
             new = _forms_for(user, case, action)
             if new:
