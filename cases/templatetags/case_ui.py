@@ -5,12 +5,14 @@ from functools import cache, lru_cache
 
 from django import template
 from django.template.defaultfilters import linebreaksbr
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.encoding import iri_to_uri
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext, ngettext
 
 from cases.models import CaseState
@@ -189,3 +191,17 @@ def timeline_item(event):
         summary,
         note,
     )
+
+
+@lru_cache(maxsize=64)
+def _empty_filter_fields(form_class, language: str) -> str:
+    return render_to_string("cases/filter_fields.html", {"filters": form_class()})
+
+
+@register.simple_tag
+def filter_fields(form):
+    """A list's filter fields; without filters chosen (the usual visit) the same for everybody,
+    so rendered once per language instead of widget by widget on every request."""
+    if form.is_bound:
+        return render_to_string("cases/filter_fields.html", {"filters": form})
+    return mark_safe(_empty_filter_fields(type(form), get_language()))  # noqa: S308
