@@ -7,9 +7,10 @@ A disqualified (inhabil) user sees nothing of the case, whatever else they hold.
 
 from enum import StrEnum
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cooperation.models import Role
 from cooperation.roles import has_role, held_roles, organisations_for
@@ -23,6 +24,9 @@ from .models import (
     Disqualification,
 )
 
+MSG_ANONYMISED = gettext_lazy(
+    "Sagen er anonymiseret efter kommunens slettefrist og kan ikke ændres."
+)
 VIEW = "view_case"
 CHANGE = "change_case"
 
@@ -185,7 +189,7 @@ def _holds(user, case: Case, who: str) -> bool:
 
 def may(user, action: Action, case: Case) -> bool:
     states, who = RULES[action]
-    if case.state not in states or case.merged_into_id:
+    if case.state not in states or case.merged_into_id or case.anonymised_at:
         return False
     return _holds(user, case, who) and not is_disqualified(user, case)
 
@@ -200,6 +204,9 @@ def require(user, action: Action, case: Case) -> None:
     _states, who = RULES[action]
     if not _holds(user, case, who) or is_disqualified(user, case):
         raise PermissionDenied(_("Du har ikke adgang til at gøre dette på sagen."))
+    if case.anonymised_at:
+        # Past its retention period the case holds no personal data and never changes again.
+        raise ValidationError(MSG_ANONYMISED, code="anonymised")
 
 
 def require_may(user, action: Action, case: Case) -> None:

@@ -20,7 +20,7 @@ from cooperation.roles import (
 )
 
 from . import audit
-from .access import CHANGE, VIEW, Action, is_disqualified, require
+from .access import CHANGE, MSG_ANONYMISED, VIEW, Action, is_disqualified, require
 from .cpr import birth_date_from_cpr, cpr_index, encrypt_cpr, normalise_cpr
 from .deadlines import add_working_days
 from .models import (
@@ -85,6 +85,8 @@ def _lock(case: Case, expected_version: int | None = None) -> Case:
 
 
 def _require_state(case: Case, *states: str) -> None:
+    if case.anonymised_at:
+        raise TransitionError(MSG_ANONYMISED, code="anonymised")
     if case.state not in states or case.merged_into_id:
         raise TransitionError(
             MSG_NOT_IN_STATE, code="illegal_transition", params={"state": case.get_state_display()}

@@ -20,6 +20,13 @@ def roles(request):
             and user.is_staff
             and (user.is_superuser or user.has_perm("cases.view_auditentry"))
         ),
+        "nav_can_retention": bool(
+            user is not None
+            and user.is_authenticated
+            and user.is_active
+            and user.is_staff
+            and (user.is_superuser or user.has_perm("cases.run_retention"))
+        ),
         "nav_has_roles": bool(held),
     }
 

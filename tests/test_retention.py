@@ -15,7 +15,7 @@ from unittest import mock
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Permission
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
@@ -698,13 +698,12 @@ def test_a_broker_that_is_down_leaves_a_pending_run_to_start_again(
 
 
 def test_an_anonymised_case_can_never_be_reopened(world, django_capture_on_commit_callbacks):
-    """A database constraint: even the reopen service, which does not know about retention
-    yet, cannot make an anonymised case open again."""
+    """A database constraint: even code that goes around the services (which refuse it, see
+    below) cannot make an anonymised case open again."""
     case = closed_case(world, closed_at=years_ago(6))
     confirm_and_run(world, django_capture_on_commit_callbacks)
-    case.refresh_from_db()
     with pytest.raises(IntegrityError, match="case_anonymised_is_closed"), transaction.atomic():
-        services.reopen(actor=world.visitator, case=case, comment="Ny henvendelse")
+        Case.objects.filter(pk=case.pk).update(state=CaseState.ACTIVE, closed_at=None)
 
 
 # --- no personal data left --------------------------------------------------------------------
@@ -938,3 +937,45 @@ def test_an_anonymised_case_still_shows_on_every_page_that_can_show_it(
     assert [(e.case_reference, e.username) for e in trail.context["page"].object_list] == [
         (ref, "admin")
     ]
+
+
+# --- an anonymised case is finished for good ------------------------------------------------
+
+
+def _anonymised(world, django_capture_on_commit_callbacks) -> Case:
+    case = closed_case(world, closed_at=years_ago(6))
+    confirm_and_run(world, django_capture_on_commit_callbacks)
+    case.refresh_from_db()
+    assert case.anonymised_at is not None
+    return case
+
+
+def test_an_anonymised_case_cannot_be_reopened_and_says_why(
+    world, django_capture_on_commit_callbacks
+):
+    case = _anonymised(world, django_capture_on_commit_callbacks)
+    with pytest.raises(ValidationError) as refused:
+        services.reopen(actor=world.visitator, case=case, comment="Ny henvendelse")
+    assert "anonymiseret" in str(refused.value.messages[0])
+    case.refresh_from_db()
+    assert case.state == CaseState.CLOSED
+
+
+def test_an_anonymised_case_gets_no_new_disqualification(world, django_capture_on_commit_callbacks):
+    case = _anonymised(world, django_capture_on_commit_callbacks)
+    with pytest.raises(ValidationError):
+        services.disqualify(
+            actor=world.visitator, case=case, user=world.first_contact, reason="Kender borgeren"
+        )
+
+
+def test_the_case_page_of_an_anonymised_case_offers_nothing_and_says_so(
+    client, world, django_capture_on_commit_callbacks
+):
+    case = _anonymised(world, django_capture_on_commit_callbacks)
+    client.force_login(world.visitator)
+    page = client.get(case.get_absolute_url()).content.decode()
+    assert "Sagen er anonymiseret" in page
+    assert reverse("cases:reopen", args=[case.reference]) not in page
+    assert reverse("cases:disqualify", args=[case.reference]) not in page
+    assert client.get(reverse("cases:reopen", args=[case.reference])).status_code == 403

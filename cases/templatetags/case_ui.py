@@ -150,7 +150,12 @@ def queue_row(context, case):
 @register.simple_tag
 def case_row(case, show_names):
     """A row of "my cases" and "shared cases"; names only where the reader may see them."""
-    name = format_html("<br>{}", case.full_name) if show_names else ""
+    if not show_names:
+        name = ""
+    elif case.anonymised_at:
+        name = format_html("<br><em>{}</em>", gettext("anonymiseret"))
+    else:
+        name = format_html("<br>{}", case.full_name)
     return format_html(
         '<tr><th scope="row"><a class="samvirke-ref" href="{}">{}</a>{}</th><td>{}</td>'
         '<td class="samvirke-date">{}</td><td>{}</td></tr>',

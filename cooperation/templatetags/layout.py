@@ -23,6 +23,7 @@ MENU = (
     ("directory", "directory"),
     ("statistics", "statistics"),
     ("audit", "audit:search"),
+    ("retention", "retention:overview"),
     ("package", "stalkingpakke:index"),
 )
 
@@ -33,11 +34,12 @@ def _menu_urls() -> dict[str, str]:
 
 
 @lru_cache(maxsize=512)
-def _render_menu(language, roles, can_refer, can_audit, has_roles, current) -> str:
+def _render_menu(language, roles, can_refer, can_audit, can_retention, has_roles, current) -> str:
     context = {
         "nav_roles": roles,
         "nav_can_refer": can_refer,
         "nav_can_audit": can_audit,
+        "nav_can_retention": can_retention,
         "nav_has_roles": has_roles,
         "current": current,
         "urls": _menu_urls(),
@@ -55,6 +57,7 @@ def main_menu(context):
             frozenset(context.get("nav_roles", ())),
             bool(context.get("nav_can_refer")),
             bool(context.get("nav_can_audit")),
+            bool(context.get("nav_can_retention")),
             bool(context.get("nav_has_roles")),
             current,
         )
