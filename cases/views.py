@@ -1,4 +1,9 @@
-"""Thin views: parse input, call one service or selector, render."""
+"""Thin views: parse input, call one service or selector, render.
+
+A view that shows data of a case writes its one read entry (audit.record_read) just before it
+renders, after the access checks and after a POST that changed something has redirected; a
+list of cases writes audit.record_list_read. cases/audit.py says what counts as a read.
+"""
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -116,6 +121,9 @@ def triage_dashboard(request):
         "waiting": selectors.referrals_waiting_for(request.user)[:10],
         "querystring": _querystring_without_page(request),
     }
+    audit.record_list_read(
+        user=request.user, name="triage_dashboard", purpose="visitator", request=request
+    )
     return render(request, "cases/triage_dashboard.html", context)
 
 
@@ -139,6 +147,9 @@ def my_cases(request):
         "waiting": selectors.referrals_waiting_for(request.user)[:10],
         "querystring": _querystring_without_page(request),
     }
+    audit.record_list_read(
+        user=request.user, name="my_cases", purpose="responsible", request=request
+    )
     return render(request, "cases/my_cases.html", context)
 
 
@@ -155,7 +166,19 @@ def partner_cases(request):
         "waiting": selectors.referrals_waiting_for(request.user)[:10],
         "querystring": _querystring_without_page(request),
     }
+    audit.record_list_read(
+        user=request.user,
+        name="partner_cases",
+        purpose=_partner_purpose(request.user),
+        request=request,
+    )
     return render(request, "cases/partner_cases.html", context)
+
+
+def _partner_purpose(user) -> str:
+    """The grant routes a shared-cases list is read through (the rows are the user's grants)."""
+    routes = [("grant:police", Role.POLICE_CONTACT), ("grant:dsc", Role.DSC_ADVISOR)]
+    return ",".join(route for route, role in routes if has_role(user, role))
 
 
 def _referral_waiting_for(user, referrals):
@@ -276,6 +299,7 @@ def triage(request, reference):
         "checklist": checklist,
         "checklist_yes": checklist_yes_count(checklist),
     }
+    audit.record_read(user=request.user, case=case, what="case_form:triage", request=request)
     return render(request, "cases/triage_form.html", context)
 
 
@@ -295,6 +319,7 @@ def add_note(request, reference):
         else:
             messages.success(request, _("Notatet er gemt."))
             return redirect(case)
+    audit.record_read(user=request.user, case=case, what="case_form:note", request=request)
     return render(request, "cases/note_form.html", {"case": case, "form": form})
 
 
@@ -318,10 +343,11 @@ def close(request, reference):
         else:
             messages.success(request, _("Sagen er lukket."))
             return redirect(case)
+    audit.record_read(user=request.user, case=case, what="case_form:close", request=request)
     return render(request, "cases/close_form.html", {"case": case, "form": form})
 
 
-def _reason_action(request, reference, *, action, service, template, success, field="reason"):
+def _reason_action(request, reference, *, action, service, template, success, what, field="reason"):
     case = _case_for_action(request, reference)
     require_may(request.user, action, case)
     form = ReasonForm(request.POST or None)
@@ -338,6 +364,7 @@ def _reason_action(request, reference, *, action, service, template, success, fi
         else:
             messages.success(request, success)
             return redirect(case)
+    audit.record_read(user=request.user, case=case, what=what, request=request)
     return render(request, template, {"case": case, "form": form})
 
 
@@ -350,6 +377,7 @@ def reopen(request, reference):
         service=services.reopen,
         template="cases/reopen_form.html",
         success=_("Sagen er genåbnet."),
+        what="case_form:reopen",
         field="comment",
     )
 
@@ -363,6 +391,7 @@ def decline_incoming(request, reference):
         service=services.decline_incoming,
         template="cases/decline_form.html",
         success=_("Henvisningen er afvist."),
+        what="case_form:decline",
     )
 
 
@@ -381,6 +410,10 @@ def join_duplicate(request, reference, into):
             request, _("Henvisningen er lagt ind på sag %(ref)s.") % {"ref": target.reference}
         )
         return redirect(target)
+    # One read, of the case being joined; the target's reference is in the path and object_id.
+    audit.record_read(
+        user=request.user, case=case, what="case_form:join", object_id=target.pk, request=request
+    )
     return render(request, "cases/join_confirm.html", {"case": case, "target": target})
 
 
@@ -403,6 +436,7 @@ def consent(request, reference):
         else:
             messages.success(request, _("Samtykket er registreret."))
             return redirect(case)
+    audit.record_read(user=request.user, case=case, what="case_form:consent", request=request)
     return render(request, "cases/consent_form.html", {"case": case, "form": form})
 
 
@@ -415,6 +449,13 @@ def withdraw_consent(request, reference, consent_id):
         services.withdraw_consent(actor=request.user, consent=consent, request=request)
         messages.success(request, _("Samtykket er trukket tilbage."))
         return redirect(case)
+    audit.record_read(
+        user=request.user,
+        case=case,
+        what="case_form:withdraw_consent",
+        object_id=consent.pk,
+        request=request,
+    )
     return render(
         request, "cases/withdraw_consent_confirm.html", {"case": case, "consent": consent}
     )
@@ -440,6 +481,7 @@ def disqualify(request, reference):
         else:
             messages.success(request, _("Inhabiliteten er registreret."))
             return redirect(case)
+    audit.record_read(user=request.user, case=case, what="case_form:disqualify", request=request)
     return render(request, "cases/disqualify_form.html", {"case": case, "form": form})
 
 
@@ -472,6 +514,13 @@ def respond_to_referral(request, reference, referral_id):
                     _("Henvisningen er modtaget.") if accept else _("Henvisningen er afvist."),
                 )
                 return redirect(case) if accept else redirect("home")
+    audit.record_read(
+        user=request.user,
+        case=case,
+        what="case_form:respond",
+        object_id=referral.pk,
+        request=request,
+    )
     return render(
         request, "cases/respond_form.html", {"case": case, "referral": referral, "form": form}
     )

@@ -271,6 +271,12 @@ DEFAULT_TRIAGE_WORKING_DAYS = env.int("DEFAULT_TRIAGE_WORKING_DAYS", default=5)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "above_debug": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": "ext://config.logging_filters.above_debug",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # WeasyPrint and fontTools narrate every layout step at INFO.
@@ -278,5 +284,8 @@ LOGGING = {
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
+        # At DEBUG Django logs a template's whole context (a revealed CPR number) for each
+        # variable it cannot resolve: never, whatever LOG_LEVEL says.
+        "django.template": {"level": "INFO", "filters": ["above_debug"]},
     },
 }

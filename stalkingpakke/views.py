@@ -1,4 +1,8 @@
-"""Pages of the stalking package: the tools without a case, and the tools on a case."""
+"""Pages of the stalking package: the tools without a case, and the tools on a case.
+
+Every response that shows data of a case writes its one read entry (audit.record_read, a
+download with action DOWNLOAD) just before it is returned; cases/audit.py says what counts.
+"""
 
 import base64
 
@@ -178,6 +182,13 @@ def correct_entry(request, reference, sequence):
         else:
             messages.success(request, _("Rettelsen er gemt. Den oprindelige registrering bevares."))
             return redirect("stalkingpakke:incident_log", reference=case.reference)
+    audit.record_read(
+        user=request.user,
+        case=case,
+        what="incident_log:correct",
+        object_id=entry.pk,
+        request=request,
+    )
     return render(
         request, "stalkingpakke/correct_entry.html", {"case": case, "entry": entry, "form": form}
     )
@@ -202,6 +213,13 @@ def add_attachment(request, reference, sequence):
         else:
             messages.success(request, _("Bilaget er gemt."))
             return redirect("stalkingpakke:incident_log", reference=case.reference)
+    audit.record_read(
+        user=request.user,
+        case=case,
+        what="incident_log:attach",
+        object_id=entry.pk,
+        request=request,
+    )
     return render(
         request, "stalkingpakke/attachment_form.html", {"case": case, "entry": entry, "form": form}
     )
@@ -212,7 +230,7 @@ def download_attachment(request, reference, attachment_id):
     case = _case(request, reference)
     _require_scope(request, case, ConsentScope.INCIDENT_LOG)
     attachment = get_object_or_404(Attachment, pk=attachment_id, entry__case=case)
-    audit.record(
+    audit.record_read(
         user=request.user,
         action=AuditAction.DOWNLOAD,
         case=case,
@@ -260,6 +278,8 @@ def import_csv(request, reference):
                     % {"n": report.imported},
                 )
                 return redirect("stalkingpakke:incident_log", reference=case.reference)
+    # A report of rows that could not be imported is a form sent back: a read, like its GET.
+    audit.record_read(user=request.user, case=case, what="incident_log:import", request=request)
     return render(
         request, "stalkingpakke/import_csv.html", {"case": case, "form": form, "report": report}
     )
@@ -271,6 +291,7 @@ def timeline_chart(request, reference):
     case = _case(request, reference)
     _require_scope(request, case, ConsentScope.INCIDENT_LOG)
     entries = list(incident_log.current_entries(case))
+    audit.record_read(user=request.user, case=case, what="incident_log:chart", request=request)
     return HttpResponse(timeline_svg(entries), content_type="image/svg+xml")
 
 
@@ -422,7 +443,16 @@ def _document(request, reference, document_id):
 
 @login_required
 def document_status(request, reference, document_id):
+    # Polled every 2 s while the PDF is being made: each poll shows the document, so each is
+    # a read (a handful per PDF; the size, hash or error come with the last one).
     case, document = _document(request, reference, document_id)
+    audit.record_read(
+        user=request.user,
+        case=case,
+        what=f"document_status:{document.kind}",
+        object_id=document.pk,
+        request=request,
+    )
     return render(
         request, "stalkingpakke/document_status.html", {"case": case, "document": document}
     )
@@ -449,7 +479,7 @@ def download_document(request, reference, document_id):
     case, document = _document(request, reference, document_id)
     if document.status != DocumentStatus.READY:
         raise Http404
-    audit.record(
+    audit.record_read(
         user=request.user,
         action=AuditAction.DOWNLOAD,
         case=case,

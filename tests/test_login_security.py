@@ -550,10 +550,6 @@ def test_with_one_proxy_the_lockout_is_per_client_address_from_x_forwarded_for(
     assert other.status_code == 302
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cases/audit.py reads REMOTE_ADDR; it should ask axes.helpers.get_client_ip_address",
-)
 def test_behind_a_proxy_the_audit_trail_records_the_address_the_lockout_uses(
     world, client, behind_one_proxy
 ):
