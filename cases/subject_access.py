@@ -221,7 +221,26 @@ WHAT_LABELS = {
     "document:advice": _("Folderen med gode råd"),
     "subject_access:pdf": _("Indsigt (PDF)"),
     "subject_access:json": _("Indsigt (JSON-fil)"),
+    "case_form:triage": _("Visitationen"),
+    "incident_log:chart": _("Tidslinjen i logskemaet"),
+    "incident_log:correct": _("Logskemaet"),
+    "incident_log:attach": _("Logskemaet"),
+    "incident_log:import": _("Logskemaet"),
 }
+# Families of reads with a common label: the forms of the case flow and the PDFs' status.
+WHAT_PREFIX_LABELS = {
+    "case_form:": _("En formular på sagen"),
+    "document_status:": _("Status for en PDF"),
+}
+
+
+def what_label(what: str) -> str:
+    if what in WHAT_LABELS:
+        return str(WHAT_LABELS[what])
+    prefix = next((p for p in WHAT_PREFIX_LABELS if what.startswith(p)), None)
+    return str(WHAT_PREFIX_LABELS[prefix]) if prefix else what
+
+
 REFERRAL_TO_ROLE = {
     ReferralKind.TO_VISITATOR: Role.VISITATOR,
     ReferralKind.TO_COORDINATOR: Role.COORDINATOR,
@@ -422,7 +441,7 @@ def _access_log(case: Case, rows, actors: _Actors) -> list[dict]:
                 "count": 0,
             }
         group["count"] += row["count"]
-        group["what"][row["what"]] = str(WHAT_LABELS.get(row["what"], row["what"]))
+        group["what"][row["what"]] = what_label(row["what"])
     result = sorted(
         groups.values(),
         key=lambda g: (-g["date"].toordinal(), g["organisation"], g["role_label"], g["purpose"]),

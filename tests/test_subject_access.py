@@ -734,3 +734,20 @@ def test_read_access_is_not_enough(client, world):
     client.force_login(world.police_contact)
     assert client.get(case.get_absolute_url()).status_code == 200
     assert client.post(_url("json", case)).status_code == 404
+
+
+def test_every_kind_of_read_the_views_write_has_a_label_for_the_citizen():
+    """The codes the views write as "what" (cases/views.py, stalkingpakke/views.py) are
+    shown to the citizen in words, never as a code."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    source = (root / "cases/views.py").read_text() + (root / "stalkingpakke/views.py").read_text()
+    codes = set(re.findall(r'what=f?"([a-z_]+:?[a-z_{}.]*)"', source))
+    assert codes, "the views name what they record"
+    for code in codes:
+        # A code made from a value (form:{kind}) is checked with one of its values.
+        value = "assessment" if code.startswith("form:") else "incident_log"
+        sample = re.sub(r"\{[^}]*\}", value, code)
+        assert subject_access.what_label(sample) != sample, code
