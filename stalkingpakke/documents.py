@@ -1,5 +1,7 @@
 """Requesting a PDF document and reading it back. The rendering happens in a Celery task
-(stalkingpakke.tasks.render_document), queued only after the request's transaction commits."""
+(stalkingpakke.tasks.render_document), sent only after the request's transaction commits.
+The Document row is the outbox: if the broker cannot be reached the request still succeeds,
+the document waits (PENDING, never sent) and the relay sends it later (see tasks.py)."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -31,9 +33,9 @@ def documents_for(user, case: Case):
 
 
 def _enqueue(document_id: int) -> None:
-    from .tasks import render_document
+    from .tasks import send_render
 
-    render_document.delay(document_id)
+    send_render(document_id)
 
 
 @transaction.atomic
@@ -65,7 +67,8 @@ def retry_document(*, actor, document: Document, request=None) -> Document:
         raise ValidationError(_("Kun et fejlet dokument kan prøves igen."))
     document.status = DocumentStatus.PENDING
     document.error = ""
-    document.save(update_fields=["status", "error"])
+    document.queued_at = None
+    document.save(update_fields=["status", "error", "queued_at"])
     audit.record(
         user=actor,
         action=AuditAction.CHANGE,

@@ -250,12 +250,23 @@ class Document(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.CharField(max_length=300, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The row is the outbox: when the render message last went to the broker (None: never,
+    # for instance because Redis was down). The relay sends PENDING documents that were never
+    # sent or were sent so long ago that the message must be lost (stalkingpakke.tasks).
+    queued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("dokument")
         verbose_name_plural = _("dokumenter")
         ordering = ["-requested_at"]
-        indexes = [models.Index(fields=["case", "kind", "-requested_at"], name="document_by_case")]
+        indexes = [
+            models.Index(fields=["case", "kind", "-requested_at"], name="document_by_case"),
+            models.Index(
+                fields=["queued_at"],
+                condition=models.Q(status="pending"),
+                name="document_pending_by_queued",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.case.reference}: {self.get_kind_display()}"

@@ -1,15 +1,29 @@
 """Making the PDF documents. Tasks take ids only, never personal data.
 
-`render_document` is safe to run twice and to be delivered again after a worker died
-(late acknowledgement): it renders only a PENDING document, and it stores the file only if
-no other run has claimed the document since (the claim is the attempt counter, checked under
-a row lock), so two runs never leave two files. Transient failures (storage, database) are
-retried with backoff; a final failure leaves the document FAILED with a short message that
-the page shows and that names no person; the log gets the exception's type and where it was
-raised, with the document id (not its message, which may quote the case).
+The Document row is the outbox. A request commits the row (PENDING, `queued_at` empty) and
+only then sends the render message (`send_render`); when Redis is down or hung the send fails
+within about two seconds (broker timeouts in config/settings.py), the request still succeeds
+and the row waits. `relay_pending_documents` (Celery beat, every minute) sends the PENDING
+rows that were never sent, or whose message was sent longer ago than a PDF can take
+(`STALE_AFTER`: the message died with its worker, or waits in Redis's unacknowledged set
+until the visibility timeout); it locks the rows it sends with SKIP LOCKED, so two relays
+never send the same row at the same time.
+
+A message may therefore arrive twice, so `render_document` is safe to run twice and to be
+delivered again after a worker died (late acknowledgement): it renders only a PENDING
+document, and it stores the file only if no other run has claimed the document since (the
+claim is the attempt counter, checked under a row lock), so two runs never leave two files.
+A run killed after its claim leaves the document PENDING; the next delivery claims it again
+and renders. Only a redelivered message (its worker died) for a document that has already
+been claimed MAX_ATTEMPTS times fails it, so a document that kills its worker every time
+cannot loop for ever. Transient failures (storage, database) are retried with backoff; a
+final failure leaves the document FAILED with a short message that the page shows and that
+names no person; the log gets the exception's type and where it was raised, with the
+document id (not its message, which may quote the case).
 """
 
 import contextlib
+import datetime
 import hashlib
 import logging
 import traceback
@@ -19,7 +33,9 @@ from celery import shared_task
 from celery.signals import worker_init
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
+from kombu.exceptions import KombuError
 
 from .models import Document, DocumentStatus
 
@@ -27,6 +43,18 @@ logger = logging.getLogger(__name__)
 
 TRANSIENT = (OSError, OperationalError, InterfaceError)
 MAX_RETRIES = 3
+# Claims after which a redelivered message (its worker died) fails the document instead of
+# rendering again: a kill now and then renders on, a document that kills every worker stops.
+MAX_ATTEMPTS = 8
+# The relay: a sent message is taken as lost after STALE_AFTER (far longer than a PDF takes,
+# the longest measured was 20 s, plus the retries' backoff of 3.5 min); a request whose send
+# failed is sent once it is UNSENT_GRACE old (the request's own send comes first).
+STALE_AFTER = datetime.timedelta(minutes=15)
+UNSENT_GRACE = datetime.timedelta(minutes=1)
+RELAY_BATCH = 200
+# What a failed send raises: kombu wraps the transport's connection errors (Redis refused,
+# timed out) in its OperationalError; OSError for a socket error that escapes unwrapped.
+SEND_ERRORS = (KombuError, OSError)
 MSG_FAILED = (
     "PDF'en kunne ikke laves på grund af en fejl. Prøv igen, og kontakt support, "
     "hvis det sker igen."
@@ -56,11 +84,25 @@ def backoff(retries: int) -> int:
     return 10 * 4**retries
 
 
-def _claim(document_id: int) -> int | None:
-    """Count an attempt on a PENDING document and return its number, or None to do nothing."""
+def _claim(document_id: int, *, redelivered: bool = False) -> int | None:
+    """Count an attempt on a PENDING document and return its number, or None to do nothing.
+
+    A claim whose run was killed is never finished: the document stays PENDING and the next
+    delivery claims it again. A redelivered message after MAX_ATTEMPTS claims fails it."""
     with transaction.atomic():
         document = Document.objects.select_for_update().filter(pk=document_id).first()
         if document is None or document.status != DocumentStatus.PENDING:
+            return None
+        if redelivered and document.attempts >= MAX_ATTEMPTS:
+            logger.error(
+                "Document %s: its worker was lost again after %d attempts, not rendered again",
+                document_id,
+                document.attempts,
+            )
+            document.status = DocumentStatus.FAILED
+            document.error = MSG_FAILED
+            document.finished_at = timezone.now()
+            document.save(update_fields=["status", "error", "finished_at"])
             return None
         document.attempts += 1
         document.save(update_fields=["attempts"])
@@ -79,6 +121,12 @@ def _finish(document_id: int, attempt: int, rendered) -> bool:
                 return False
             content = rendered.content
             name = f"{document.case.reference}-{document.kind}-{document.pk}.pdf"
+            storage = Document.file.field.storage
+            leftover = Document.file.field.generate_filename(document, name)
+            if storage.exists(leftover):
+                # Written by a run killed before its transaction committed: no row refers to
+                # it (the document is still PENDING), so it is replaced, not kept beside.
+                storage.delete(leftover)
             document.file.save(name, ContentFile(content), save=False)
             stored = document.file.name
             document.sha256 = hashlib.sha256(content).hexdigest()
@@ -120,12 +168,12 @@ class _Retry(Exception):
     """A transient failure with retries left."""
 
 
-def _attempt(document_id: int, *, retries: int) -> str:
+def _attempt(document_id: int, *, retries: int, redelivered: bool = False) -> str:
     from . import pdf
 
     attempt = None
     try:
-        attempt = _claim(document_id)
+        attempt = _claim(document_id, redelivered=redelivered)
         if attempt is None:
             return "skipped"
         document = Document.objects.select_related(
@@ -164,11 +212,58 @@ def _attempt(document_id: int, *, retries: int) -> str:
 )
 def render_document(self, document_id: int) -> str:
     retries = self.request.retries or 0
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     while True:
         try:
-            return _attempt(document_id, retries=retries)
+            outcome = _attempt(document_id, retries=retries, redelivered=redelivered)
         except _Retry as retry:
             if not self.request.is_eager:
                 raise self.retry(exc=retry.__cause__, countdown=backoff(retries)) from None
             # In-process (no broker): there is no queue to come back through; try again now.
             retries += 1
+            continue
+        logger.info("Document %s: %s", document_id, outcome)
+        return outcome
+
+
+def send_render(document_id: int) -> bool:
+    """Send the render message and note when; False, with one log line, if the broker cannot
+    be reached. The document stays PENDING either way, so the relay can send it later."""
+    try:
+        render_document.apply_async(args=[document_id])
+    except SEND_ERRORS as exc:
+        logger.warning(
+            "Document %s: not sent to the broker (%s), the relay sends it later",
+            document_id,
+            type(exc).__name__,
+        )
+        return False
+    Document.objects.filter(pk=document_id).update(queued_at=timezone.now())
+    return True
+
+
+@shared_task(ignore_result=True)
+def relay_pending_documents() -> int:
+    """Send the PENDING documents whose message never reached the broker or must be lost.
+    Returns how many were sent; stops at the first failed send (the broker is down)."""
+    now = timezone.now()
+    due = Q(queued_at__isnull=True, requested_at__lt=now - UNSENT_GRACE) | Q(
+        queued_at__lt=now - STALE_AFTER
+    )
+    sent = 0
+    with transaction.atomic():
+        # The rows stay locked until the sends are recorded: a second relay skips them, and a
+        # worker that gets a message first waits for the lock in its claim.
+        ids = list(
+            Document.objects.select_for_update(skip_locked=True)
+            .filter(due, status=DocumentStatus.PENDING)
+            .order_by("requested_at")
+            .values_list("pk", flat=True)[:RELAY_BATCH]
+        )
+        for document_id in ids:
+            if not send_render(document_id):
+                break
+            sent += 1
+    if ids:
+        logger.info("Relay: sent %d of %d pending documents", sent, len(ids))
+    return sent
