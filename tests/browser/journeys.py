@@ -23,7 +23,7 @@ from cases.access import (
 )
 from cases.models import ConsentScope
 from cases.views import PAGE_SIZE
-from cooperation.models import Role
+from cooperation.models import Organisation, OrganisationKind, Role
 from cooperation.roles import has_role, held_roles, municipalities_user_can_refer_to
 from stalkingpakke.views import READABLE_TOOLS
 
@@ -208,7 +208,13 @@ def journey(username: str) -> list[Step]:
             Step("revisionsspor, filter", f"{audit}?person=visitator&flagged_only=on"),
             Step("revisionsspor, fejl", f"{audit}?date_from=ikke-en-dato"),
             Step("til gennemsyn", reverse("audit:review")),
+            Step("sletning", reverse("retention:overview")),
         ]
+        municipality = Organisation.objects.filter(kind=OrganisationKind.MUNICIPALITY).first()
+        if municipality is not None:
+            steps.append(
+                Step("sletning, kommune", reverse("retention:municipality", args=[municipality.pk]))
+            )
     if username in ("forstekontakt", "admin"):
         # The error pages, once: nobody but a lost user sees them.
         steps += [
