@@ -416,8 +416,9 @@ def test_permission_matrix(client, world, key, role, column, expected):
 # being built while this table was written (their rows belong here once they settle).
 # These namespaces have their own table-driven matrix beside their feature: stalkingpakke in
 # test_permission_matrix_tools.py, retention in test_retention.py, subject_access (the
-# citizen's right of access) in test_subject_access.py.
-OUTSIDE_MATRIX = {"admin", "stalkingpakke", "retention", "subject_access"}
+# citizen's right of access) in test_subject_access.py, consultations (sparring) in
+# test_consultations.py.
+OUTSIDE_MATRIX = {"admin", "stalkingpakke", "retention", "subject_access", "consultations"}
 
 
 def _named_urls(patterns, namespace=""):
