@@ -42,6 +42,7 @@ class Action(StrEnum):
     DISQUALIFY = "disqualify"
     DECLINE = "decline"
     EDIT_TOOLS = "edit_tools"
+    NETWORK_MEETING = "network_meeting"
 
 
 class Level(StrEnum):
@@ -152,6 +153,17 @@ def visible_scopes(user, case: Case) -> set[str]:
     return consented_scopes(case, partner) if partner else set()
 
 
+# A network meeting's record (who took part, what was discussed and agreed) is part of the
+# case's journal: police and DSC read the meetings only if the citizen consented to share the
+# journal notes with them. Full access always reads them.
+NETWORK_MEETING_SCOPE = ConsentScope.NOTES
+
+
+def may_read_network_meetings(user, case: Case, scopes: set[str] | None = None) -> bool:
+    scopes = visible_scopes(user, case) if scopes is None else scopes
+    return NETWORK_MEETING_SCOPE in scopes
+
+
 def _is_owner(user, case: Case) -> bool:
     return case.responsible_id == user.pk and has_grant(user, case, CHANGE)
 
@@ -170,6 +182,10 @@ RULES = {
     Action.REOPEN: ({CaseState.CLOSED}, "owner_or_visitator"),
     Action.DECLINE: ({CaseState.REFERRED, CaseState.IN_TRIAGE}, "visitator"),
     Action.EDIT_TOOLS: ({CaseState.IN_TRIAGE, CaseState.ACTIVE}, "full"),
+    # Recording and correcting network meetings: the case's people with full access (its
+    # coordinator, the municipality's visitator) while the case is being worked on; in triage
+    # too, as an acute case may call its network together before it is routed.
+    Action.NETWORK_MEETING: ({CaseState.IN_TRIAGE, CaseState.ACTIVE}, "full"),
     Action.DISQUALIFY: (
         {CaseState.REFERRED, CaseState.IN_TRIAGE, CaseState.ACTIVE, CaseState.CLOSED},
         "visitator",

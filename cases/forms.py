@@ -209,6 +209,68 @@ class DisqualifyForm(DkfdsFormMixin, forms.Form):
         )
 
 
+class DateInput(forms.DateInput):
+    """The browser's date picker; without it, the date can be typed as 24.12.2026 too."""
+
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%Y"]
+
+
+class NetworkMeetingForm(DkfdsFormMixin, forms.Form):
+    held_on = forms.DateField(
+        label=_("Dato for mødet"),
+        widget=DateInput(),
+        input_formats=DATE_FORMATS,
+        help_text=_("Er mødet kun planlagt, så skriv den dag, det skal holdes."),
+    )
+    participants = forms.CharField(
+        label=_("Deltagere"),
+        widget=forms.Textarea,
+        max_length=2000,
+        help_text=_(
+            "Skriv roller og organisationer, fx: borgeren, primær koordinator "
+            "(Familierådgivningen), politiets kontaktperson, Dansk Stalking Center, "
+            "Jobcentret, Krisecenteret. Ikke medarbejdernes navne; navne fra borgerens eget "
+            "netværk kun, når det er nødvendigt."
+        ),
+    )
+    purpose = forms.CharField(
+        label=_("Formål og dagsorden"),
+        widget=forms.Textarea,
+        max_length=4000,
+        help_text=_("Hvorfor holdes mødet, og hvad skal der tales om?"),
+    )
+    agreements = forms.CharField(
+        label=_("Aftaler"),
+        widget=forms.Textarea,
+        required=False,
+        max_length=10000,
+        help_text=_(
+            "Hvem gør hvad, og hvornår. Skal udfyldes, når mødet er holdt; et planlagt møde "
+            "kan vente med det."
+        ),
+    )
+    next_meeting = forms.DateField(
+        label=_("Næste møde"),
+        required=False,
+        widget=DateInput(),
+        input_formats=DATE_FORMATS,
+    )
+
+
+class NetworkMeetingEditForm(NetworkMeetingForm):
+    """The same fields, and the version the form was opened with (optimistic locking)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    field_order = ["version"]
+
+
 class QueueFilterForm(forms.Form):
     q = forms.CharField(label=_("Søg på sagsnummer eller navn"), required=False, max_length=100)
     state = forms.ChoiceField(

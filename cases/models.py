@@ -404,6 +404,72 @@ class Note(models.Model):
         return f"{self.case.reference}: {_('notat')} {self.pk}"
 
 
+class NetworkMeeting(models.Model):
+    """A network meeting (netværksmøde) the case's coordinator holds with the citizen and the
+    professionals around them (police, DSC, job centre, family counselling, school, crisis
+    centre ...), and what was agreed. A date after today is a meeting that is planned.
+
+    Participants are written as roles and organisations, not as employees' names. Partners
+    (police, DSC) read the meetings only within the citizen's consent to share journal notes
+    (ConsentScope.NOTES): a meeting's record is part of the case's journal.
+    """
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("sag"), on_delete=models.CASCADE, related_name="network_meetings"
+    )
+    held_on = models.DateField(
+        _("dato for mødet"),
+        help_text=_(
+            "Den dag, mødet blev holdt. En dato efter i dag betyder, at mødet er planlagt."
+        ),
+    )
+    participants = models.TextField(
+        _("deltagere"),
+        help_text=_(
+            "Skriv roller og organisationer, fx: borgeren, primær koordinator "
+            "(Familierådgivningen), politiets kontaktperson, Krisecenteret. Skriv ikke "
+            "medarbejderes navne; navne fra borgerens eget netværk kun, når det er nødvendigt."
+        ),
+    )
+    purpose = models.TextField(_("formål og dagsorden"))
+    agreements = models.TextField(
+        _("aftaler"),
+        blank=True,
+        help_text=_("Hvem gør hvad, og hvornår. Skal udfyldes, når mødet er holdt."),
+    )
+    next_meeting = models.DateField(_("næste møde"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("registreret af"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("registreret"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("senest rettet"), auto_now=True)
+    # Optimistic locking: every change bumps it; a save against an older number is refused.
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        verbose_name = _("netværksmøde")
+        verbose_name_plural = _("netværksmøder")
+        ordering = ["-held_on", "-pk"]
+        indexes = [models.Index(fields=["case", "held_on"], name="network_meeting_by_case")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(next_meeting__isnull=True) | Q(next_meeting__gt=models.F("held_on")),
+                name="network_meeting_next_after_held",
+            )
+        ]
+
+    def __str__(self):
+        # Never personal data: the reference and the date only.
+        return f"{self.case.reference}: {_('netværksmøde')} {self.held_on:%Y-%m-%d}"
+
+    @property
+    def is_planned(self) -> bool:
+        return self.held_on > timezone.localdate()
+
+
 class EventKind(models.TextChoices):
     REFERRED = "referred", _("Henvist")
     TRIAGE_STARTED = "triage_started", _("Visitation påbegyndt")
@@ -419,6 +485,8 @@ class EventKind(models.TextChoices):
     MERGED = "merged", _("Sammenlagt")
     DISQUALIFIED = "disqualified", _("Inhabilitet registreret")
     HANDOVER = "handover", _("Overdraget")
+    NETWORK_MEETING = "network_meeting", _("Netværksmøde registreret")
+    NETWORK_MEETING_CHANGED = "network_meeting_changed", _("Netværksmøde rettet")
 
 
 class CaseEvent(models.Model):
@@ -590,7 +658,10 @@ class RetentionRun(models.Model):
     records_removed = models.PositiveIntegerField(
         _("andre poster slettet"),
         default=0,
-        help_text=_("Udfyldte skemaer, handleplaner med indsatser og udgaver, bilag, dokumenter."),
+        help_text=_(
+            "Udfyldte skemaer, handleplaner med indsatser og udgaver, bilag, dokumenter, "
+            "netværksmøder."
+        ),
     )
 
     class Meta:

@@ -9,6 +9,8 @@ append-only audit trail keeps pointing at it), and everything personal goes:
   triage reasoning and closing comment;
 - referral reasons and decline reasons, disqualification reasons, the timeline's summaries;
 - journal notes (the timeline keeps the "note added" events without their text);
+- network meetings, whole rows: who took part, what was discussed and agreed (the timeline
+  keeps that a meeting was recorded, without its date);
 - everything of the stalking package on the case: filled forms, the action plan with its
   items and revisions, the incident log with its attachments, the PDF documents and the
   rendered incident log chunks, rows and files.
@@ -40,6 +42,7 @@ from .models import (
     CaseEvent,
     CaseState,
     Disqualification,
+    NetworkMeeting,
     Note,
     Referral,
     RetentionOutcome,
@@ -287,6 +290,7 @@ def _scrub_stalkingpakke(case: Case, removed: Removed) -> None:
 def _scrub_case(case: Case, removed: Removed) -> None:
     CaseEvent.objects.filter(case=case, note__isnull=False).update(note=None)
     removed.notes += Note.objects.filter(case=case).delete()[0]
+    removed.records += NetworkMeeting.objects.filter(case=case).delete()[0]
     CaseEvent.objects.filter(case=case).exclude(summary="").update(summary="")
     Referral.objects.filter(case=case).exclude(reason="").update(reason="")
     Referral.objects.filter(case=case).exclude(decline_reason="").update(decline_reason=REDACTED)

@@ -36,6 +36,7 @@ from .models import (
     ConsentScope,
     Disqualification,
     EventKind,
+    NetworkMeeting,
     Note,
     PersonKind,
     Referral,
@@ -71,6 +72,17 @@ MSG_CANNOT_REFER_HERE = _("Du kan ikke henvise til denne kommune.")
 MSG_STALE = _(
     "Sagen er blevet ændret af en anden, mens du arbejdede. Indlæs siden igen og prøv igen."
 )
+MSG_MEETING_STALE = _(
+    "En anden har rettet netværksmødet, mens du arbejdede, så din ændring er ikke gemt. "
+    "Åbn mødet igen for at se den nyeste udgave."
+)
+MSG_MEETING_PARTICIPANTS = _("Skriv, hvem der deltog: roller og organisationer.")
+MSG_MEETING_PURPOSE = _("Skriv mødets formål eller dagsorden.")
+MSG_MEETING_AGREEMENTS = _(
+    "Skriv, hvad der blev aftalt: hvem gør hvad, og hvornår. Blev intet nyt aftalt, så skriv det."
+)
+MSG_MEETING_NEXT = _("Næste møde skal ligge efter dette møde.")
+MSG_MEETING_BEFORE_CASE = _("Mødet kan ikke ligge før den dag, sagen blev modtaget.")
 
 
 def _now():
@@ -612,3 +624,123 @@ def disqualify(*, actor, case: Case, user, reason: str, request=None) -> Disqual
     _event(case, actor, EventKind.DISQUALIFIED)
     _audit_change(actor, case, "disqualify", object_id=user.pk, request=request)
     return disqualification
+
+
+def _clean_meeting(
+    case: Case,
+    *,
+    held_on: datetime.date,
+    participants: str,
+    purpose: str,
+    agreements: str,
+    next_meeting: datetime.date | None,
+) -> dict:
+    """The meeting's fields, stripped, or a ValidationError naming each field that is wrong.
+    Agreements may wait while the meeting is only planned (a date after today)."""
+    data = {
+        "held_on": held_on,
+        "participants": participants.strip(),
+        "purpose": purpose.strip(),
+        "agreements": agreements.strip(),
+        "next_meeting": next_meeting,
+    }
+    errors = {}
+    if held_on < timezone.localdate(case.received_at):
+        errors["held_on"] = MSG_MEETING_BEFORE_CASE
+    if not data["participants"]:
+        errors["participants"] = MSG_MEETING_PARTICIPANTS
+    if not data["purpose"]:
+        errors["purpose"] = MSG_MEETING_PURPOSE
+    if held_on <= timezone.localdate() and not data["agreements"]:
+        errors["agreements"] = MSG_MEETING_AGREEMENTS
+    if next_meeting is not None and next_meeting <= held_on:
+        errors["next_meeting"] = MSG_MEETING_NEXT
+    if errors:
+        raise ValidationError(
+            {field: ValidationError(message, code="invalid") for field, message in errors.items()}
+        )
+    return data
+
+
+def _meeting_summary(meeting: NetworkMeeting) -> str:
+    # The date only: the timeline is shown to everyone on the case, the record is not.
+    return f"{meeting.held_on:%d.%m.%Y}"
+
+
+@transaction.atomic
+def record_network_meeting(
+    *,
+    actor,
+    case: Case,
+    held_on: datetime.date,
+    participants: str,
+    purpose: str,
+    agreements: str = "",
+    next_meeting: datetime.date | None = None,
+    request=None,
+) -> NetworkMeeting:
+    """The coordinator (or the visitator) records a network meeting held with the citizen and
+    the professionals around them, or one that is planned."""
+    case = _lock(case)
+    require(actor, Action.NETWORK_MEETING, case)
+    _require_state(case, CaseState.IN_TRIAGE, CaseState.ACTIVE)
+    data = _clean_meeting(
+        case,
+        held_on=held_on,
+        participants=participants,
+        purpose=purpose,
+        agreements=agreements,
+        next_meeting=next_meeting,
+    )
+    meeting = NetworkMeeting.objects.create(case=case, recorded_by=actor, **data)
+    _save(case)
+    _event(case, actor, EventKind.NETWORK_MEETING, summary=_meeting_summary(meeting))
+    audit.record(
+        user=actor,
+        action=AuditAction.CREATE,
+        case=case,
+        what="network_meeting",
+        object_id=meeting.pk,
+        request=request,
+    )
+    return meeting
+
+
+@transaction.atomic
+def update_network_meeting(
+    *,
+    actor,
+    meeting: NetworkMeeting,
+    expected_version: int,
+    held_on: datetime.date,
+    participants: str,
+    purpose: str,
+    agreements: str = "",
+    next_meeting: datetime.date | None = None,
+    request=None,
+) -> NetworkMeeting:
+    """Correct or complete a meeting's record (e.g. the agreements once a planned meeting has
+    been held). A save against an older version than the stored one is refused, and the
+    stored one is kept."""
+    case = _lock(meeting.case)
+    require(actor, Action.NETWORK_MEETING, case)
+    _require_state(case, CaseState.IN_TRIAGE, CaseState.ACTIVE)
+    meeting = NetworkMeeting.objects.select_for_update().get(pk=meeting.pk, case=case)
+    if meeting.version != expected_version:
+        raise TransitionError(MSG_MEETING_STALE, code="stale")
+    data = _clean_meeting(
+        case,
+        held_on=held_on,
+        participants=participants,
+        purpose=purpose,
+        agreements=agreements,
+        next_meeting=next_meeting,
+    )
+    for name, value in data.items():
+        setattr(meeting, name, value)
+    meeting.version += 1
+    meeting.save(update_fields=[*data, "version", "updated_at"])
+    _save(case)
+    _event(case, actor, EventKind.NETWORK_MEETING_CHANGED, summary=_meeting_summary(meeting))
+    _audit_change(actor, case, "network_meeting", object_id=meeting.pk, request=request)
+    return meeting

@@ -36,6 +36,8 @@ changed meaning gets a new version):
             to_role_label, status_label, sent_at}]} | null
     closing {closed_at, reason, reason_label, comment} | null
     notes [{written_at, author {...}, text}]
+    network_meetings [{held_on, planned, participants, purpose, agreements, next_meeting,
+                      recorded_at, recorded_by {...}, updated_at}]
     timeline [{at, kind, kind_label, actor {...}, summary}]
     forms [{tool, tool_label, tool_version, created_at, updated_at, created_by {...},
            sections [{heading, answers [{key, question, value, answer}]}]}]
@@ -124,6 +126,14 @@ EXPLANATIONS = {
     "notes": (
         _("Journalnotater"),
         _("De notater, medarbejderne har skrevet i sagen, med dato og den skrivendes rolle."),
+    ),
+    "network_meetings": (
+        _("Netværksmøder"),
+        _(
+            "Møder, hvor du og de fagfolk, der hjælper dig, har talt sammen om din situation: "
+            "hvem der var med, hvad mødet handlede om, og hvad der blev aftalt. Et møde med en "
+            "dato efter udskriften er planlagt."
+        ),
     ),
     "timeline": (
         _("Forløb"),
@@ -502,6 +512,7 @@ def _collect(case: Case, produced_by) -> dict:
     )
     consents = list(case.consents.order_by("given_at", "pk"))
     notes = list(case.notes.order_by("created_at", "pk"))
+    meetings = list(case.network_meetings.order_by("held_on", "pk"))
     events = list(case.events.order_by("created_at", "id"))
     forms = list(case.filled_forms.select_related("tool_version").order_by("created_at", "pk"))
     plan = (
@@ -535,6 +546,7 @@ def _collect(case: Case, produced_by) -> dict:
     user_ids |= {r.from_user_id for r in referrals} | {r.responded_by_id for r in referrals}
     user_ids |= {c.recorded_by_id for c in consents} | {c.withdrawn_by_id for c in consents}
     user_ids |= {n.author_id for n in notes} | {e.actor_id for e in events}
+    user_ids |= {m.recorded_by_id for m in meetings}
     user_ids |= {f.created_by_id for f in forms} | {e.created_by_id for e in entries}
     user_ids |= {d.requested_by_id for d in documents} | {r["user_id"] for r in reads}
     if plan is not None:
@@ -740,6 +752,20 @@ def _collect(case: Case, produced_by) -> dict:
                 "text": n.text,
             }
             for n in notes
+        ],
+        "network_meetings": [
+            {
+                "held_on": m.held_on,
+                "planned": m.held_on > timezone.localdate(now),
+                "participants": m.participants,
+                "purpose": m.purpose,
+                "agreements": m.agreements,
+                "next_meeting": m.next_meeting,
+                "recorded_at": m.recorded_at,
+                "recorded_by": actors(m.recorded_by_id, m.recorded_at),
+                "updated_at": m.updated_at,
+            }
+            for m in meetings
         ],
         "timeline": [
             {

@@ -29,5 +29,15 @@ urlpatterns = [
     ),
     path(f"sager/{REF}/inhabilitet/", views.disqualify, name="disqualify"),
     path(f"sager/{REF}/henvisning/<int:referral_id>/", views.respond_to_referral, name="respond"),
+    path(
+        f"sager/{REF}/netvaerksmoeder/ny/",
+        views.network_meeting_create,
+        name="network_meeting_create",
+    ),
+    path(
+        f"sager/{REF}/netvaerksmoeder/<int:meeting_id>/",
+        views.network_meeting_edit,
+        name="network_meeting_edit",
+    ),
     path("", include("cases.subject_access_urls")),  # cases:subject_access:*, indsigt
 ]

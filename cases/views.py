@@ -19,12 +19,22 @@ from cooperation.models import Role
 from cooperation.roles import current_holders, has_role, municipalities_user_can_refer_to
 
 from . import audit, selectors, services
-from .access import Action, Level, allowed_actions, level_for, require_may, visible_scopes
+from .access import (
+    Action,
+    Level,
+    allowed_actions,
+    level_for,
+    may_read_network_meetings,
+    require_may,
+    visible_scopes,
+)
 from .cpr import reveal
 from .forms import (
     CloseForm,
     ConsentForm,
     DisqualifyForm,
+    NetworkMeetingEditForm,
+    NetworkMeetingForm,
     NoteForm,
     QueueFilterForm,
     ReasonForm,
@@ -203,6 +213,8 @@ def case_detail(request, reference):
         hidden = [EventKind.DISQUALIFIED]
         if ConsentScope.NOTES not in scopes:
             hidden.append(EventKind.NOTE_ADDED)
+        if not may_read_network_meetings(request.user, case, scopes):
+            hidden += [EventKind.NETWORK_MEETING, EventKind.NETWORK_MEETING_CHANGED]
         events = events.exclude(kind__in=hidden)
     actions = allowed_actions(request.user, case)
     from stalkingpakke.documents import documents_for
@@ -226,6 +238,12 @@ def case_detail(request, reference):
         if Action.JOIN in actions
         else None,
         "note_form": NoteForm() if Action.ADD_NOTE in actions else None,
+        # None: not shared with this reader; a list (maybe empty): shown.
+        "meetings": list(
+            case.network_meetings.select_related("recorded_by").order_by("-held_on", "-pk")
+        )
+        if may_read_network_meetings(request.user, case, scopes)
+        else None,
         "documents": documents_for(request.user, case).filter(status="ready")[:10],
         "my_referral": _referral_waiting_for(request.user, referrals),
     }
@@ -523,4 +541,71 @@ def respond_to_referral(request, reference, referral_id):
     )
     return render(
         request, "cases/respond_form.html", {"case": case, "referral": referral, "form": form}
+    )
+
+
+def _meeting_data(form) -> dict:
+    return {
+        name: form.cleaned_data[name]
+        for name in ("held_on", "participants", "purpose", "agreements", "next_meeting")
+    }
+
+
+@login_required
+def network_meeting_create(request, reference):
+    case = _case_for_action(request, reference)
+    require_may(request.user, Action.NETWORK_MEETING, case)
+    form = NetworkMeetingForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_network_meeting(
+                actor=request.user, case=case, request=request, **_meeting_data(form)
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("Netværksmødet er registreret."))
+            return redirect(case)
+    audit.record_read(
+        user=request.user, case=case, what="case_form:network_meeting", request=request
+    )
+    return render(
+        request, "cases/network_meeting_form.html", {"case": case, "form": form, "meeting": None}
+    )
+
+
+@login_required
+def network_meeting_edit(request, reference, meeting_id):
+    case = _case_for_action(request, reference)
+    require_may(request.user, Action.NETWORK_MEETING, case)
+    meeting = get_object_or_404(case.network_meetings, pk=meeting_id)
+    initial = {name: getattr(meeting, name) for name in NetworkMeetingForm.base_fields}
+    form = NetworkMeetingEditForm(
+        request.POST or None, initial=initial | {"version": meeting.version}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_network_meeting(
+                actor=request.user,
+                meeting=meeting,
+                expected_version=form.cleaned_data["version"],
+                request=request,
+                **_meeting_data(form),
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("Netværksmødet er gemt."))
+            return redirect(case)
+    audit.record_read(
+        user=request.user,
+        case=case,
+        what="case_form:network_meeting",
+        object_id=meeting.pk,
+        request=request,
+    )
+    return render(
+        request,
+        "cases/network_meeting_form.html",
+        {"case": case, "form": form, "meeting": meeting},
     )

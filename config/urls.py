@@ -20,6 +20,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("revision/", include("cases.audit_urls")),
     path("sletning/", include("cases.retention_urls")),
+    path("sparring/", include("cooperation.consultation_urls")),
     path("admin/", admin.site.urls),
     path("", include("stalkingpakke.urls")),
     path("", include("cases.urls")),

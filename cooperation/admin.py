@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from .models import Organisation, RoleAssignment, Unit
+from .models import Consultation, Organisation, RoleAssignment, Unit
 from .services import handover
 
 
@@ -92,3 +92,51 @@ class RoleAssignmentAdmin(admin.ModelAdmin):
                 "title": _("Overdrag rolle"),
             },
         )
+
+
+@admin.register(Consultation)
+class ConsultationAdmin(admin.ModelAdmin):
+    """Read-only: questions are asked, answered and withdrawn only through the services
+    (cooperation.consultations), which audit each step. The search is on who and where, not on
+    the text: the question is meant to hold no personal data, and searching it for a name
+    would invite looking for some. An administrator may delete one that holds some anyway."""
+
+    list_display = [
+        "__str__",
+        "kind",
+        "to_organisation",
+        "from_organisation",
+        "asked_by",
+        "status",
+        "asked_at",
+        "answered_at",
+    ]
+    list_filter = ["status", "kind", "to_organisation"]
+    search_fields = [
+        "asked_by__username",
+        "asked_by__last_name",
+        "answered_by__username",
+        "to_organisation__name",
+        "from_organisation__name",
+    ]
+    list_select_related = ["asked_by", "to_organisation", "from_organisation"]
+    date_hierarchy = "asked_at"
+    fields = [
+        "kind",
+        "to_organisation",
+        "asked_by",
+        "from_organisation",
+        "asked_at",
+        "status",
+        "question",
+        "answered_by",
+        "answered_at",
+        "answer",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

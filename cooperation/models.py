@@ -4,6 +4,9 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -165,3 +168,120 @@ class RoleAssignment(models.Model):
     def __str__(self):
         deputy = f" ({_('stedfortræder')})" if self.is_deputy else ""
         return f"{self.get_role_display()}{deputy}, {self.organisation.code}: {self.user}"
+
+
+# --- Consultation (sparring) -----------------------------------------------------------------
+
+# Long enough for a situation described in a few paragraphs, short enough to stay a question.
+CONSULTATION_QUESTION_MAX_LENGTH = 3000
+CONSULTATION_ANSWER_MAX_LENGTH = 6000
+
+
+class ConsultationKind(models.TextChoices):
+    """Whom a consultation asks: a municipality's stalking visitators, or DSC's advisors."""
+
+    VISITATOR = "visitator", _("Kommunens stalkingvisitator")
+    DSC = "dsc", _("Dansk Stalking Center")
+
+
+class ConsultationStatus(models.TextChoices):
+    OPEN = "open", _("Venter på svar")
+    ANSWERED = "answered", _("Besvaret")
+    WITHDRAWN = "withdrawn", _("Trukket tilbage")
+
+
+class Consultation(models.Model):
+    """A professional's question to colleagues (sparring). It carries no personal data and
+    is never linked to a case: cooperation.consultations refuses text that looks like a CPR
+    number or a case reference. Every change goes through cooperation.consultations."""
+
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("spurgt af"),
+        on_delete=models.PROTECT,
+        related_name="consultations_asked",
+    )
+    from_organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("fra organisation"),
+        on_delete=models.PROTECT,
+        related_name="consultations_asked",
+    )
+    kind = models.CharField(_("til"), max_length=20, choices=ConsultationKind.choices)
+    to_organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("til organisation"),
+        on_delete=models.PROTECT,
+        related_name="consultations_received",
+    )
+    question = models.TextField(_("spørgsmål"), max_length=CONSULTATION_QUESTION_MAX_LENGTH)
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=ConsultationStatus.choices,
+        default=ConsultationStatus.OPEN,
+    )
+    answer = models.TextField(_("svar"), max_length=CONSULTATION_ANSWER_MAX_LENGTH, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("besvaret af"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="consultations_answered",
+    )
+    asked_at = models.DateTimeField(_("spurgt"), default=timezone.now)
+    answered_at = models.DateTimeField(_("besvaret"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sparring")
+        verbose_name_plural = _("sparringer")
+        ordering = ["-asked_at", "-id"]
+        indexes = [
+            # The answerers' list and the dashboard count: open ones to my organisation.
+            models.Index(
+                fields=["to_organisation", "status", "asked_at"], name="consultation_inbox"
+            ),
+            # The asker's list: my questions, newest first.
+            models.Index(fields=["asked_by", "-asked_at"], name="consultation_by_asker"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ConsultationKind.values), name="consultation_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ConsultationStatus.values),
+                name="consultation_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(question=""), name="consultation_question_not_empty"
+            ),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("question"), CONSULTATION_QUESTION_MAX_LENGTH)
+                & LessThanOrEqual(Length("answer"), CONSULTATION_ANSWER_MAX_LENGTH),
+                name="consultation_text_not_too_long",
+            ),
+            # Answered: with an answer, who gave it and when. Otherwise: none of the three.
+            models.CheckConstraint(
+                condition=(
+                    Q(status=ConsultationStatus.ANSWERED)
+                    & ~Q(answer="")
+                    & Q(answered_by__isnull=False)
+                    & Q(answered_at__isnull=False)
+                )
+                | (
+                    ~Q(status=ConsultationStatus.ANSWERED)
+                    & Q(answer="")
+                    & Q(answered_by__isnull=True)
+                    & Q(answered_at__isnull=True)
+                ),
+                name="consultation_answered_has_answer",
+            ),
+        ]
+
+    def __str__(self):
+        # Never the question: it is free text, and the admin and logs show __str__.
+        return f"{_('Sparring')} {self.pk} ({self.get_kind_display()}, {self.get_status_display()})"
+
+    def get_absolute_url(self):
+        return reverse("consultations:detail", kwargs={"pk": self.pk})

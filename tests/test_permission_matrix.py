@@ -19,9 +19,10 @@ strict xfail with the reason in BUGS, so fixing the code turns them into failure
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from cases import services
-from cases.models import ConsentPartner, ConsentScope, Referral, ReferralKind
+from cases.models import ConsentPartner, ConsentScope, NetworkMeeting, Referral, ReferralKind
 from cooperation.models import Role, RoleAssignment
 
 pytestmark = [
@@ -304,6 +305,51 @@ CASE_MATRIX = {
         "disqualified":         _NONE,
         "anonymous":            _ANON,
     },
+    # Network meetings: recorded and corrected with full access while the case is worked on
+    # (in triage, active); partners read them on the case page within the consent, no form.
+    "cases:network_meeting_create": {
+        "first_contact":        _NONE,
+        "visitator":            "403  200  200  200  200  403",
+        "deputy_visitator":     "403  200  200  200  200  403",
+        "coordinator":          "404  404  200  200  404  403",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
+    "cases:network_meeting_create POST": {
+        "first_contact":        _NONE,
+        "visitator":            "403  302  302  302  302  403",
+        "deputy_visitator":     "403  302  302  302  302  403",
+        "coordinator":          "404  404  302  302  404  403",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
+    # Meeting: one on the case (made directly, so that every column has one).
+    "cases:network_meeting_edit": {
+        "first_contact":        _NONE,
+        "visitator":            "403  200  200  200  200  403",
+        "deputy_visitator":     "403  200  200  200  200  403",
+        "coordinator":          "404  404  200  200  404  403",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
 }
 # fmt: on
 
@@ -311,6 +357,12 @@ POST_DATA = {
     "cases:start_triage POST": {},
     "cases:add_note POST": {"text": "Matrix-notat"},
     "cases:reveal_cpr POST": {},
+    "cases:network_meeting_create POST": {
+        "held_on": timezone.localdate().isoformat(),
+        "participants": "Borgeren, primær koordinator, politiets kontaktperson",
+        "purpose": "Matrix-møde",
+        "agreements": "Koordinatoren følger op i næste uge.",
+    },
 }
 
 
@@ -367,6 +419,16 @@ def case_url(world, name, case, user):
         referral = mine.first() if user else None
         referral = referral or Referral.objects.filter(case=case).order_by("pk").first()
         kwargs["referral_id"] = referral.pk
+    elif name == "cases:network_meeting_edit":
+        meeting = case.network_meetings.first() or NetworkMeeting.objects.create(
+            case=case,
+            held_on=timezone.localdate(),
+            participants="Borgeren, primær koordinator",
+            purpose="Matrix-møde",
+            agreements="Ingen nye aftaler",
+            recorded_by=world.visitator,
+        )
+        kwargs["meeting_id"] = meeting.pk
     return reverse(name, kwargs=kwargs)
 
 

@@ -90,6 +90,9 @@ WORDS = {
     "correction_reason": "Rettelsesgrundqqu",
     "attachment_name": "skaermbilledeqqv.png",
     "closing_comment": "Lukkekommentarqqw",
+    "meeting_participants": "Deltagereqqx",
+    "meeting_purpose": "Dagsordenqqy",
+    "meeting_agreements": "Aftalerqqz",
 }
 SCRIPT = "<script>alert(1)</script>"
 
@@ -130,6 +133,15 @@ def filled_case(world, *, close=True):
         to_police=True,
     )
     services.add_note(actor=world.coordinator, case=case, text=f"{WORDS['note']} {SCRIPT}")
+    services.record_network_meeting(
+        actor=world.coordinator,
+        case=case,
+        held_on=timezone.localdate(),
+        participants=f"Borgeren, {WORDS['meeting_participants']}",
+        purpose=WORDS["meeting_purpose"],
+        agreements=WORDS["meeting_agreements"],
+        next_meeting=timezone.localdate() + datetime.timedelta(days=14),
+    )
     dsc_consent = case.consents.get(partner=ConsentPartner.DSC)
     services.withdraw_consent(actor=world.coordinator, consent=dsc_consent)
 
@@ -263,6 +275,7 @@ def test_the_json_has_the_documented_structure(client, world):
         "triage",
         "closing",
         "notes",
+        "network_meetings",
         "timeline",
         "forms",
         "action_plan",
@@ -309,6 +322,11 @@ def test_the_json_has_the_documented_structure(client, world):
         "uploaded_at": None,
     }
     assert data["closing"]["comment"] == WORDS["closing_comment"]
+    (meeting,) = data["network_meetings"]
+    assert meeting["agreements"] == WORDS["meeting_agreements"]
+    assert meeting["planned"] is False
+    assert meeting["held_on"] == timezone.localdate().isoformat()
+    assert meeting["recorded_by"]["role"] == "coordinator"
     assert set(data["explanations"]) >= {"notes", "access_log", "incident_log"}
     # Danish letters as they are, in UTF-8.
     raw = _export(client, world.visitator, case, "json").content
@@ -566,18 +584,27 @@ def _grow(world, case, n):
             consent=case.consents.get(partner=ConsentPartner.DSC, withdrawn_at__isnull=True),
         )
         audit.record_read(user=world.police_contact, case=case, what="case", request=None)
+        services.record_network_meeting(
+            actor=world.coordinator,
+            case=case,
+            held_on=timezone.localdate(),
+            participants="Borgeren, koordinator",
+            purpose=f"Møde {i}",
+            agreements="Ingen nye aftaler",
+        )
 
 
 def test_query_count_does_not_grow_with_the_case(client, world, django_assert_num_queries):
-    """19 queries per export, measured on SQLite, whatever the size of the case:
+    """20 queries per export, measured on SQLite, whatever the size of the case:
 
     - 3 of every logged-in request: session, user, the user's current role assignments;
     - the case, with visibility, the disqualification check and the user's grants on it
       (cases.access.with_access_facts) in the same query;
     - one each for referrals, consents, notes, timeline events, filled forms (with their
       tool version), the action plan (with its tool version), its items, its revisions, the
-      incident entries, their attachments, the documents, the reads aggregated in SQL, the
-      related cases, and the role assignments of every employee named (15);
+      incident entries, their attachments, the documents, the network meetings, the reads
+      aggregated in SQL, the related cases, and the role assignments of every employee named
+      (16);
     - the audit INSERT of the export itself.
     """
     case = world.active(police=True)
@@ -586,14 +613,15 @@ def test_query_count_does_not_grow_with_the_case(client, world, django_assert_nu
     url = _url("json", case)
     assert client.post(url).status_code == 200  # warm up the session
 
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(20):
         assert client.post(url).status_code == 200
 
     _grow(world, case, 20)
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(20):
         response = client.post(url)
     data = json.loads(response.content)
     assert len(data["notes"]) == 21 and len(data["incident_log"]) == 21
+    assert len(data["network_meetings"]) == 21
     assert len(data["action_plan"]["revisions"]) == 21
     assert len(data["forms"]) == 21 and len(data["documents"]) == 21
     assert sum(len(e["attachments"]) for e in data["incident_log"]) == 21

@@ -25,6 +25,7 @@ MENU = (
     ("audit", "audit:search"),
     ("retention", "retention:overview"),
     ("package", "stalkingpakke:index"),
+    ("consultations", "consultations:list"),
 )
 
 

@@ -23,6 +23,7 @@ from cases.access import (
 )
 from cases.models import ConsentScope
 from cases.views import PAGE_SIZE
+from cooperation import consultations
 from cooperation.models import Organisation, OrganisationKind, Role
 from cooperation.roles import has_role, held_roles, municipalities_user_can_refer_to
 from stalkingpakke.views import READABLE_TOOLS
@@ -75,6 +76,12 @@ def _forms_for(user, case, action: Action) -> list[Step]:
         return [Step("genåbn (fejl)", url("reopen"), submit=SUBMIT)]
     if action is Action.DISQUALIFY:
         return [Step("inhabilitet (fejl)", url("disqualify"), submit=SUBMIT)]
+    if action == "network_meeting":
+        steps = [Step("netværksmøde (fejl)", url("network_meeting_create"), submit=SUBMIT)]
+        meeting = case.network_meetings.first()
+        if meeting:
+            steps.append(Step("ret netværksmøde", url("network_meeting_edit", meeting.pk)))
+        return steps
     if action == "edit_tools":  # the stalking package's tools on the case
         tools = lambda name, *args: reverse(f"stalkingpakke:{name}", args=[ref, *args])  # noqa: E731
         steps = [
@@ -155,6 +162,31 @@ def journey(username: str) -> list[Step]:
             Step(f"stalkingpakken, {kind}", reverse("stalkingpakke:tool", args=[kind]))
             for kind in READABLE_TOOLS
         ]
+    if held_roles(user):
+        # Consultations (sparring): the list, the form and its error state; a question that
+        # waits for the user's answer, with the answer form and its error state; the user's
+        # own newest question, and the confirmation to take it back while it is open.
+        sparring, ask = reverse("consultations:list"), reverse("consultations:ask")
+        steps += [
+            Step("sparring", sparring),
+            Step("ny sparring", ask),
+            Step("ny sparring (fejl)", ask, submit=SUBMIT),
+        ]
+        waiting = consultations.consultations_for_answering(user).first()
+        if waiting is not None:
+            steps += [
+                Step("besvar sparring", waiting.get_absolute_url()),
+                Step("besvar sparring (fejl)", waiting.get_absolute_url(), submit=SUBMIT),
+            ]
+        answered = consultations.consultations_to(user).filter(status="answered").first()
+        if answered is not None:
+            steps.append(Step("besvaret sparring", answered.get_absolute_url()))
+        own = consultations.consultations_asked_by(user).first()
+        if own is not None:
+            steps.append(Step("egen sparring", own.get_absolute_url()))
+            if consultations.may_withdraw(user, own):
+                withdraw = reverse("consultations:withdraw", args=[own.pk])
+                steps.append(Step("træk sparring tilbage", withdraw))
     steps += [
         Step("kontakter", reverse("directory")),
         Step("tilgængelighedserklæring", reverse("accessibility")),

@@ -91,6 +91,7 @@ class Command(BaseCommand):
             organisations = self._organisations()
             users = self._users(organisations)
             created = self._cases(organisations, users)
+            self._consultations(organisations, users)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo ready: {len(users)} users, {Case.objects.count()} cases ({created} new)."
@@ -267,7 +268,23 @@ class Command(BaseCommand):
             comment="Henvendelserne er ophørt, og borgeren føler sig tryg.",
         )
         self._stalkingpakke(police_case, coordinator)
+        self._network_meeting(police_case, coordinator)
         return 7
+
+    def _network_meeting(self, case, coordinator):
+        """The police case's network meeting: roles and organisations, no employees' names."""
+        services.record_network_meeting(
+            actor=coordinator,
+            case=case,
+            held_on=timezone.localdate(),
+            participants="Mette (borgeren), primær koordinator (Familierådgivningen), politiets "
+            "kontaktperson, Jobcentret, Krisecenteret",
+            purpose="Fælles overblik over sikkerheden i hjemmet og på arbejdet, og hvem der "
+            "gør hvad de næste to uger.",
+            agreements="Politiet vurderer et tilhold inden en uge. Jobcentret aftaler en sikker "
+            "vej til og fra arbejdet. Koordinatoren samler logskemaet til politiet.",
+            next_meeting=timezone.localdate() + datetime.timedelta(days=14),
+        )
 
     def _stalkingpakke(self, case, coordinator):
         """The police case gets a log, a plan and an assessment, and its PDFs are made
@@ -340,3 +357,52 @@ class Command(BaseCommand):
         )
         for kind in ("action_plan", "incident_log"):
             documents.request_document(actor=coordinator, case=case, kind=kind)
+
+    # Two consultations (sparring), each made once: the key is who asked and the question.
+    # One open to Esbjerg's visitator from the first contact, one to DSC that DSC answered.
+    CONSULTATION_OPEN = (
+        "En borger, jeg har kontakt med i jobcentret, fortæller, at en tidligere kollega "
+        "dukker op, hvor hun handler, og skriver til hende på sociale medier flere gange om "
+        "ugen. Hun vil ikke anmelde det. Er det noget, jeg skal henvise til dig, eller kan jeg "
+        "nøjes med at give hende rådene fra stalkingpakken?"
+    )
+    CONSULTATION_ANSWERED = (
+        "Hvordan taler vi bedst med en borger, der er bange for, at det bliver værre, hvis "
+        "politiet kontakter den, der stalker? Borgeren har fået et tilhold tidligere."
+    )
+    CONSULTATION_ANSWER = (
+        "Tag frygten alvorligt, og læg en sikkerhedsplan sammen med borgeren, før noget sker. "
+        "Fortæl, hvad politiet kan gøre, og at borgeren kan få en kontaktperson der. Brud på "
+        "et tilhold kan anmeldes hver gang; hjælp borgeren med at føre logskema. Ring gerne "
+        "til vores linje for fagpersoner, hvis I vil tale det igennem."
+    )
+
+    def _consultations(self, organisations, users):
+        from cooperation import consultations
+        from cooperation.models import Consultation, ConsultationKind
+
+        def once(asker, question, kind, organisation):
+            existing = Consultation.objects.filter(asked_by=asker, question=question).first()
+            if existing is not None:
+                return existing, False
+            made = consultations.ask(
+                actor=asker, to_kind=kind, organisation=organisation, question=question
+            )
+            return made, True
+
+        once(
+            users["forstekontakt"],
+            self.CONSULTATION_OPEN,
+            ConsultationKind.VISITATOR,
+            organisations["ESB"],
+        )
+        answered, new = once(
+            users["koordinator"],
+            self.CONSULTATION_ANSWERED,
+            ConsultationKind.DSC,
+            organisations["DSC"],
+        )
+        if new:
+            consultations.answer(
+                actor=users["dsc"], consultation=answered, answer=self.CONSULTATION_ANSWER
+            )
