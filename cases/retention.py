@@ -27,6 +27,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Q
@@ -100,7 +101,8 @@ def years_before(moment: datetime.datetime, years: int) -> datetime.datetime:
 def cutoff_for(municipality: Organisation, now: datetime.datetime | None = None):
     """Cases closed before this moment are past the municipality's retention period.
     A case closed exactly N years ago is not yet (it is kept N years, then it is due)."""
-    return years_before(now or timezone.now(), municipality.retention_years)
+    years = max(municipality.retention_years, settings.RETENTION_MIN_YEARS)
+    return years_before(now or timezone.now(), years)
 
 
 def _due(municipality_id: int, cutoff: datetime.datetime) -> Q:

@@ -535,11 +535,12 @@ def _collect(case: Case, produced_by) -> dict:
         related |= Q(pk=case.merged_into_id)
     if case.cpr_index:
         related |= Q(municipality_id=case.municipality_id, cpr_index=case.cpr_index)
+    others = Case.objects.filter(related).exclude(pk=case.pk)
+    if produced_by is not None:
+        # A case the producer is disqualified on stays hidden from them, reference included.
+        others = others.exclude(disqualifications__user=produced_by)
     others = list(
-        Case.objects.filter(related)
-        .exclude(pk=case.pk)
-        .order_by("received_at", "pk")
-        .values_list("pk", "reference", "merged_into_id")
+        others.order_by("received_at", "pk").values_list("pk", "reference", "merged_into_id")
     )
 
     user_ids = {case.responsible_id, getattr(produced_by, "pk", None)}

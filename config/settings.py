@@ -266,6 +266,9 @@ EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 
 # Default triage deadline in Danish working days; a municipality can set its own.
 DEFAULT_TRIAGE_WORKING_DAYS = env.int("DEFAULT_TRIAGE_WORKING_DAYS", default=5)
+# The shortest retention a municipality can set: one administrator alone must not be able to
+# have recent cases anonymised by lowering the rule first (changes are audited too).
+RETENTION_MIN_YEARS = env.int("RETENTION_MIN_YEARS", default=3)
 
 LOGGING = {
     "version": 1,

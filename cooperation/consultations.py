@@ -52,13 +52,20 @@ class TransitionError(ValidationError):
     """The consultation is not in a state that allows this step."""
 
 
-# Anything that looks like a CPR number: 6 digits, an optional dash (also the typographic
-# ones a word processor puts in) or space, 4 digits, not part of a longer number. \d matches
+# Anything that looks like a CPR number: day, month, year and four digits, with or without the
+# separators people type (01.01.90-1234, 010190/1234, 01 01 90-1234, the typographic dashes a
+# word processor puts in), not part of a longer number. Grouped as a CPR number is, so a date
+# followed by a time (01.01.2020 10:00) or a phone number (12 34 56 78) is not one. \d matches
 # the digits of every script, as the CPR field of a referral does (cases.cpr).
-CPR_LIKE = re.compile(r"(?<!\d)\d{6}\s?[-\u2010-\u2015\u2212]?\s?\d{4}(?!\d)")
+_DASH = "\\-\u2010-\u2015\u2212"
+CPR_LIKE = re.compile(rf"(?<!\d)\d{{2}}[\s./]?\d{{2}}[\s./]?\d{{2}}\s?[{_DASH}/.]?\s?\d{{4}}(?!\d)")
 # A case reference: an organisation code (2-5 letters or digits, starting with a letter), the
-# year and the number, as cases.services._next_reference writes it (ESB-2026-0042).
-REFERENCE_LIKE = re.compile(r"(?<![\w-])[^\W\d_][^\W_]{1,4}-\d{4}-\d{4,}(?![\w-])")
+# year and the number, as cases.services._next_reference writes it (ESB-2026-0042), also with
+# other dashes, a shortened number (ESB-2026-42) or spaces (esb 2026 0042).
+REFERENCE_LIKE = re.compile(
+    rf"(?<![\w-])[^\W\d_][^\W_]{{1,4}}"
+    rf"(?:\s?[{_DASH}]\s?\d{{4}}\s?[{_DASH}]\s?\d+|\s\d{{4}}\s\d{{4,}})(?![\w-])"
+)
 
 MSG_CPR = _(
     "Teksten ser ud til at indeholde et CPR-nummer. Fjern det: en sparring må ikke indeholde "

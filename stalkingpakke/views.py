@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -225,11 +226,21 @@ def add_attachment(request, reference, sequence):
     )
 
 
+def _open_or_404(stored_file):
+    """The stored file, or 404 when it is gone (removed by retention a moment ago, or lost):
+    a missing file is not the reader's error and must not answer 500."""
+    try:
+        return stored_file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+
+
 @login_required
 def download_attachment(request, reference, attachment_id):
     case = _case(request, reference)
     _require_scope(request, case, ConsentScope.INCIDENT_LOG)
     attachment = get_object_or_404(Attachment, pk=attachment_id, entry__case=case)
+    handle = _open_or_404(attachment.file)
     audit.record_read(
         user=request.user,
         action=AuditAction.DOWNLOAD,
@@ -240,7 +251,7 @@ def download_attachment(request, reference, attachment_id):
     )
     # Always a download, never rendered inline, with the type we checked on upload.
     response = FileResponse(
-        attachment.file.open("rb"),
+        handle,
         as_attachment=True,
         filename=attachment.original_name,
         content_type=attachment.content_type,
@@ -430,7 +441,12 @@ def request_document(request, reference, kind):
             request, "stalkingpakke/document_status.html", {"case": case, "document": document}
         )
     messages.info(request, _("Dokumentet bliver lavet. Siden viser, når det er klar."))
-    return redirect(request.POST.get("next") or case.get_absolute_url())
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = case.get_absolute_url()
+    return redirect(back)
 
 
 def _document(request, reference, document_id):
@@ -479,6 +495,7 @@ def download_document(request, reference, document_id):
     case, document = _document(request, reference, document_id)
     if document.status != DocumentStatus.READY:
         raise Http404
+    handle = _open_or_404(document.file)
     audit.record_read(
         user=request.user,
         action=AuditAction.DOWNLOAD,
@@ -489,7 +506,7 @@ def download_document(request, reference, document_id):
     )
     filename = f"{case.reference}-{document.kind}.pdf"
     return FileResponse(
-        document.file.open("rb"),
+        handle,
         as_attachment=True,
         filename=filename,
         content_type="application/pdf",

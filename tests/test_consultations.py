@@ -165,6 +165,10 @@ CPR_LIKE = [
     "010190\u20131234",  # en dash, as a word processor writes it
     "Hun har cpr 311299-9999.",
     "\u0660\u0661\u0660\u0661\u0669\u0660\u0661\u0662\u0663\u0664",  # Arabic-Indic digits
+    # The ways people write the date part (found in review: each got through before).
+    "01.01.90-1234",
+    "010190/1234",
+    "01 01 90-1234",
 ]
 NOT_CPR = [
     "Ring på 20 30 40 50.",
@@ -172,8 +176,20 @@ NOT_CPR = [
     "Kontonummer 12345678901 er ikke et CPR-nummer.",  # 11 digits
     "Postnummer 6700 og 3 børn på 4, 7 og 10 år.",
 ]
-REFERENCE_LIKE = ["Se sag ESB-2026-0042.", "tst-2026-0001", "(K001-2025-12345)"]
-NOT_REFERENCE = ["Det skete i 2026-01 og igen i 2026-03.", "Linjen 70-20-30-40"]
+REFERENCE_LIKE = [
+    "Se sag ESB-2026-0042.",
+    "tst-2026-0001",
+    "(K001-2025-12345)",
+    "esb 2026 0042",
+    "ESB\u20132026\u20130042",
+    "ESB-2026-42",
+]
+NOT_REFERENCE = [
+    "Det skete i 2026-01 og igen i 2026-03.",
+    "Linjen 70-20-30-40",
+    "Det skete i uge 2026 12 gange.",
+    "Mødet den 01.01.2026 10:00.",
+]
 
 
 @pytest.mark.parametrize("snippet", CPR_LIKE)

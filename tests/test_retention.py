@@ -1019,3 +1019,52 @@ def test_the_case_page_of_an_anonymised_case_offers_nothing_and_says_so(
     assert reverse("cases:reopen", args=[case.reference]) not in page
     assert reverse("cases:disqualify", args=[case.reference]) not in page
     assert client.get(reverse("cases:reopen", args=[case.reference])).status_code == 403
+
+
+# --- one administrator alone cannot shorten the rule to reach recent cases ---------------------
+
+
+def _organisation_form_data(world, years):
+    return {
+        "name": world.municipality.name,
+        "kind": world.municipality.kind,
+        "code": world.municipality.code,
+        "police_district": world.police.pk,
+        "retention_years": years,
+        "units-TOTAL_FORMS": 0,
+        "units-INITIAL_FORMS": 0,
+    }
+
+
+def test_a_rule_below_the_minimum_is_refused_in_the_admin(client, world, settings):
+    settings.RETENTION_MIN_YEARS = 3
+    client.force_login(world.admin)
+    url = reverse("admin:cooperation_organisation_change", args=[world.municipality.pk])
+    response = client.post(url, _organisation_form_data(world, 1))
+    assert response.status_code == 200
+    assert "kortere end 3 år" in response.content.decode()
+    world.municipality.refresh_from_db()
+    assert world.municipality.retention_years == 5
+
+
+def test_a_change_of_the_rule_is_in_the_audit_trail(client, world):
+    client.force_login(world.admin)
+    url = reverse("admin:cooperation_organisation_change", args=[world.municipality.pk])
+    assert client.post(url, _organisation_form_data(world, 7)).status_code == 302
+    entry = AuditEntry.objects.filter(what__startswith="retention_years:").get()
+    assert (entry.what, entry.user, entry.object_id) == (
+        "retention_years:5->7",
+        world.admin,
+        str(world.municipality.pk),
+    )
+
+
+def test_a_rule_below_the_minimum_in_the_database_counts_as_the_minimum(world, settings):
+    settings.RETENTION_MIN_YEARS = 3
+    Organisation = type(world.municipality)
+    Organisation.objects.filter(pk=world.municipality.pk).update(retention_years=1)
+    world.municipality.refresh_from_db()
+    two_years_ago = closed_case(world, closed_at=years_ago(2))
+    four_years_ago = closed_case(world, closed_at=years_ago(4))
+    due = set(retention.due_cases(world.municipality))
+    assert four_years_ago in due and two_years_ago not in due

@@ -212,6 +212,35 @@ def test_documents_are_made_by_the_task_and_downloads_are_checked_and_audited(
     assert client.get(url).status_code == 404
 
 
+def test_a_document_whose_file_is_gone_answers_404_and_records_no_read(
+    client, world, django_capture_on_commit_callbacks
+):
+    case = world.active()
+    _entry(world, case)
+    client.force_login(world.coordinator)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("stalkingpakke:request_document", args=[case.reference, "incident_log"])
+        )
+    document = Document.objects.get(case=case)
+    document.file.storage.delete(document.file.name)
+    reads = AuditEntry.objects.filter(action=AuditAction.DOWNLOAD).count()
+
+    url = reverse("stalkingpakke:download_document", args=[case.reference, document.pk])
+    assert client.get(url).status_code == 404
+    assert AuditEntry.objects.filter(action=AuditAction.DOWNLOAD).count() == reads
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x"])
+def test_after_ordering_a_pdf_the_user_is_never_sent_off_site(client, world, target):
+    case = world.active()
+    client.force_login(world.coordinator)
+    url = reverse("stalkingpakke:request_document", args=[case.reference, "incident_log"])
+    response = client.post(url, {"next": target})
+    assert response.status_code == 302
+    assert response["Location"] == case.get_absolute_url()
+
+
 def test_tool_pages_open_for_every_professional_without_a_case(client, world):
     client.force_login(world.first_contact)
     assert client.get(reverse("stalkingpakke:index")).status_code == 200

@@ -396,6 +396,20 @@ def test_other_cases_of_the_same_person_are_listed_by_reference_within_the_munic
     assert elsewhere.reference not in str(others) and unrelated.reference not in str(others)
 
 
+def test_a_case_the_producer_is_disqualified_on_is_not_named_to_them(world):
+    case = filled_case(world, close=False)
+    other = world.refer(full_name="Helt Andet Navn", cpr=CPR)
+    services.disqualify(
+        actor=world.visitator, case=other, user=world.deputy_visitator, reason="Familie"
+    )
+
+    seen_by_deputy = subject_access.collect(case, produced_by=world.deputy_visitator)
+    seen_by_visitator = subject_access.collect(case, produced_by=world.visitator)
+
+    assert other.reference not in str(seen_by_deputy["other_cases"])
+    assert other.reference in str(seen_by_visitator["other_cases"])
+
+
 def test_a_merged_case_is_named_both_ways(world):
     existing = world.in_triage(cpr=CPR)
     duplicate = world.refer(full_name="Mette Sørensen", cpr=CPR)
