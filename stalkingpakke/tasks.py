@@ -252,6 +252,17 @@ def relay_pending_documents() -> int:
     )
     sent = 0
     with transaction.atomic():
+        # A document lost with its worker MAX_ATTEMPTS times is not sent again: a PDF that
+        # kills its worker every time would otherwise come back every STALE_AFTER for ever.
+        # "Prøv igen" on the page gives it one more try.
+        exhausted = Document.objects.filter(
+            status=DocumentStatus.PENDING,
+            queued_at__lt=now - STALE_AFTER,
+            attempts__gte=MAX_ATTEMPTS,
+        )
+        for document_id in exhausted.values_list("pk", flat=True):
+            logger.error("Document %s: lost with its worker too often, not sent again", document_id)
+        exhausted.update(status=DocumentStatus.FAILED, error=MSG_FAILED, finished_at=now)
         # The rows stay locked until the sends are recorded: a second relay skips them, and a
         # worker that gets a message first waits for the lock in its claim.
         ids = list(

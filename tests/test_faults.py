@@ -600,6 +600,28 @@ def test_the_relay_sends_only_pending_documents_never_sent_or_sent_too_long_ago(
 
 
 @real_services
+def test_the_relay_gives_up_on_a_document_lost_with_its_worker_too_often(world, broker):
+    """A PDF that takes down its whole worker (no redelivery flag reaches a new one) would be
+    re-sent every STALE_AFTER for ever; after MAX_ATTEMPTS it is failed, and the page's
+    "Prøv igen" gives it one more try."""
+    case = world.active(police=True)
+    long_ago = timezone.now() - tasks.STALE_AFTER - datetime.timedelta(minutes=1)
+    worn = Document.objects.create(
+        case=case, kind=DocumentKind.ADVICE, requested_by=world.coordinator
+    )
+    backdate(worn, requested_at=long_ago, queued_at=long_ago, attempts=tasks.MAX_ATTEMPTS)
+    young = Document.objects.create(
+        case=case, kind=DocumentKind.ADVICE, requested_by=world.coordinator
+    )
+    backdate(young, requested_at=long_ago, queued_at=long_ago, attempts=1)
+
+    assert tasks.relay_pending_documents() == 1
+    assert broker.queued() == [young.pk]
+    worn.refresh_from_db()
+    assert worn.status == DocumentStatus.FAILED and worn.error == tasks.MSG_FAILED
+
+
+@real_services
 def test_a_second_relay_skips_the_documents_the_first_is_sending(world, broker):
     """Two beats (or a slow relay and the next minute's): the rows the first relay holds are
     skipped by the second, so no document is sent twice by relays."""
