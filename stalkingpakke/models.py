@@ -233,13 +233,19 @@ class DocumentStatus(models.TextChoices):
     FAILED = "failed", _("Fejlet")
 
 
+def document_path(document, filename: str) -> str:
+    """Per case and without a date: a run killed before its commit left its file exactly where
+    the next run writes, so the next run finds and replaces it (stalkingpakke.tasks._finish)."""
+    return f"documents/{document.case_id}/{filename}"
+
+
 class Document(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="documents")
     kind = models.CharField(max_length=20, choices=DocumentKind.choices)
     status = models.CharField(
         max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.PENDING
     )
-    file = models.FileField(upload_to="documents/%Y/%m/", blank=True)
+    file = models.FileField(upload_to=document_path, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     size = models.PositiveIntegerField(default=0)
     chain_hash = models.CharField(max_length=64, blank=True)

@@ -709,3 +709,12 @@ def test_a_file_left_by_a_run_killed_before_its_commit_is_replaced_not_kept(
     assert list((tmp_path / "documents").rglob("*.pdf")) == [leftover]
     assert pending.file.name == leftover.relative_to(tmp_path).as_posix()
     assert leftover.read_bytes() == b"%PDF-1.7 new"
+
+
+def test_the_leftover_is_found_even_when_the_next_run_is_in_another_month(pending):
+    """The path holds no date: a run killed on the last evening of a month and re-run the
+    next morning writes to the same place, so the half file is replaced (above), not left
+    behind where no row points to it and retention would never find it."""
+    name = f"{pending.case.reference}-{pending.kind}-{pending.pk}.pdf"
+    path = Document.file.field.generate_filename(pending, name)
+    assert path == f"documents/{pending.case_id}/{name}"
