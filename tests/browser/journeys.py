@@ -244,9 +244,10 @@ def journey(username: str) -> list[Step]:
         ]
         municipality = Organisation.objects.filter(kind=OrganisationKind.MUNICIPALITY).first()
         if municipality is not None:
-            steps.append(
-                Step("sletning, kommune", reverse("retention:municipality", args=[municipality.pk]))
-            )
+            args = [municipality.pk]
+            steps.append(Step("sletning, kommune", reverse("retention:municipality", args=args)))
+            # The demo has a case past the rule, so the confirmation step has a count to show.
+            steps.append(Step("sletning, bekræft", reverse("retention:confirm", args=args)))
     if username in ("forstekontakt", "admin"):
         # The error pages, once: nobody but a lost user sees them.
         steps += [

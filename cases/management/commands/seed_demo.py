@@ -267,9 +267,26 @@ class Command(BaseCommand):
             reason=ClosingReason.RESOLVED,
             comment="Henvendelserne er ophørt, og borgeren føler sig tryg.",
         )
+        # 8. Closed six years ago: past the retention rule, so /sletning/ has one to show.
+        old = refer(full_name="Karen Vestergaard")
+        services.start_triage(actor=visitator, case=old)
+        services.triage(
+            actor=visitator,
+            case=old,
+            is_stalking=False,
+            reasoning="Henvendelserne stoppede, før sagen blev visiteret.",
+            advice_given="Rådgivet om at kontakte kommunen igen, hvis det starter igen.",
+        )
+        long_ago = timezone.now() - datetime.timedelta(days=6 * 366)
+        Case.objects.filter(pk=old.pk).update(
+            received_at=long_ago - datetime.timedelta(days=10),
+            triage_deadline=timezone.localdate(long_ago),
+            triaged_at=long_ago,
+            closed_at=long_ago,
+        )
         self._stalkingpakke(police_case, coordinator)
         self._network_meeting(police_case, coordinator)
-        return 7
+        return 8
 
     def _network_meeting(self, case, coordinator):
         """The police case's network meeting: roles and organisations, no employees' names."""
