@@ -708,6 +708,29 @@ class TestFormsNeverFail(WorldTestCase):
         url = reverse("stalkingpakke:tool_form", args=[self.active_ref, ToolKind.ASSESSMENT])
         return self.coordinator, url, base, choices, text
 
+    def network_meeting(self):
+        today = timezone.localdate()  # a meeting is never before the case was received
+        base = {
+            "held_on": today.isoformat(),
+            "participants": "Borgeren, koordinatoren, politiets kontaktperson",
+            "purpose": "Fælles overblik over sikkerheden",
+            "agreements": "Politiet kører forbi om aftenen",
+            "next_meeting": "",
+        }
+        choices = {
+            "held_on": [today.isoformat(), today.strftime("%d-%m-%Y"), "2999-12-31", "0001-01-01"],
+            "next_meeting": ["", (today + datetime.timedelta(days=7)).isoformat(), "0001-01-01"],
+        }
+        url = reverse("cases:network_meeting_create", args=[self.active_ref])
+        return self.coordinator, url, base, choices, ["participants", "purpose", "agreements"]
+
+    def consultation(self):
+        recipient = f"visitator:{self.municipality_pk}"
+        base = {"recipient": recipient, "question": "Hvordan taler jeg med en bange borger?"}
+        choices = {"recipient": [recipient, "dsc:0", "visitator:-1", "x", ""]}
+        url = reverse("consultations:ask")
+        return self.first_contact, url, base, choices, ["question"]
+
     # "close" last: test_the_valid_submissions_are_valid runs them in this order on one case.
     FORMS_BY_NAME = [
         "referral",
@@ -717,6 +740,8 @@ class TestFormsNeverFail(WorldTestCase):
         "incident",
         "action_plan",
         "assessment",
+        "network_meeting",
+        "consultation",
         "close",
     ]
 
@@ -747,6 +772,16 @@ class TestFormsNeverFail(WorldTestCase):
     @given(data=st.data())
     def test_close_form(self, data):
         self.fuzz("close", data)
+
+    @FORMS
+    @given(data=st.data())
+    def test_network_meeting_form(self, data):
+        self.fuzz("network_meeting", data)
+
+    @FORMS
+    @given(data=st.data())
+    def test_consultation_form(self, data):
+        self.fuzz("consultation", data)
 
     @FORMS
     @given(data=st.data())
