@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from cooperation.ui import DkfdsFormMixin
+from cooperation.ui import DkfdsFormMixin, querystring_without
 
 from . import audit, audit_selectors
 from .models import AuditAction
@@ -98,13 +98,6 @@ class AuditSearchForm(PeriodForm):
         )
 
 
-def _querystring_without_page(request, *page_params: str) -> str:
-    params = request.GET.copy()
-    for name in page_params:
-        params.pop(name, None)
-    return params.urlencode()
-
-
 def _page(request, entries, param: str):
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get(param))
     for entry in page.object_list:
@@ -117,7 +110,7 @@ def search(request):
     form = AuditSearchForm(request.GET or None)
     valid = not form.is_bound or form.is_valid()
     filters = form.filters() if form.is_bound and valid else audit_selectors.AuditFilters()
-    querystring = _querystring_without_page(request, "side")
+    querystring = querystring_without(request, "side")
     context = {
         "form": form,
         "page": _page(request, audit_selectors.search(filters), "side") if valid else None,
@@ -221,7 +214,7 @@ def review(request):
         context |= {
             "flagged": _page(request, flagged, "side_markeret"),
             "outsiders": _page(request, outsiders, "side_udenfor"),
-            "flagged_qs": _querystring_without_page(request, "side_markeret"),
-            "outsiders_qs": _querystring_without_page(request, "side_udenfor"),
+            "flagged_qs": querystring_without(request, "side_markeret"),
+            "outsiders_qs": querystring_without(request, "side_udenfor"),
         }
     return render(request, "audit/review.html", context)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from cooperation.models import Role
 from cooperation.roles import current_holders, has_role, municipalities_user_can_refer_to
+from cooperation.ui import apply_errors, querystring_without
 
 from . import audit, selectors, services
 from .access import (
@@ -45,14 +46,6 @@ from .models import ConsentScope, EventKind, Referral
 
 User = get_user_model()
 PAGE_SIZE = 25
-
-
-def _apply_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _page(request, queryset, *, count: int | None = None):
@@ -90,7 +83,7 @@ def referral_create(request):
                 **form.cleaned_data,
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(
                 request,
@@ -129,18 +122,12 @@ def triage_dashboard(request):
         "page": _page(request, queue, count=known),
         "counts": counts,
         "waiting": selectors.referrals_waiting_for(request.user)[:10],
-        "querystring": _querystring_without_page(request),
+        "querystring": querystring_without(request, "side"),
     }
     audit.record_list_read(
         user=request.user, name="triage_dashboard", purpose="visitator", request=request
     )
     return render(request, "cases/triage_dashboard.html", context)
-
-
-def _querystring_without_page(request) -> str:
-    params = request.GET.copy()
-    params.pop("side", None)
-    return params.urlencode()
 
 
 @login_required
@@ -155,7 +142,7 @@ def my_cases(request):
         "search": search,
         "include_closed": include_closed,
         "waiting": selectors.referrals_waiting_for(request.user)[:10],
-        "querystring": _querystring_without_page(request),
+        "querystring": querystring_without(request, "side"),
     }
     audit.record_list_read(
         user=request.user, name="my_cases", purpose="responsible", request=request
@@ -174,7 +161,7 @@ def partner_cases(request):
         "page": _page(request, selectors.partner_cases(request.user, search=search)),
         "search": search,
         "waiting": selectors.referrals_waiting_for(request.user)[:10],
-        "querystring": _querystring_without_page(request),
+        "querystring": querystring_without(request, "side"),
     }
     audit.record_list_read(
         user=request.user,
@@ -304,7 +291,7 @@ def triage(request, reference):
                 **data,
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, _("Visitationen er gemt."))
             return redirect(case)
@@ -357,7 +344,7 @@ def close(request, reference):
                 request=request,
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, _("Sagen er lukket."))
             return redirect(case)
@@ -378,7 +365,7 @@ def _reason_action(request, reference, *, action, service, template, success, wh
                 **{field: form.cleaned_data["reason"]},
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, success)
             return redirect(case)
@@ -450,7 +437,7 @@ def consent(request, reference):
                 request=request,
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, _("Samtykket er registreret."))
             return redirect(case)
@@ -495,7 +482,7 @@ def disqualify(request, reference):
                 request=request,
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, _("Inhabiliteten er registreret."))
             return redirect(case)
@@ -525,7 +512,7 @@ def respond_to_referral(request, reference, referral_id):
                     request=request,
                 )
             except ValidationError as error:
-                _apply_errors(form, error)
+                apply_errors(form, error)
             else:
                 messages.success(
                     request,
@@ -562,7 +549,7 @@ def network_meeting_create(request, reference):
                 actor=request.user, case=case, request=request, **_meeting_data(form)
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, _("Netværksmødet er registreret."))
             return redirect(case)
@@ -593,7 +580,7 @@ def network_meeting_edit(request, reference, meeting_id):
                 **_meeting_data(form),
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, _("Netværksmødet er gemt."))
             return redirect(case)

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 from . import consultations
 from .consultation_forms import AnswerForm, ConsultationForm
 from .roles import held_roles
+from .ui import apply_errors, querystring_without
 
 PAGE_SIZE = 20
 # The list page shows two lists, each with its own page number in the query string.
@@ -31,20 +32,6 @@ PAGE_PARAM_MINE = "egne"
 def _require_role(user) -> None:
     if not held_roles(user):
         raise PermissionDenied(_("Sparring er for medarbejdere med en rolle i samarbejdet."))
-
-
-def _apply_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
-def _querystring(request, without: str) -> str:
-    params = request.GET.copy()
-    params.pop(without, None)
-    return params.urlencode()
 
 
 @login_required
@@ -64,8 +51,8 @@ def consultation_list(request):
         "mine": mine,
         "param_to_me": PAGE_PARAM_TO_ME,
         "param_mine": PAGE_PARAM_MINE,
-        "querystring_to_me": _querystring(request, PAGE_PARAM_TO_ME),
-        "querystring_mine": _querystring(request, PAGE_PARAM_MINE),
+        "querystring_to_me": querystring_without(request, PAGE_PARAM_TO_ME),
+        "querystring_mine": querystring_without(request, PAGE_PARAM_MINE),
     }
     return render(request, "consultations/list.html", context)
 
@@ -89,7 +76,7 @@ def ask(request):
                 request=request,
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, _("Dit spørgsmål er sendt."))
             return redirect(consultation)
@@ -117,7 +104,7 @@ def detail(request, pk: int):
                     request=request,
                 )
             except ValidationError as error:
-                _apply_errors(form, error)
+                apply_errors(form, error)
             else:
                 messages.success(request, _("Dit svar er sendt."))
                 return redirect(consultation)

@@ -1,6 +1,8 @@
-"""Form helpers shared by every app: DKFDS classes and the accessibility wiring."""
+"""Form helpers shared by every app: DKFDS classes and the accessibility wiring, a service's
+refusal shown on its form, and a list's query string for its page links."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 
 class DkfdsFormMixin:
@@ -35,3 +37,22 @@ class DkfdsFormMixin:
                 field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple
             ):
                 field.widget.attrs["aria-describedby"] = " ".join(described)
+
+
+def apply_errors(form, error: ValidationError) -> None:
+    """A service's ValidationError on the form: on its field when it names one of the form's
+    fields, otherwise above the form."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def querystring_without(request, *names: str) -> str:
+    """The request's query string less the named parameters (a list's page numbers), for the
+    links that page through it with the same filters."""
+    params = request.GET.copy()
+    for name in names:
+        params.pop(name, None)
+    return params.urlencode()
