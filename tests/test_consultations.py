@@ -33,6 +33,7 @@ from cooperation.models import (
 )
 from cooperation.roles import forget_roles
 
+from . import test_permission_matrix
 from .factories import OrganisationFactory, user_with_role
 
 pytestmark = [
@@ -47,11 +48,6 @@ QUESTION = (
 ANSWER = "Det lyder som stalking: gentaget, uønsket og over tid. Henvis til visitatoren."
 VISITATOR = ConsultationKind.VISITATOR
 DSC = ConsultationKind.DSC
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def ask(world, asker="first_contact", kind=VISITATOR, organisation=None, question=QUESTION):
@@ -754,19 +750,8 @@ def test_the_list_page_asks_the_same_queries_for_1_and_30_consultations(
 # sent to the login (302); a POST that does the step redirects (302).
 # =============================================================================================
 
-ROLES = (
-    "first_contact",
-    "visitator",
-    "deputy_visitator",
-    "coordinator",
-    "police_contact",
-    "dsc",
-    "follow_up",
-    "other_visitator",
-    "outsider_coordinator",
-    "admin",
-    "anonymous",
-)
+# Every role of the world; "disqualified" exists only for a case.
+ROLES = tuple(r for r in test_permission_matrix.ROLES if r != "disqualified")
 
 # The consultations (columns): who asked whom, and where it stands.
 COLUMNS = ("vis_open", "dsc_open", "answered", "withdrawn")

@@ -49,11 +49,6 @@ PURPOSE = "Sikkerheden i hjemmet"
 AGREEMENTS = "Politiet vurderer et tilhold inden fredag."
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _record(world, case, actor=None, **overrides):
     data = {
         "held_on": TODAY(),

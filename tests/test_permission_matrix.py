@@ -31,12 +31,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    # The world fixture creates a dozen users: a fast hasher keeps ~1,100 cells quick.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 ROLES = (
     "first_contact",
     "visitator",

@@ -31,6 +31,8 @@ from stalkingpakke import services as tools
 from stalkingpakke.content import load_defaults
 from stalkingpakke.models import ToolKind, ToolVersion
 
+from . import test_permission_matrix
+
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
@@ -644,20 +646,7 @@ def test_query_count_does_not_grow_with_the_case(client, world, django_assert_nu
 
 # -- who may make it: the permission matrix ------------------------------------------------
 
-ROLES = (
-    "first_contact",
-    "visitator",
-    "deputy_visitator",
-    "coordinator",
-    "police_contact",
-    "dsc",
-    "follow_up",
-    "other_visitator",  # visitator of another municipality
-    "outsider_coordinator",  # coordinator of another municipality
-    "admin",  # superuser without a case role
-    "disqualified",  # the deputy visitator, disqualified (inhabil) on the case
-    "anonymous",
-)
+ROLES = test_permission_matrix.ROLES  # every role of the world, the disqualified, anonymous
 # Columns: routed to the coordinator and the police; to the coordinator only; closed after
 # being routed to the coordinator and the police.
 COLUMNS = ("police", "internal", "closed")

@@ -26,11 +26,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def text(response) -> str:
     return response.content.decode()
 
