@@ -6,9 +6,12 @@ A disqualified (inhabil) user sees nothing of the case, whatever else they hold.
 """
 
 from enum import StrEnum
+from functools import wraps
 
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, Q
+from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -251,3 +254,19 @@ def access_route(user, case: Case) -> str:
 def role_label_for(user) -> str:
     roles = held_roles(user)
     return ",".join(sorted({r.role for r in roles}))[:30] if roles else ""
+
+
+def only_for(may_use):
+    """A view decorator for the administrators' pages: log in first, then 404 (the pages do
+    not exist) for anyone for whom may_use(user) is false."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not may_use(request.user):
+                raise Http404
+            return view(request, *args, **kwargs)
+
+        return login_required(wrapped)
+
+    return decorator

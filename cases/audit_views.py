@@ -6,13 +6,11 @@ and link nothing personal.
 """
 
 import csv
-from functools import wraps
 
 from django import forms
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -21,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from cooperation.ui import DkfdsFormMixin, querystring_without
 
 from . import audit, audit_selectors
+from .access import only_for
 from .models import AuditAction
 
 PAGE_SIZE = 50
@@ -33,16 +32,7 @@ def may_read_audit_trail(user) -> bool:
     return user.is_active and (user.is_superuser or user.has_perm(AUDIT_PERMISSION))
 
 
-def audit_reader_required(view):
-    """Log in first; then 404 for anyone who may not read the audit trail."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not may_read_audit_trail(request.user):
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapped)
+audit_reader_required = only_for(may_read_audit_trail)
 
 
 class DateInput(forms.DateInput):

@@ -7,34 +7,22 @@ pages exist. The pages show references, dates and closing reasons, never names o
 link to no case page (an administrator has no access to case contents).
 """
 
-from functools import wraps
-
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import audit, retention
+from .access import only_for
 from .models import AuditAction, RetentionOutcome, RetentionRunStatus
 
 PAGE_SIZE = 50
 
 
-def retention_admin_required(view):
-    """Log in first; then 404 for anyone who may not run the retention rule."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not retention.may_run_retention(request.user):
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapped)
+retention_admin_required = only_for(retention.may_run_retention)
 
 
 class ConfirmForm(forms.Form):

@@ -1,3 +1,5 @@
+from cases.retention import may_run_retention
+
 from .models import Role
 from .roles import held_roles
 
@@ -20,13 +22,7 @@ def roles(request):
             and user.is_staff
             and (user.is_superuser or user.has_perm("cases.view_auditentry"))
         ),
-        "nav_can_retention": bool(
-            user is not None
-            and user.is_authenticated
-            and user.is_active
-            and user.is_staff
-            and (user.is_superuser or user.has_perm("cases.run_retention"))
-        ),
+        "nav_can_retention": user is not None and may_run_retention(user),
         "nav_has_roles": bool(held),
     }
 
