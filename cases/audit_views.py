@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from cooperation.ui import DkfdsFormMixin, querystring_without
+from cooperation.ui import DateInput, DkfdsFormMixin, querystring_without
 
 from . import audit, audit_selectors
 from .access import only_for
@@ -33,13 +33,6 @@ def may_read_audit_trail(user) -> bool:
 
 
 audit_reader_required = only_for(may_read_audit_trail)
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class PeriodForm(DkfdsFormMixin, forms.Form):

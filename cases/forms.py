@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from cooperation.models import Organisation
-from cooperation.ui import DkfdsFormMixin
+from cooperation.ui import DateInput, DkfdsFormMixin
 
 from .cpr import normalise_cpr
 from .models import (
@@ -207,15 +207,6 @@ class DisqualifyForm(DkfdsFormMixin, forms.Form):
         self.fields["user"].label_from_instance = lambda u: (
             f"{u.get_full_name() or u.username} ({u.username})"
         )
-
-
-class DateInput(forms.DateInput):
-    """The browser's date picker; without it, the date can be typed as 24.12.2026 too."""
-
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%Y"]

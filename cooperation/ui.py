@@ -5,6 +5,16 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 
+class DateInput(forms.DateInput):
+    """The browser's date picker, with the ISO value it expects; a form's input_formats may
+    accept typed dates (24.12.2026) too."""
+
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
 class DkfdsFormMixin:
     """Gives each widget its DKFDS class and ties hints and errors to the field with
     aria-describedby, so a screen reader reads them with the field."""

@@ -2,7 +2,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cooperation.ui import DkfdsFormMixin
+from cooperation.ui import DateInput, DkfdsFormMixin
 
 from .content import text
 from .models import ActionStatus, Behaviour, ToolKind
@@ -13,13 +13,6 @@ class DateTimeLocalInput(forms.DateTimeInput):
 
     def __init__(self, **kwargs):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class IncidentEntryForm(DkfdsFormMixin, forms.Form):
