@@ -9,8 +9,9 @@ from enum import StrEnum
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -56,10 +57,24 @@ class Level(StrEnum):
     DSC = "dsc"
 
 
+def _permission_id(codename: str):
+    # A subquery PostgreSQL runs once, rather than a join: with the id known before it plans
+    # the rest, it estimates a user's grants right (hundreds, not nine) and starts "my cases"
+    # from the user's own cases instead of from every grant (1.5 -> 1.0 ms on the bench).
+    return Subquery(Permission.objects.filter(codename=codename).values("pk")[:1])
+
+
 def _granted(user, codename: str):
     return CaseUserObjectPermission.objects.filter(
-        user=user, permission__codename=codename, content_object=OuterRef("pk")
+        user=user, permission_id=_permission_id(codename), content_object=OuterRef("pk")
     )
+
+
+def _disqualified_case_ids(user):
+    # NOT IN (...) rather than NOT EXISTS: PostgreSQL reads the user's few disqualifications
+    # once into a hash instead of probing for each of the thousands of cases a list counts
+    # (the triage counts: 1.8 -> 0.9 ms). case_id is never NULL, so NOT IN means NOT EXISTS.
+    return Disqualification.objects.filter(user=user).values("case_id")
 
 
 def cases_visible_to(user):
@@ -68,14 +83,14 @@ def cases_visible_to(user):
     municipalities = organisations_for(user, Role.VISITATOR)
     return Case.objects.filter(
         Q(municipality__in=municipalities) | Exists(_granted(user, VIEW))
-    ).exclude(Exists(Disqualification.objects.filter(case=OuterRef("pk"), user=user)))
+    ).exclude(pk__in=_disqualified_case_ids(user))
 
 
 def municipality_cases(user):
     """The cases of the municipalities where the user is visitator: the part of
     cases_visible_to(user) that the triage dashboard shows, without its grant lookup."""
     return Case.objects.filter(municipality__in=organisations_for(user, Role.VISITATOR)).exclude(
-        Exists(Disqualification.objects.filter(case=OuterRef("pk"), user=user))
+        pk__in=_disqualified_case_ids(user)
     )
 
 

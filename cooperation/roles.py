@@ -18,11 +18,12 @@ def held_roles(user) -> tuple[HeldRole, ...]:
         return ()
     cached = getattr(user, "_samvirke_roles", None)
     if cached is None:
+        # Asked on every request: four columns as tuples, no model instances.
         cached = tuple(
-            HeldRole(a.role, a.organisation_id, a.organisation.kind, a.is_deputy)
-            for a in RoleAssignment.objects.current()
+            HeldRole(*row)
+            for row in RoleAssignment.objects.current()
             .filter(user=user)
-            .select_related("organisation")
+            .values_list("role", "organisation_id", "organisation__kind", "is_deputy")
         )
         user._samvirke_roles = cached
     return cached

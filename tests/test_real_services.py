@@ -46,3 +46,16 @@ def test_reminder_goes_through_redis_to_a_real_worker(world):
 
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["v@example.invalid"]
+
+
+@pytest.mark.postgres
+def test_hot_queries_are_prepared_once_per_connection(world, client):
+    """DB_PREPARED_STATEMENTS (on by default): a page asked again on the same connection runs
+    its queries as prepared statements, so PostgreSQL stops planning them per request."""
+    client.force_login(world.visitator)
+    for _ in range(6):  # psycopg prepares a query on its fifth run (DB_PREPARE_THRESHOLD)
+        assert client.get("/visitation/").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("cases_case" in statement for statement in prepared), prepared

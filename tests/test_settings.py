@@ -53,3 +53,20 @@ def test_case_pages_are_never_cached_and_carry_a_strict_csp(world, client):
     assert "frame-ancestors 'none'" in csp
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def _database_options(**env):
+    code = "from django.conf import settings; print(settings.DATABASES['default'].get('OPTIONS'))"
+    result = _manage(
+        "shell",
+        "-c",
+        code,
+        env=_production_env(DATABASE_URL="postgresql://postgres@127.0.0.1:5432/x", **env),
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_postgresql_binds_on_the_server_and_prepares_hot_queries_unless_turned_off():
+    assert _database_options() == "{'server_side_binding': True, 'prepare_threshold': 5}"
+    assert _database_options(DB_PREPARED_STATEMENTS="0") == "{}"
