@@ -61,7 +61,11 @@ def _permission_id(codename: str):
     # A subquery PostgreSQL runs once, rather than a join: with the id known before it plans
     # the rest, it estimates a user's grants right (hundreds, not nine) and starts "my cases"
     # from the user's own cases instead of from every grant (1.5 -> 1.0 ms on the bench).
-    return Subquery(Permission.objects.filter(codename=codename).values("pk")[:1])
+    return Subquery(
+        Permission.objects.filter(
+            codename=codename, content_type__app_label="cases", content_type__model="case"
+        ).values("pk")[:1]
+    )
 
 
 def _granted(user, codename: str):
