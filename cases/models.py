@@ -549,6 +549,7 @@ class AuditAction(models.TextChoices):
     DOWNLOAD = "download", _("Hentet")
     DENIED = "denied", _("Adgang nægtet")
     ANONYMISE = "anonymise", _("Anonymiseret")
+    DELETE = "delete", _("Slettet")
 
 
 class AuditQuerySet(models.QuerySet):

@@ -229,6 +229,7 @@ WHAT_LABELS = {
     "document:incident_log": _("Logskemaet som PDF"),
     "document:assessment": _("Afdækningen som PDF"),
     "document:advice": _("Folderen med gode råd"),
+    "document:subject_access": _("Indsigt (PDF)"),
     "subject_access:pdf": _("Indsigt (PDF)"),
     "subject_access:json": _("Indsigt (JSON-fil)"),
     "case_form:triage": _("Visitationen"),
@@ -863,12 +864,11 @@ def to_json(data: dict) -> bytes:
 def to_pdf(data: dict) -> bytes:
     """The PDF (PDF/A, the project's fonts and stylesheet, made by stalkingpakke.pdf).
 
-    Rendered in the request, not in a Celery task like the case documents: an export is
-    rare (a citizen's request now and then), must show the case as it is at the moment it is
-    asked for, and a stored file would be one more copy of everything about the person to
-    keep safe and delete again. The price: a case with a very long incident log (thousands
-    of entries, hundreds of pages at WeasyPrint's ~80 ms a page) takes tens of seconds and
-    can reach the web server's timeout; the JSON file is always fast."""
+    Made by the Celery worker as a Document of kind SUBJECT_ACCESS (stalkingpakke.pdf.
+    subject_access_pdf), not in the request: a case with a very long incident log (thousands
+    of entries, hundreds of pages at WeasyPrint's ~80 ms a page) takes longer than the web
+    server lets a request run. The stored file is deleted after 48 hours
+    (stalkingpakke.documents.SUBJECT_ACCESS_KEEP); the JSON file is made in the request."""
     from django.template.loader import render_to_string
     from django.utils.safestring import mark_safe
 

@@ -11,6 +11,6 @@ REF = "sager/<str:reference>/indsigt"
 
 urlpatterns = [
     path(f"{REF}/", views.page, name="page"),
-    path(f"{REF}/indsigt.pdf", views.download_pdf, name="pdf"),
+    path(f"{REF}/pdf/", views.order_pdf, name="pdf"),
     path(f"{REF}/indsigt.json", views.download_json, name="json"),
 ]

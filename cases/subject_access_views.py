@@ -1,18 +1,28 @@
-"""The citizen's right of access: a page on the case and the two downloads (PDF, JSON).
+"""The citizen's right of access: a page on the case, the JSON download and the PDF order.
 
 Only someone with full access to the case (the municipality's visitator, the case's
 coordinator) makes an export; anybody else gets 404, the same answer as for a case they
-cannot see. The downloads are POST (with CSRF) rather than links: each one is an audited
-disclosure of the whole case, and a POST is never fetched ahead by a browser or a link
-checker, nor left in the history as a URL to repeat.
+cannot see. The JSON download is a POST (with CSRF) rather than a link: each one is an
+audited disclosure of the whole case, and a POST is never fetched ahead by a browser or a
+link checker, nor left in the history as a URL to repeat.
+
+The PDF is ordered (POST) and made by the Celery worker like the tools' documents: a case
+with a long incident log takes longer than a web request may. The page then shows it, and
+it is fetched through the documents' permission-checked download (audited); the stored file
+is deleted after 48 hours (stalkingpakke.documents.SUBJECT_ACCESS_KEEP).
 """
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+
+from stalkingpakke import documents
+from stalkingpakke.models import DocumentKind
 
 from . import audit, selectors, subject_access
 from .access import Level, access_route, level_for
@@ -28,13 +38,16 @@ def _case(request, reference) -> Case:
 
 @login_required
 def page(request, reference):
-    """What the export contains, and the two buttons. Shows no case data but its reference."""
+    """What the export contains, the two buttons and the PDFs ordered. Shows no case data
+    but its reference (a PDF's status is read, and audited, through its own poll)."""
     case = _case(request, reference)
-    return render(
-        request,
-        "subject_access/page.html",
-        {"case": case, "sections": subject_access.EXPLANATIONS.values()},
-    )
+    context = {
+        "case": case,
+        "sections": subject_access.EXPLANATIONS.values(),
+        "copies": documents.subject_access_copies(request.user, case)[:5],
+        "keep_hours": int(documents.SUBJECT_ACCESS_KEEP.total_seconds() // 3600),
+    }
+    return render(request, "subject_access/page.html", context)
 
 
 def _download(request, case: Case, *, content: bytes, content_type: str, extension: str):
@@ -57,14 +70,17 @@ def _download(request, case: Case, *, content: bytes, content_type: str, extensi
 
 @login_required
 @require_POST
-def download_pdf(request, reference):
+def order_pdf(request, reference):
     case = _case(request, reference)
-    data = subject_access.collect(case, produced_by=request.user)
-    # Made in the request on purpose (rare, must be current, no stored copy): see to_pdf.
-    content = subject_access.to_pdf(data)
-    return _download(
-        request, case, content=content, content_type="application/pdf", extension="pdf"
+    documents.request_document(
+        actor=request.user, case=case, kind=DocumentKind.SUBJECT_ACCESS, request=request
     )
+    messages.info(
+        request, _("PDF'en bliver lavet. Siden viser, når den er klar til at blive hentet.")
+    )
+    response = redirect("cases:subject_access:page", reference=case.reference)
+    response.status_code = 303  # See Other: a reload of the page does not order again
+    return response
 
 
 @login_required

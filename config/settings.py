@@ -255,6 +255,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60,
         "options": {"expires": 50},
     },
+    # The citizen's copies are files with everything on a case: deleted after 48 hours.
+    "delete-expired-subject-access-copies": {
+        "task": "stalkingpakke.tasks.delete_expired_subject_access_copies",
+        "schedule": 60 * 60,
+        "options": {"expires": 60 * 30},
+    },
 }
 
 REDIS_URL = env.str("REDIS_URL", default="")

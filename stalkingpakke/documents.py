@@ -3,8 +3,12 @@
 The Document row is the outbox: if the broker cannot be reached the request still succeeds,
 the document waits (PENDING, never sent) and the relay sends it later (see tasks.py)."""
 
+import contextlib
+import datetime
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases import audit
@@ -23,7 +27,17 @@ DOCUMENT_SCOPE = {
 
 
 def may_read_document(user, case: Case, kind: str) -> bool:
+    if kind == DocumentKind.SUBJECT_ACCESS:
+        # The whole case: only for those who make the copy (full access), never a partner.
+        return level_for(user, case) == Level.FULL
     return DOCUMENT_SCOPE[kind] in visible_scopes(user, case)
+
+
+def subject_access_copies(user, case: Case):
+    """The citizen's copies ordered on the case and not yet deleted, newest first."""
+    if level_for(user, case) != Level.FULL:
+        return Document.objects.none()
+    return case.documents.filter(kind=DocumentKind.SUBJECT_ACCESS).select_related("requested_by")
 
 
 def documents_for(user, case: Case):
@@ -79,3 +93,41 @@ def retry_document(*, actor, document: Document, request=None) -> Document:
     )
     transaction.on_commit(lambda: _enqueue(document.pk))
     return document
+
+
+# The citizen's copy is a file with everything on the case: kept long enough to be fetched and
+# sent on, then deleted (file and row), so it does not become one more copy to keep safe.
+SUBJECT_ACCESS_KEEP = datetime.timedelta(hours=48)
+
+
+def delete_expired_subject_access_copies(*, now=None) -> int:
+    """Delete the citizen's copies older than SUBJECT_ACCESS_KEEP; one audit entry each."""
+    cutoff = (now or timezone.now()) - SUBJECT_ACCESS_KEEP
+    expired = Document.objects.filter(
+        kind=DocumentKind.SUBJECT_ACCESS, requested_at__lt=cutoff
+    ).select_related("case")
+    deleted = 0
+    for document in expired.iterator():
+        with transaction.atomic():
+            if not Document.objects.filter(pk=document.pk).select_for_update().exists():
+                continue  # deleted meanwhile (by another run, or with the case's retention)
+            name, document_id = document.file.name, document.pk
+            document.delete()
+            audit.record(
+                user=None,
+                action=AuditAction.DELETE,
+                case=document.case,
+                what=f"document:{document.kind}",
+                object_id=document_id,
+                purpose="expired",
+            )
+            if name:
+                # After the commit: a rollback must not leave a row without its file.
+                transaction.on_commit(lambda name=name: _delete_file(name))
+        deleted += 1
+    return deleted
+
+
+def _delete_file(name: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        Document.file.field.storage.delete(name)

@@ -500,8 +500,17 @@ def render(document) -> Rendered:
         DocumentKind.INCIDENT_LOG: incident_log_pdf,
         DocumentKind.ASSESSMENT: assessment_pdf,
         DocumentKind.ADVICE: advice_pdf,
+        DocumentKind.SUBJECT_ACCESS: subject_access_pdf,
     }
     return renderers[document.kind](document)
+
+
+def subject_access_pdf(document) -> Rendered:
+    """The citizen's copy, collected when the worker makes it: the case as it is then."""
+    from cases import subject_access
+
+    data = subject_access.collect(document.case, produced_by=document.requested_by)
+    return Rendered(subject_access.to_pdf(data))
 
 
 def action_plan_pdf(document) -> Rendered:

@@ -278,3 +278,14 @@ def relay_pending_documents() -> int:
     if ids:
         logger.info("Relay: sent %d of %d pending documents", sent, len(ids))
     return sent
+
+
+@shared_task(ignore_result=True)
+def delete_expired_subject_access_copies() -> int:
+    """Celery beat, every hour: the citizen's copies past their 48 hours (documents.py)."""
+    from .documents import delete_expired_subject_access_copies as delete_expired
+
+    deleted = delete_expired()
+    if deleted:
+        logger.info("Deleted %d expired subject access copies", deleted)
+    return deleted

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from cases import audit
+from cases import audit, subject_access
 from cases.access import Action, may, visible_scopes
 from cases.models import AuditAction, ConsentScope
 from cases.selectors import get_case_for
@@ -433,8 +433,8 @@ def _documents(user, case, kind):
 def request_document(request, reference, kind):
     case = _case(request, reference)
     _require_edit(request, case)
-    if kind not in DocumentKind.values:
-        raise Http404
+    if kind not in documents.DOCUMENT_SCOPE:  # the tools' documents; the citizen's copy is
+        raise Http404  # ordered on its own page (cases.subject_access_views)
     document = documents.request_document(actor=request.user, case=case, kind=kind, request=request)
     if request.htmx:
         return render(
@@ -504,7 +504,10 @@ def download_document(request, reference, document_id):
         object_id=document.pk,
         request=request,
     )
-    filename = f"{case.reference}-{document.kind}.pdf"
+    if document.kind == DocumentKind.SUBJECT_ACCESS:
+        filename = subject_access.filename(case, "pdf")  # reference and day, never a name
+    else:
+        filename = f"{case.reference}-{document.kind}.pdf"
     return FileResponse(
         handle,
         as_attachment=True,

@@ -18,7 +18,9 @@ from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpResponse
 from django.template.loader import render_to_string
+from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
@@ -29,7 +31,13 @@ from cases.models import AuditAction, AuditEntry, ConsentPartner, ConsentScope
 from stalkingpakke import attachments, documents, incident_log
 from stalkingpakke import services as tools
 from stalkingpakke.content import load_defaults
-from stalkingpakke.models import ToolKind, ToolVersion
+from stalkingpakke.models import (
+    Document,
+    DocumentKind,
+    DocumentStatus,
+    ToolKind,
+    ToolVersion,
+)
 
 from . import test_permission_matrix
 
@@ -221,10 +229,27 @@ def filled_case(world, *, close=True):
 
 
 def _export(client, user, case, kind):
+    """The JSON file as it is downloaded; the PDF as it is ordered, made by the (in-process)
+    worker once the order has committed, and then downloaded."""
     client.force_login(user)
-    response = client.post(_url(kind, case))
+    if kind == "json":
+        response = client.post(_url(kind, case))
+        assert response.status_code == 200, response.status_code
+        return response
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post(_url(kind, case))
+    assert response.status_code == 303, response.status_code
+    assert response["Location"] == _url("page", case)
+    copy = Document.objects.filter(case=case, kind=DocumentKind.SUBJECT_ACCESS).latest("pk")
+    assert copy.status == DocumentStatus.READY, copy.error
+    response = client.get(
+        reverse("stalkingpakke:download_document", args=[case.reference, copy.pk])
+    )
     assert response.status_code == 200, response.status_code
-    return response
+    downloaded = HttpResponse(b"".join(response.streaming_content))  # .content, as for JSON
+    for header, value in response.items():
+        downloaded[header] = value
+    return downloaded
 
 
 def _pdf_text(content: bytes) -> str:
@@ -504,21 +529,18 @@ def test_a_read_by_a_deputy_says_deputy(client, world):
 # -- the export is audited ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["pdf", "json"])
-def test_each_export_is_audited_and_shows_up_in_the_next(client, world, kind):
+@pytest.mark.parametrize(
+    ("kind", "what"), [("pdf", "document:subject_access"), ("json", "subject_access:json")]
+)
+def test_each_export_is_audited_and_shows_up_in_the_next(client, world, kind, what):
     case = world.active()
     _export(client, world.coordinator, case, kind)
 
-    entry = AuditEntry.objects.get(what=f"subject_access:{kind}")
-    assert (entry.user, entry.case, entry.action, entry.purpose) == (
-        world.coordinator,
-        case,
-        AuditAction.DOWNLOAD,
-        "responsible",
-    )
+    entry = AuditEntry.objects.get(what=what, action=AuditAction.DOWNLOAD)
+    assert (entry.user, entry.case, entry.purpose) == (world.coordinator, case, "responsible")
     data = json.loads(_export(client, world.visitator, case, "json").content)
     seen = {w["key"] for row in data["access_log"] for w in row["what"]}
-    assert f"subject_access:{kind}" in seen
+    assert what in seen
 
 
 def test_the_page_shows_the_buttons_and_reads_no_case_data(client, world):
@@ -530,6 +552,120 @@ def test_the_page_shows_the_buttons_and_reads_no_case_data(client, world):
     assert f'action="{_url("pdf", case)}"' in html and f'action="{_url("json", case)}"' in html
     assert case.full_name not in html
     assert not AuditEntry.objects.filter(what__startswith="subject_access").exists()
+
+
+# -- the PDF is made by the worker and kept 48 hours ---------------------------------------
+
+
+def _order(client, user, case):
+    client.force_login(user)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        client.post(_url("pdf", case))
+    return Document.objects.filter(case=case, kind=DocumentKind.SUBJECT_ACCESS).latest("pk")
+
+
+def _document_url(name, case, document):
+    return reverse(f"stalkingpakke:{name}", args=[case.reference, document.pk])
+
+
+def test_the_ordered_pdf_is_listed_on_the_page_with_its_download(client, world):
+    case = world.active()
+    copy = _order(client, world.coordinator, case)
+
+    html = client.get(_url("page", case)).content.decode()
+
+    assert copy.status == DocumentStatus.READY
+    assert _document_url("download_document", case, copy) in html
+    assert case.full_name not in html
+
+
+def test_a_pending_pdf_polls_its_status_and_a_failed_one_offers_no_tools_retry(client, world):
+    case = world.active()
+    client.force_login(world.coordinator)
+    pending = documents.request_document(
+        actor=world.coordinator, case=case, kind=DocumentKind.SUBJECT_ACCESS
+    )  # not committed in this test: no worker has seen it
+    html = client.get(_url("page", case)).content.decode()
+    assert f'hx-get="{_document_url("document_status", case, pending)}"' in html
+
+    Document.objects.filter(pk=pending.pk).update(status=DocumentStatus.FAILED, error="x")
+    html = client.get(_url("page", case)).content.decode()
+    assert _document_url("retry_document", case, pending) not in html
+
+
+@pytest.mark.parametrize("role", ["police_contact", "dsc"])
+def test_partners_never_reach_the_citizens_copy_whatever_they_may_read(client, world, role):
+    case = world.active(police=True, dsc=True)
+    copy = _order(client, world.coordinator, case)
+    client.force_login(getattr(world, role))
+
+    for name in ("download_document", "document_status"):
+        assert client.get(_document_url(name, case, copy)).status_code == 404
+    assert not AuditEntry.objects.filter(
+        user=getattr(world, role), what__contains="subject"
+    ).exists()
+
+
+def test_the_citizens_copy_cannot_be_ordered_as_a_tool_document(client, world):
+    case = world.active()
+    client.force_login(world.coordinator)
+    url = reverse("stalkingpakke:request_document", args=[case.reference, "subject_access"])
+
+    assert client.post(url).status_code == 404
+    assert not case.documents.exists()
+
+
+def test_the_case_page_does_not_list_the_citizens_copies(client, world):
+    case = world.active()
+    copy = _order(client, world.coordinator, case)
+
+    html = client.get(case.get_absolute_url()).content.decode()
+
+    assert _document_url("download_document", case, copy) not in html
+    assert not documents.documents_for(world.coordinator, case).exists()
+
+
+def test_copies_older_than_48_hours_are_deleted_with_their_file_and_audited(
+    client, world, tmp_path
+):
+    case = world.active()
+    old, fresh = _order(client, world.coordinator, case), _order(client, world.coordinator, case)
+    Document.objects.filter(pk=old.pk).update(
+        requested_at=timezone.now() - documents.SUBJECT_ACCESS_KEEP - datetime.timedelta(minutes=1)
+    )
+    old_file = tmp_path / old.file.name
+    assert old_file.exists()
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert documents.delete_expired_subject_access_copies() == 1
+
+    assert list(case.documents.values_list("pk", flat=True)) == [fresh.pk]
+    assert not old_file.exists() and (tmp_path / fresh.file.name).exists()
+    entry = AuditEntry.objects.get(action=AuditAction.DELETE)
+    assert (entry.user, entry.case, entry.what, entry.object_id, entry.purpose) == (
+        None,
+        case,
+        "document:subject_access",
+        str(old.pk),
+        "expired",
+    )
+    assert documents.delete_expired_subject_access_copies() == 0  # nothing twice
+
+
+def test_expiry_leaves_the_tools_documents_alone(world):
+    case = world.active()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        documents.request_document(actor=world.coordinator, case=case, kind="advice")
+    case.documents.update(requested_at=timezone.now() - datetime.timedelta(days=30))
+
+    assert documents.delete_expired_subject_access_copies() == 0
+    assert case.documents.count() == 1
+
+
+def test_expiry_runs_every_hour_in_celery_beat(settings):
+    jobs = {job["task"]: job for job in settings.CELERY_BEAT_SCHEDULE.values()}
+    job = jobs["stalkingpakke.tasks.delete_expired_subject_access_copies"]
+    assert job["schedule"] == 60 * 60
 
 
 # -- files --------------------------------------------------------------------------------
@@ -654,6 +790,7 @@ COLUMNS = ("police", "internal", "closed")
 _NONE = "404 404 404"
 _ANON = "302 302 302"
 _FULL = "200 200 200"
+_ORDERED = "303 303 303"  # See Other: the order is placed and the browser shown the page
 EXPORT = {
     "first_contact": _NONE,
     "visitator": _FULL,
@@ -671,10 +808,12 @@ EXPORT = {
 # A GET of a download: 405 for whoever is logged in (nothing about the case is revealed).
 DOWNLOAD_GET = {role: "405 405 405" for role in ROLES} | {"anonymous": _ANON}
 
+ORDER = {role: (_ORDERED if row == _FULL else row) for role, row in EXPORT.items()}
+
 # fmt: off
 MATRIX = {
     "page":      ("GET", EXPORT),
-    "pdf":       ("POST", EXPORT),
+    "pdf":       ("POST", ORDER),
     "json":      ("POST", EXPORT),
     "pdf GET":   ("GET", DOWNLOAD_GET),
     "json GET":  ("GET", DOWNLOAD_GET),
@@ -724,8 +863,15 @@ def test_subject_access_permission_matrix(client, world, key, method, role, colu
     assert response.status_code == expected, f"{method} {url} as {role}"
     if expected == 302:
         assert response["Location"].startswith("/accounts/login/")
+    if expected == 303:
+        assert response["Location"] == _url("page", case)
     exported = AuditEntry.objects.filter(what__startswith="subject_access:", case=case)
     assert exported.exists() == (expected == 200 and method == "POST")
+    ordered = AuditEntry.objects.filter(
+        what="document:subject_access", action=AuditAction.CREATE, case=case
+    )
+    assert ordered.exists() == (expected == 303)
+    assert case.documents.exists() == (expected == 303)
 
 
 def test_every_subject_access_url_is_in_the_matrix():
