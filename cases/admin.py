@@ -55,11 +55,27 @@ class CaseAdmin(ReadOnlyAdmin):
 
 @admin.register(Referral)
 class ReferralAdmin(ReadOnlyAdmin):
-    list_display = ["case", "kind", "status", "from_organisation", "to_organisation", "created_at"]
-    list_filter = ["kind", "status", "to_organisation"]
+    list_display = [
+        "case",
+        "kind",
+        "status",
+        "from_organisation",
+        "from_unit",
+        "to_organisation",
+        "created_at",
+    ]
+    list_filter = ["kind", "status", "to_organisation", "from_unit"]
     search_fields = ["case__reference"]
-    list_select_related = ["case", "from_organisation", "to_organisation"]
-    fields = ["case", "kind", "status", "from_organisation", "to_organisation", "created_at"]
+    list_select_related = ["case", "from_organisation", "from_unit", "to_organisation"]
+    fields = [
+        "case",
+        "kind",
+        "status",
+        "from_organisation",
+        "from_unit",
+        "to_organisation",
+        "created_at",
+    ]
 
 
 @admin.register(Consent)

@@ -278,6 +278,16 @@ class Referral(models.Model):
         on_delete=models.PROTECT,
         related_name="referrals_sent",
     )
+    # The referrer's unit (job centre, school ...) when they refer as a first contact: where
+    # referrals come from is one of the follow-up group's figures (cases.statistics).
+    from_unit = models.ForeignKey(
+        "cooperation.Unit",
+        verbose_name=_("fra enhed"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     to_organisation = models.ForeignKey(
         Organisation,
         verbose_name=_("til organisation"),

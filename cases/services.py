@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.shortcuts import assign_perm, remove_perm
 
-from cooperation.models import Organisation, OrganisationKind, Role
+from cooperation.models import Organisation, OrganisationKind, Role, RoleAssignment
 from cooperation.roles import (
     current_holders,
     has_role,
@@ -220,6 +220,7 @@ def refer(
         kind=ReferralKind.TO_VISITATOR,
         from_user=actor,
         from_organisation=from_org,
+        from_unit_id=_referring_unit_id(actor, from_org),
         to_organisation=municipality,
         to_user=visitator,
         reason=reason.strip(),
@@ -231,6 +232,17 @@ def refer(
     _event(case, actor, EventKind.REFERRED, summary=from_org.name)
     audit.record(user=actor, action=AuditAction.CREATE, case=case, what="case", request=request)
     return case
+
+
+def _referring_unit_id(actor, organisation: Organisation) -> int | None:
+    """The unit of the actor's first-contact role in the organisation they refer from."""
+    return (
+        RoleAssignment.objects.current()
+        .filter(user=actor, role=Role.FIRST_CONTACT, organisation=organisation, unit__isnull=False)
+        .order_by("pk")
+        .values_list("unit_id", flat=True)
+        .first()
+    )
 
 
 def _acting_organisation(actor, municipality: Organisation) -> Organisation:

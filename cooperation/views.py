@@ -1,10 +1,9 @@
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
-from django.db.models.functions import TruncMonth
+from django.db.models import Q
 from django.shortcuts import redirect, render
 
-from cases.models import Case, CaseState, ReferralKind
+from cases import statistics as case_statistics
 
 from .models import Organisation, OrganisationKind, Role, RoleAssignment
 from .roles import held_roles, organisations_for, primary_role
@@ -62,21 +61,28 @@ def accessibility_statement(request):
 @login_required
 def statistics(request):
     """Anonymous figures for the follow-up group: counts only, never a person or a case."""
-    if not organisations_for(request.user, Role.FOLLOW_UP):
+    own = organisations_for(request.user, Role.FOLLOW_UP)
+    if not own:
         raise PermissionDenied
-    municipalities = organisations_for(request.user, Role.FOLLOW_UP)
-    cases = Case.objects.filter(municipality__in=municipalities)
-    per_month = (
-        cases.annotate(month=TruncMonth("received_at"))
-        .values("month")
-        .annotate(
-            total=Count("pk", distinct=True),
-            stalking=Count("pk", filter=Q(is_stalking=True), distinct=True),
-            not_stalking=Count("pk", filter=Q(is_stalking=False), distinct=True),
-            police=Count("pk", filter=Q(referrals__kind=ReferralKind.TO_POLICE), distinct=True),
-            dsc=Count("pk", filter=Q(referrals__kind=ReferralKind.TO_DSC), distinct=True),
-            closed=Count("pk", filter=Q(state=CaseState.CLOSED), distinct=True),
-        )
-        .order_by("-month")[:24]
-    )
-    return render(request, "cooperation/statistics.html", {"per_month": per_month})
+    municipalities = Organisation.objects.filter(pk__in=own).order_by("name")
+    chosen = _int_param(request, "kommune", default=None)
+    ids = [chosen] if chosen in own else own
+    months = _int_param(request, "maaneder", default=12)
+    if months not in case_statistics.PERIODS:
+        months = 12
+    context = {
+        "figures": case_statistics.figures(ids, months=months),
+        "municipalities": municipalities,
+        "chosen": chosen if chosen in own else None,
+        "months": months,
+        "periods": case_statistics.PERIODS,
+        "small": case_statistics.SMALL,
+    }
+    return render(request, "cooperation/statistics.html", context)
+
+
+def _int_param(request, name: str, *, default):
+    try:
+        return int(request.GET.get(name, ""))
+    except ValueError:
+        return default

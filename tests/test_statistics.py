@@ -1,0 +1,216 @@
+"""The follow-up group's figures (cases/statistics.py and the statistics page): counts per
+month, time to triage, routes, outcomes and sources; small breakdowns shown as "under 5";
+never a person, a case or another municipality's numbers."""
+
+import datetime
+import importlib
+
+import pytest
+from django.apps import apps
+from django.urls import reverse
+from django.utils import timezone
+
+from cases import services, statistics
+from cases.models import Case, ClosingReason, Referral, ReferralKind
+from cooperation.models import Role, RoleAssignment, Unit
+
+pytestmark = pytest.mark.django_db
+
+TODAY = datetime.date(2026, 11, 27)
+
+
+def _at(day: datetime.date, hour: int = 10) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
+
+
+def _received(world, day, *, triaged_after_days=None, deadline_days=7, **kwargs):
+    """A referred case received on `day`, triaged that many calendar days later if given."""
+    case = world.refer(**kwargs)
+    triaged = triaged_after_days is not None
+    Case.objects.filter(pk=case.pk).update(
+        state="active" if triaged else "referred",
+        is_stalking=True if triaged else None,
+        received_at=_at(day),
+        triage_deadline=day + datetime.timedelta(days=deadline_days),
+        triaged_at=_at(day + datetime.timedelta(days=triaged_after_days)) if triaged else None,
+    )
+    Referral.objects.filter(case=case).update(created_at=_at(day))
+    return case
+
+
+def _give_first_contact_a_unit(world, name="Jobcenter"):
+    unit = Unit.objects.create(organisation=world.municipality, name=name)
+    RoleAssignment.objects.filter(user=world.first_contact, role=Role.FIRST_CONTACT).update(
+        unit=unit
+    )
+    return unit
+
+
+def _month(figures, day):
+    return next(m for m in figures.months if m.month == day.replace(day=1))
+
+
+# -- where a referral comes from ------------------------------------------------------------
+
+
+def test_a_referral_records_the_first_contacts_unit(world):
+    unit = _give_first_contact_a_unit(world)
+
+    case = world.refer()
+
+    assert case.referrals.get(kind=ReferralKind.TO_VISITATOR).from_unit == unit
+
+
+def test_a_mutual_referral_from_the_police_counts_under_the_police_district(world):
+    _give_first_contact_a_unit(world, "Skole")
+    for _ in range(5):
+        world.refer()
+    world.refer(actor=world.police_contact)
+
+    sources = {
+        name: str(count) for name, count in statistics.figures([world.municipality.pk]).sources
+    }
+
+    assert sources == {"Skole": "5", "Testpoliti": "< 5"}
+
+
+def test_earlier_referrals_get_their_unit_from_the_referrers_role_at_the_time(world):
+    unit = _give_first_contact_a_unit(world)
+    case = world.refer()
+    Referral.objects.filter(case=case).update(from_unit=None)
+    migration = importlib.import_module("cases.migrations.0008_referral_from_unit")
+
+    migration.backfill_units(apps, None)
+
+    assert case.referrals.get(kind=ReferralKind.TO_VISITATOR).from_unit == unit
+
+
+# -- the figures -----------------------------------------------------------------------------
+
+
+def test_time_to_triage_is_the_median_of_the_months_cases_and_the_share_within_deadline(world):
+    day = datetime.date(2026, 10, 5)
+    for days in (1, 2, 3, 8, 10):  # deadline 7 days: three within, two over
+        _received(world, day, triaged_after_days=days)
+    _received(world, day)  # still waiting: received, not triaged
+
+    figures = statistics.figures([world.municipality.pk], today=TODAY)
+    october = _month(figures, day)
+
+    assert (october.received, october.triaged) == (6, 5)
+    assert october.median_days == 3
+    assert october.within_deadline_percent == 60
+    assert (figures.received, figures.triaged, figures.median_days) == (6, 5, 3)
+    assert figures.waiting_now == 1
+
+
+def test_a_median_or_share_needs_five_cases(world):
+    day = datetime.date(2026, 10, 5)
+    for days in (1, 2, 3, 4):
+        _received(world, day, triaged_after_days=days)
+
+    october = _month(statistics.figures([world.municipality.pk], today=TODAY), day)
+
+    assert october.triaged == 4
+    assert october.median_days is None and october.within_deadline_percent is None
+
+
+def test_a_breakdown_from_one_to_four_is_shown_as_under_five():
+    assert [str(statistics.Small(n)) for n in (0, 1, 4, 5, 12)] == ["0", "< 5", "< 5", "5", "12"]
+
+
+def test_routes_and_outcomes_are_counted_per_case(world):
+    world.closed(police=True)  # routed to the coordinator and the police, then closed
+    world.active(dsc=True)
+
+    figures = statistics.figures([world.municipality.pk])
+    this_month = figures.months[0]
+
+    assert this_month.received == 2
+    assert (this_month.to_coordinator.value, this_month.to_police.value) == (2, 1)
+    assert (this_month.to_dsc.value, this_month.closed.value) == (1, 1)
+    outcomes = {label: count.value for label, count in figures.outcomes}
+    assert outcomes[str(ClosingReason.RESOLVED.label)] == 1
+    assert str(ClosingReason.MERGED.label) not in outcomes
+
+
+def test_a_case_merged_into_another_is_not_counted_twice(world):
+    kept = world.refer()
+    duplicate = world.refer()
+    services.start_triage(actor=world.visitator, case=duplicate)
+    services.join_duplicate(actor=world.visitator, case=duplicate, into=kept)
+
+    assert statistics.figures([world.municipality.pk]).received == 1
+
+
+def test_the_period_has_one_row_per_month_newest_first_including_empty_months(world):
+    figures = statistics.figures([world.municipality.pk], months=6, today=TODAY)
+
+    assert [m.month for m in figures.months] == [
+        datetime.date(2026, month, 1) for month in (11, 10, 9, 8, 7, 6)
+    ]
+    assert figures.first_month == datetime.date(2026, 6, 1)
+    assert all(m.received == 0 for m in figures.months)
+
+
+def test_cases_before_the_period_are_not_counted(world):
+    _received(world, datetime.date(2025, 1, 10), triaged_after_days=1)
+
+    assert statistics.figures([world.municipality.pk], months=12, today=TODAY).received == 0
+
+
+# -- the page -------------------------------------------------------------------------------
+
+
+def test_the_page_shows_the_figures_and_no_names_or_references(client, world):
+    _give_first_contact_a_unit(world, "Familierådgivningen")
+    cases = [world.refer(full_name="Bent Jensen"), world.closed(police=True)]
+    client.force_login(world.follow_up)
+
+    html = client.get(reverse("statistics")).content.decode()
+
+    assert "Familierådgivningen" in html
+    assert "&lt; 5" in html
+    for case in cases:
+        assert case.reference not in html and case.full_name not in html
+
+
+def test_a_follow_up_member_never_sees_another_municipalitys_figures(client, world):
+    world.refer()
+    other_case = world.refer(municipality=world.other_municipality, actor=world.other_visitator)
+    assert other_case.municipality == world.other_municipality
+    client.force_login(world.follow_up)
+
+    response = client.get(reverse("statistics"), {"kommune": world.other_municipality.pk})
+
+    assert response.context["figures"].received == 1  # their own only, the choice ignored
+
+
+@pytest.mark.parametrize(("asked", "shown"), [("6", 6), ("24", 24), ("7", 12), ("x", 12)])
+def test_the_period_is_one_of_the_offered_ones(client, world, asked, shown):
+    client.force_login(world.follow_up)
+
+    response = client.get(reverse("statistics"), {"maaneder": asked})
+
+    assert response.status_code == 200
+    assert len(response.context["figures"].months) == shown
+
+
+@pytest.mark.parametrize("role", ["visitator", "coordinator", "police_contact", "first_contact"])
+def test_only_the_follow_up_group_has_the_page(client, world, role):
+    client.force_login(getattr(world, role))
+
+    assert client.get(reverse("statistics")).status_code == 403
+
+
+def test_the_page_costs_the_same_queries_for_few_and_many_cases(
+    client, world, django_assert_max_num_queries
+):
+    client.force_login(world.follow_up)
+    world.refer()
+    with django_assert_max_num_queries(12) as few:
+        client.get(reverse("statistics"))
+    for _ in range(15):
+        world.closed(police=True)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(reverse("statistics"))
