@@ -47,6 +47,7 @@ class Action(StrEnum):
     DECLINE = "decline"
     EDIT_TOOLS = "edit_tools"
     NETWORK_MEETING = "network_meeting"
+    REFER_PARTNER = "refer_partner"
 
 
 class Level(StrEnum):
@@ -208,6 +209,8 @@ RULES = {
     # coordinator, the municipality's visitator) while the case is being worked on; in triage
     # too, as an acute case may call its network together before it is routed.
     Action.NETWORK_MEETING: ({CaseState.IN_TRIAGE, CaseState.ACTIVE}, "full"),
+    # Referring an active case to the police or DSC after triage (within the consent).
+    Action.REFER_PARTNER: ({CaseState.ACTIVE}, "owner_or_visitator"),
     Action.DISQUALIFY: (
         {CaseState.REFERRED, CaseState.IN_TRIAGE, CaseState.ACTIVE, CaseState.CLOSED},
         "visitator",

@@ -69,6 +69,7 @@ MSG_DISQUALIFY_OWNER = _("Den ansvarlige kan ikke erklæres inhabil. Overdrag sa
 MSG_BAD_CONSENT = _("Ukendt modtager eller type oplysninger i samtykket.")
 MSG_COORDINATOR_DISQUALIFIED = _("Den valgte koordinator er inhabil i sagen.")
 MSG_CANNOT_REFER_HERE = _("Du kan ikke henvise til denne kommune.")
+MSG_ALREADY_REFERRED = _("Sagen er allerede henvist til %(partner)s.")
 MSG_STALE = _(
     "Sagen er blevet ændret af en anden, mens du arbejdede. Indlæs siden igen og prøv igen."
 )
@@ -385,6 +386,43 @@ def _route_to_partner(actor, case: Case, partner: str) -> str:
     return organisation.name
 
 
+def partner_referral_problem(partner: str, consents, referrals) -> str | None:
+    """Why the case cannot be referred to the partner now, or None if it can: the citizen's
+    consent to share contact details with them is in force, and no referral to them is
+    waiting or accepted. Takes the case's consents and referrals, so that the case page can
+    ask with the lists it has already loaded."""
+    label = ConsentPartner(partner).label
+    if not any(
+        c.partner == partner and c.scope == ConsentScope.CONTACT and c.withdrawn_at is None
+        for c in consents
+    ):
+        return MSG_NO_CONSENT % {"partner": label}
+    open_statuses = (ReferralStatus.SENT, ReferralStatus.ACCEPTED)
+    if any(r.kind == _PARTNER_KIND[partner] and r.status in open_statuses for r in referrals):
+        return MSG_ALREADY_REFERRED % {"partner": label}
+    return None
+
+
+@transaction.atomic
+def refer_to_partner(*, actor, case: Case, partner: str, request=None) -> Referral:
+    """After triage, the case's coordinator or the visitator refers an active case to the
+    police contact or DSC, once the citizen has consented (e.g. the citizen was not ready
+    to involve the police at triage). The partner reads within the consent, as at triage."""
+    case = _lock(case)
+    require(actor, Action.REFER_PARTNER, case)
+    _require_state(case, CaseState.ACTIVE)
+    if partner not in _PARTNER_KIND:
+        raise ValidationError(MSG_BAD_CONSENT, code="bad_partner")
+    problem = partner_referral_problem(partner, case.consents.all(), case.referrals.all())
+    if problem:
+        raise ValidationError(problem, code="not_referable")
+    organisation_name = _route_to_partner(actor, case, partner)
+    _save(case)
+    _event(case, actor, EventKind.ROUTED, summary=organisation_name)
+    _audit_change(actor, case, f"refer:{partner}", request=request)
+    return case.referrals.filter(kind=_PARTNER_KIND[partner]).latest("pk")
+
+
 def _revoke_partners(case: Case, partner: str | None = None) -> None:
     kinds = [_PARTNER_KIND[partner]] if partner else list(_PARTNER_KIND.values())
     users = User.objects.filter(
@@ -545,6 +583,11 @@ def withdraw_consent(*, actor, consent: Consent, request=None) -> Consent:
     consent.save(update_fields=["withdrawn_at", "withdrawn_by"])
     if consent.scope == ConsentScope.CONTACT:
         _revoke_partners(case, consent.partner)
+        # The sharing stops, and with it the referral: a new consent allows a new one.
+        case.referrals.filter(
+            kind=_PARTNER_KIND[consent.partner],
+            status__in=[ReferralStatus.SENT, ReferralStatus.ACCEPTED],
+        ).update(status=ReferralStatus.COMPLETED)
     _save(case)
     _event(
         case,

@@ -42,7 +42,7 @@ from .forms import (
     ReferralForm,
     TriageForm,
 )
-from .models import ConsentScope, EventKind, Referral
+from .models import ConsentPartner, ConsentScope, EventKind, Referral
 
 User = get_user_model()
 PAGE_SIZE = 25
@@ -208,6 +208,11 @@ def case_detail(request, reference):
 
     audit.record_read(user=request.user, case=case, what="case", request=request)
     referrals = list(case.referrals.select_related("from_user", "to_user", "to_organisation"))
+    consents = (
+        list(case.consents.select_related("recorded_by").order_by("partner", "scope", "-given_at"))
+        if level == Level.FULL
+        else None
+    )
     context = {
         "case": case,
         "level": level,
@@ -216,11 +221,14 @@ def case_detail(request, reference):
         "actions": {a.value for a in actions},
         "events": events[:200],
         "referrals": referrals,
-        "consents": case.consents.select_related("recorded_by").order_by(
-            "partner", "scope", "-given_at"
-        )
-        if level == Level.FULL
-        else None,
+        "consents": consents,
+        # Police, DSC or both, when the case may be referred to them now (after triage).
+        "refer_to": [
+            (partner, ConsentPartner(partner).label)
+            for partner in (ConsentPartner.POLICE, ConsentPartner.DSC)
+            if Action.REFER_PARTNER in actions
+            and not services.partner_referral_problem(partner, consents, referrals)
+        ],
         "duplicates": selectors.possible_duplicates(case, request.user)[:5]
         if Action.JOIN in actions
         else None,
@@ -420,6 +428,42 @@ def join_duplicate(request, reference, into):
         user=request.user, case=case, what="case_form:join", object_id=target.pk, request=request
     )
     return render(request, "cases/join_confirm.html", {"case": case, "target": target})
+
+
+@login_required
+def refer_partner(request, reference, partner):
+    """Refer an active case to the police or DSC: a confirmation that says what they will
+    read (the citizen's consent), then the referral."""
+    case = _case_for_action(request, reference)
+    if partner not in (ConsentPartner.POLICE, ConsentPartner.DSC):
+        raise Http404
+    require_may(request.user, Action.REFER_PARTNER, case)
+    consents = list(case.consents.all())
+    problem = services.partner_referral_problem(partner, consents, case.referrals.all())
+    if problem:
+        messages.error(request, problem)
+        return redirect(case)
+    if request.method == "POST":
+        try:
+            services.refer_to_partner(
+                actor=request.user, case=case, partner=partner, request=request
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                _("Sagen er henvist til %(partner)s.") % {"partner": ConsentPartner(partner).label},
+            )
+        return redirect(case)
+    scopes = sorted(
+        {c.get_scope_display() for c in consents if c.partner == partner and not c.withdrawn_at}
+    )
+    audit.record_read(
+        user=request.user, case=case, what=f"case_form:refer_{partner}", request=request
+    )
+    context = {"case": case, "partner": ConsentPartner(partner).label, "scopes": scopes}
+    return render(request, "cases/refer_partner_confirm.html", context)
 
 
 @login_required

@@ -212,6 +212,36 @@ CASE_MATRIX = {
         "disqualified":         _NONE,
         "anonymous":            _ANON,
     },
+    # Referring an active case to the police after triage (the URL's partner is "police"):
+    # 302 back to the case with a message when there is no consent or it is referred already.
+    "cases:refer_partner": {
+        "first_contact":        _NONE,
+        "visitator":            "403  403  200  302  302  403",
+        "deputy_visitator":     "403  403  200  302  302  403",
+        "coordinator":          "404  404  200  302  404  403",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
+    "cases:refer_partner POST": {
+        "first_contact":        _NONE,
+        "visitator":            "403  403  302  302  302  403",
+        "deputy_visitator":     "403  403  302  302  302  403",
+        "coordinator":          "404  404  302  302  404  403",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
     "cases:reopen": {
         "first_contact":        _NONE,
         "visitator":            "403  403  403  403  403  200",
@@ -351,6 +381,7 @@ POST_DATA = {
     "cases:start_triage POST": {},
     "cases:add_note POST": {"text": "Matrix-notat"},
     "cases:reveal_cpr POST": {},
+    "cases:refer_partner POST": {},
     "cases:network_meeting_create POST": {
         "held_on": timezone.localdate().isoformat(),
         "participants": "Borgeren, primær koordinator, politiets kontaktperson",
@@ -406,6 +437,8 @@ def case_url(world, name, case, user):
     kwargs = {"reference": case.reference}
     if name == "cases:join":
         kwargs["into"] = world.refer(full_name="Anden Borger").reference
+    elif name == "cases:refer_partner":
+        kwargs["partner"] = ConsentPartner.POLICE
     elif name == "cases:withdraw_consent":
         kwargs["consent_id"] = case.consents.filter(withdrawn_at__isnull=True).first().pk
     elif name == "cases:respond":
