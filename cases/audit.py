@@ -5,7 +5,8 @@ What counts as a read (tests/test_audit_walk.py walks every case URL as every ro
 - every response that shows data of one case writes exactly one read entry for that case,
   with the route that gave access as its purpose (record_read): the case page, the tool
   pages, the forms and confirmation pages of the case flow, a PDF or an attachment (as a
-  download), the status of a PDF, the incident log's chart;
+  download), the status of a finished PDF (not the polls while it is being made, which
+  show nothing of the case), the incident log's chart;
 - a form sent back with its errors (a POST that changed nothing) shows the same case data as
   its GET, so it is a read too; a POST that changes something redirects, and the service's
   change entry is its record, not a read;

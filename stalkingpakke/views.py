@@ -459,16 +459,19 @@ def _document(request, reference, document_id):
 
 @login_required
 def document_status(request, reference, document_id):
-    # Polled every 2 s while the PDF is being made: each poll shows the document, so each is
-    # a read (a handful per PDF; the size, hash or error come with the last one).
+    # Polled every 2 s while the PDF is being made. Those answers say only that it is on its
+    # way (its kind and when it was ordered), nothing of the case, so they are not reads:
+    # otherwise one PDF would add a dozen "looks" to the citizen's list of who has looked.
+    # The answer that shows the finished document (size, hash, download) or its error is.
     case, document = _document(request, reference, document_id)
-    audit.record_read(
-        user=request.user,
-        case=case,
-        what=f"document_status:{document.kind}",
-        object_id=document.pk,
-        request=request,
-    )
+    if document.status != DocumentStatus.PENDING:
+        audit.record_read(
+            user=request.user,
+            case=case,
+            what=f"document_status:{document.kind}",
+            object_id=document.pk,
+            request=request,
+        )
     return render(
         request, "stalkingpakke/document_status.html", {"case": case, "document": document}
     )

@@ -257,3 +257,23 @@ def test_tool_pages_open_for_every_professional_without_a_case(client, world):
         assert client.get(reverse("stalkingpakke:tool", args=[kind])).status_code == 200, kind
     client.force_login(world.admin)  # no role in the cooperation
     assert client.get(reverse("stalkingpakke:index")).status_code == 403
+
+
+def test_polls_while_a_pdf_is_made_are_no_reads_and_the_finished_answer_is_one(client, world):
+    """Otherwise every PDF would add a "look" every two seconds to the citizen's list of who
+    has looked at the case (cases.subject_access)."""
+    from stalkingpakke import documents
+
+    case = world.active()
+    document = documents.request_document(actor=world.coordinator, case=case, kind="advice")
+    url = reverse("stalkingpakke:document_status", args=[case.reference, document.pk])
+    reads = AuditEntry.objects.filter(what="document_status:advice", user=world.coordinator)
+    client.force_login(world.coordinator)
+
+    for _ in range(3):
+        assert "hx-trigger" in client.get(url).content.decode()  # still polling
+    assert not reads.exists()
+
+    Document.objects.filter(pk=document.pk).update(status=DocumentStatus.READY, file="x.pdf")
+    assert "hx-trigger" not in client.get(url).content.decode()
+    assert reads.count() == 1
