@@ -255,6 +255,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60,
         "options": {"expires": 50},
     },
+    "delete-expired-consultations": {
+        "task": "cooperation.tasks.delete_expired_consultations",
+        "schedule": 60 * 60 * 24,
+        "options": {"expires": 60 * 60},
+    },
     # The citizen's copies are files with everything on a case: deleted after 48 hours.
     "delete-expired-subject-access-copies": {
         "task": "stalkingpakke.tasks.delete_expired_subject_access_copies",
@@ -285,6 +290,9 @@ DEFAULT_TRIAGE_WORKING_DAYS = env.int("DEFAULT_TRIAGE_WORKING_DAYS", default=5)
 # The shortest retention a municipality can set: one administrator alone must not be able to
 # have recent cases anonymised by lowering the rule first (changes are audited too).
 RETENTION_MIN_YEARS = env.int("RETENTION_MIN_YEARS", default=3)
+# Answered and withdrawn consultations (sparring, no personal data) are deleted this many
+# years after they were asked (cooperation.consultations.delete_expired, Celery beat daily).
+CONSULTATION_RETENTION_YEARS = env.int("CONSULTATION_RETENTION_YEARS", default=2)
 
 LOGGING = {
     "version": 1,

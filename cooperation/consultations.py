@@ -24,6 +24,7 @@ an address; the form says clearly to leave them out.
 
 import re
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Case as SqlCase
@@ -302,6 +303,34 @@ def withdraw(*, actor, consultation: Consultation, request=None) -> Consultation
         request=request,
     )
     return consultation
+
+
+def delete_expired(*, now=None) -> int:
+    """Answered and withdrawn consultations asked more than CONSULTATION_RETENTION_YEARS ago
+    are deleted, one audit entry each: advice between colleagues is kept for looking back
+    on, not for ever. Open ones stay; they still wait for an answer."""
+    from cases.retention import years_before
+
+    cutoff = years_before(now or timezone.now(), settings.CONSULTATION_RETENTION_YEARS)
+    expired = Consultation.objects.filter(
+        status__in=[ConsultationStatus.ANSWERED, ConsultationStatus.WITHDRAWN],
+        asked_at__lt=cutoff,
+    )
+    deleted = 0
+    for pk in expired.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            if not Consultation.objects.filter(pk=pk).delete()[0]:
+                continue  # deleted meanwhile by another run
+            audit.record(
+                user=None,
+                action=AuditAction.DELETE,
+                what="consultation:expired",
+                case=None,
+                object_id=pk,
+                purpose="retention",
+            )
+        deleted += 1
+    return deleted
 
 
 # --- selectors --------------------------------------------------------------------------------

@@ -1006,3 +1006,57 @@ def test_an_answer_and_a_withdrawal_at_the_same_moment_do_not_both_happen():
         AuditEntry.objects.filter(what__in=["consultation:answer", "consultation:withdraw"]).count()
         == 1
     )
+
+
+# =============================================================================================
+# Retention: answered and withdrawn consultations are deleted after the set number of years
+# =============================================================================================
+def _asked_ago(consultation, *, days):
+    Consultation.objects.filter(pk=consultation.pk).update(
+        asked_at=timezone.now() - datetime.timedelta(days=days)
+    )
+
+
+def test_closed_consultations_past_retention_are_deleted_and_audited(world, settings):
+    settings.CONSULTATION_RETENTION_YEARS = 2
+    answered = ask(world)
+    consultations.answer(actor=world.visitator, consultation=answered, answer=ANSWER)
+    withdrawn = ask(world)
+    consultations.withdraw(actor=world.first_contact, consultation=withdrawn)
+    still_open, recent = ask(world), ask(world)
+    for old in (answered, withdrawn, still_open):
+        _asked_ago(old, days=2 * 366)
+    consultations.answer(actor=world.visitator, consultation=recent, answer=ANSWER)
+
+    assert consultations.delete_expired() == 2
+
+    assert set(Consultation.objects.values_list("pk", flat=True)) == {still_open.pk, recent.pk}
+    deleted = AuditEntry.objects.filter(action=AuditAction.DELETE, what="consultation:expired")
+    assert set(deleted.values_list("object_id", flat=True)) == {
+        str(answered.pk),
+        str(withdrawn.pk),
+    }
+    assert consultations.delete_expired() == 0  # nothing twice
+
+
+def test_the_retention_years_come_from_the_setting(world, settings):
+    answered = ask(world)
+    consultations.answer(actor=world.visitator, consultation=answered, answer=ANSWER)
+    _asked_ago(answered, days=400)
+
+    settings.CONSULTATION_RETENTION_YEARS = 2
+    assert consultations.delete_expired() == 0
+    settings.CONSULTATION_RETENTION_YEARS = 1
+    assert consultations.delete_expired() == 1
+
+
+def test_the_daily_task_deletes_them(world, settings):
+    from cooperation.tasks import delete_expired_consultations
+
+    answered = ask(world)
+    consultations.answer(actor=world.visitator, consultation=answered, answer=ANSWER)
+    _asked_ago(answered, days=5 * 366)
+
+    assert delete_expired_consultations.delay().get() == 1
+    jobs = {job["task"] for job in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "cooperation.tasks.delete_expired_consultations" in jobs
