@@ -98,3 +98,16 @@ def test_the_same_post_with_the_token_gets_through(world):
 
     assert response.status_code == 302
     assert Case.objects.get(pk=case.pk).state == CaseState.CLOSED
+
+
+def test_a_refused_form_says_in_danish_what_happened_and_what_to_do(world):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.first_contact)
+
+    response = client.post(reverse("cases:referral_create"), {"full_name": "Mette Sørensen"})
+
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert "Formularen kunne ikke sendes" in html and "Intet er gemt" in html
+    assert "Mette" not in html  # what was typed is not echoed back
+    assert "CSRF" not in html  # no technical jargon for the caseworker

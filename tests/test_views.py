@@ -480,3 +480,14 @@ def test_the_full_cpr_number_is_shown_on_request_and_the_read_is_audited(client,
     assert response.status_code == 200
     assert "010190-1234" in response.content.decode()
     assert AuditEntry.objects.filter(user=world.coordinator, case=case, what="cpr").exists()
+
+
+def test_a_server_error_has_a_page_of_its_own_without_details(rf):
+    from django.views.defaults import server_error
+
+    response = server_error(rf.get("/sager/ESB-2026-0001/"))
+
+    html = response.content.decode()
+    assert response.status_code == 500
+    assert "Der skete en fejl" in html and 'href="/"' in html
+    assert "Traceback" not in html and "ESB-2026-0001" not in html
