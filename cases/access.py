@@ -11,7 +11,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -58,18 +58,31 @@ class Level(StrEnum):
     DSC = "dsc"
 
 
-def _permission_id(codename: str):
-    # A subquery PostgreSQL runs once, rather than a join: with the id known before it plans
-    # the rest, it estimates a user's grants right (hundreds, not nine) and starts "my cases"
-    # from the user's own cases instead of from every grant (1.5 -> 1.0 ms on the bench).
-    return Subquery(
-        Permission.objects.filter(
+# The ids of the case permissions, read once per process. An int in the grant lookups (not a
+# join or subquery on auth_permission) lets PostgreSQL estimate a user's grants right and
+# halves the work Django does to build a page's case query (bench/README.md). Like Django's
+# own content-type cache it holds database constants, not data: permissions change only with
+# a migration (or a test's flush), and post_migrate empties it (cases.apps).
+_PERMISSION_IDS: dict[str, int] = {}
+
+
+def _permission_id(codename: str) -> int:
+    try:
+        return _PERMISSION_IDS[codename]
+    except KeyError:
+        pk = Permission.objects.get(
             codename=codename, content_type__app_label="cases", content_type__model="case"
-        ).values("pk")[:1]
-    )
+        ).pk
+        _PERMISSION_IDS[codename] = pk
+        return pk
 
 
-def _granted(user, codename: str):
+def forget_permission_ids(**kwargs) -> None:
+    _PERMISSION_IDS.clear()
+
+
+def granted_to(user, codename: str):
+    """The user's grant of `codename` on the outer query's case (for Exists)."""
     return CaseUserObjectPermission.objects.filter(
         user=user, permission_id=_permission_id(codename), content_object=OuterRef("pk")
     )
@@ -87,7 +100,7 @@ def cases_visible_to(user):
         return Case.objects.none()
     municipalities = organisations_for(user, Role.VISITATOR)
     return Case.objects.filter(
-        Q(municipality__in=municipalities) | Exists(_granted(user, VIEW))
+        Q(municipality__in=municipalities) | Exists(granted_to(user, VIEW))
     ).exclude(pk__in=_disqualified_case_ids(user))
 
 
@@ -105,8 +118,8 @@ def with_access_facts(queryset, user):
     Meant for querysets of cases_visible_to(user): a case there is never one the user is
     disqualified on."""
     return queryset.annotate(
-        _granted_view=Exists(_granted(user, VIEW)),
-        _granted_change=Exists(_granted(user, CHANGE)),
+        _granted_view=Exists(granted_to(user, VIEW)),
+        _granted_change=Exists(granted_to(user, CHANGE)),
     )
 
 
@@ -130,7 +143,7 @@ def has_grant(user, case: Case, codename: str) -> bool:
     key = (user.pk, codename)
     if key not in cache:
         cache[key] = CaseUserObjectPermission.objects.filter(
-            user=user, permission__codename=codename, content_object=case
+            user=user, permission_id=_permission_id(codename), content_object=case
         ).exists()
     return cache[key]
 

@@ -9,6 +9,7 @@ from . import audit
 from .access import (
     VIEW,
     cases_visible_to,
+    granted_to,
     municipality_cases,
     remember_access_facts,
     with_access_facts,
@@ -17,7 +18,6 @@ from .models import (
     AuditAction,
     Case,
     CaseState,
-    CaseUserObjectPermission,
     Disqualification,
     Referral,
 )
@@ -150,9 +150,7 @@ def my_cases(user, *, include_closed=False, search=""):
 
 def partner_cases(user, *, search=""):
     """Cases shared with a police contact or a DSC advisor through a grant."""
-    granted = CaseUserObjectPermission.objects.filter(
-        user=user, permission__codename=VIEW, content_object=OuterRef("pk")
-    )
+    granted = granted_to(user, VIEW)
     cases = (
         cases_visible_to(user)
         .filter(Exists(granted))
