@@ -166,6 +166,7 @@ def partner_cases(user, *, search=""):
 def referrals_made_by(user):
     return (
         Referral.objects.filter(from_user=user)
+        .exclude(case__disqualifications__user=user)  # inhabil: not even the reference
         .select_related("case", "to_organisation")
         .only(
             "pk",
@@ -186,6 +187,7 @@ def referrals_waiting_for(user):
     return (
         Referral.objects.filter(to_user=user, status="sent")
         .exclude(kind="to_visitator")
+        .exclude(case__disqualifications__user=user)
         .select_related("case")
         .order_by("-created_at")
     )

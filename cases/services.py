@@ -369,7 +369,17 @@ def _route_to_partner(actor, case: Case, partner: str) -> str:
     ).exists():
         raise ValidationError(MSG_NO_CONSENT, code="no_consent", params={"partner": label})
     organisation = _partner_organisation(case, partner)
-    holders = list(current_holders(organisation.pk, _PARTNER_ROLE[partner])) if organisation else []
+    # A contact disqualified on the case is passed over: the referral goes to the next holder
+    # (the deputy), and the disqualified one is given nothing.
+    holders = (
+        list(
+            current_holders(organisation.pk, _PARTNER_ROLE[partner]).exclude(
+                user__disqualifications__case=case
+            )
+        )
+        if organisation
+        else []
+    )
     if not holders:
         raise ValidationError(MSG_NO_PARTNER, code="no_partner", params={"partner": label})
     Referral.objects.create(
@@ -587,7 +597,9 @@ def withdraw_consent(*, actor, consent: Consent, request=None) -> Consent:
         case.referrals.filter(
             kind=_PARTNER_KIND[consent.partner],
             status__in=[ReferralStatus.SENT, ReferralStatus.ACCEPTED],
-        ).update(status=ReferralStatus.COMPLETED)
+        ).update(
+            status=ReferralStatus.COMPLETED, responded_at=consent.withdrawn_at, responded_by=actor
+        )
     _save(case)
     _event(
         case,

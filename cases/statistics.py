@@ -1,9 +1,12 @@
 """The follow-up group's figures: referrals, time to triage, routes, outcomes and where the
 referrals come from, per month. Counts only: never a case, a reference or a person.
 
-A breakdown (a route, an outcome, a unit) counted one to four times is shown as "under 5", and
-a median or a share needs at least five cases: in a small municipality "one referral from the
-school in March, sent to the police" can point to a person. The number of referrals a month is
+A breakdown (a route, an outcome, a unit) counted one to four times is shown as "under 5": in
+a small municipality "one referral from the school in March, sent to the police" can point to
+a person. Where the cells of a breakdown add up to a number that is shown (stalking and not
+stalking make the month's triaged cases), one hidden cell could be worked out by subtraction,
+so a second cell of the group is hidden with it. A median needs five cases and a share ten
+(at five, "80 %" would say that exactly one was late). The number of referrals a month is
 shown as it is; it says nothing about whom.
 """
 
@@ -20,22 +23,40 @@ from cooperation.models import OrganisationKind
 
 from .models import Case, CaseState, ClosingReason, Referral, ReferralKind
 
-SMALL = 5  # breakdowns below this are shown as "under 5"; medians and shares need this many
+SMALL = 5  # breakdowns below this are shown as "under 5"; a median needs this many cases
+SHARE_MIN = 10  # a share (per cent) needs this many cases
 PERIODS = (6, 12, 24)  # months the page can show
 
 
 @dataclass(frozen=True)
 class Small:
-    """A count of a breakdown: shown as it is from SMALL up, as "under 5" from 1 to 4."""
+    """A count of a breakdown: shown as it is from SMALL up, as "under 5" from 1 to 4, and
+    hidden whatever it is when it would give a hidden neighbour away (`protect`)."""
 
     value: int
+    suppressed: bool = False
 
     @property
     def hidden(self) -> bool:
-        return 0 < self.value < SMALL
+        return self.suppressed or 0 < self.value < SMALL
 
     def __str__(self) -> str:
+        if self.suppressed and not 0 < self.value < SMALL:
+            return "×"  # hidden so that the cell next to it cannot be worked out
         return f"< {SMALL}" if self.hidden else str(self.value)
+
+
+def protect(cells: list[Small]) -> list[Small]:
+    """Cells that add up to a shown total: if exactly one is hidden, hide the smallest other
+    one too, so that no hidden cell is the total minus the shown ones."""
+    hidden = [i for i, cell in enumerate(cells) if cell.hidden]
+    if len(hidden) != 1 or len(cells) < 2:
+        return cells
+    others = [i for i in range(len(cells)) if i not in hidden]
+    partner = min(others, key=lambda i: cells[i].value)
+    return [
+        Small(cell.value, suppressed=True) if i == partner else cell for i, cell in enumerate(cells)
+    ]
 
 
 @dataclass
@@ -59,7 +80,7 @@ class Month:
     @property
     def within_deadline_percent(self) -> int | None:
         n = len(self.days_to_triage)
-        return round(100 * self.within_deadline / n) if n >= SMALL else None
+        return round(100 * self.within_deadline / n) if n >= SHARE_MIN else None
 
 
 @dataclass
@@ -112,7 +133,7 @@ def figures(municipality_ids, *, months: int = 12, today: datetime.date | None =
         triaged=sum(m.triaged for m in ordered),
         median_days=stats.median(all_days) if len(all_days) >= SMALL else None,
         within_deadline_percent=round(100 * within / len(all_days))
-        if len(all_days) >= SMALL
+        if len(all_days) >= SHARE_MIN
         else None,
         waiting_now=waiting["now"],
         overdue_now=waiting["overdue"],
@@ -149,6 +170,8 @@ def _count_per_month(received, rows: dict) -> None:
         row.received, row.triaged = counts.pop("received"), counts.pop("triaged")
         for name, value in counts.items():
             setattr(row, name, Small(value))
+        # Every triaged case is stalking or not: the two add up to the shown "triaged".
+        row.stalking, row.not_stalking = protect([row.stalking, row.not_stalking])
 
 
 def _triage_times(received, rows: dict) -> None:
@@ -171,11 +194,9 @@ def _outcomes(closed) -> list[tuple[str, Small]]:
     counts = dict(
         closed.values_list("closing_reason").annotate(n=Count("pk")).order_by("closing_reason")
     )
-    return [
-        (str(labels[reason]), Small(counts.get(reason, 0)))
-        for reason in ClosingReason.values
-        if reason != ClosingReason.MERGED
-    ]
+    reasons = [r for r in ClosingReason.values if r != ClosingReason.MERGED]
+    cells = protect([Small(counts.get(reason, 0)) for reason in reasons])
+    return [(str(labels[reason]), cell) for reason, cell in zip(reasons, cells, strict=True)]
 
 
 def _sources(municipality_ids, since) -> list[tuple[str, Small]]:
@@ -200,4 +221,7 @@ def _sources(municipality_ids, since) -> list[tuple[str, Small]]:
         else:
             name = row["from_organisation__name"]
         totals[name] = totals.get(name, 0) + row["n"]
-    return [(name, Small(n)) for name, n in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))]
+    ordered = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+    # The sources add up to (nearly) the referrals received, which the page shows.
+    cells = protect([Small(n) for _, n in ordered])
+    return [(name, cell) for (name, _), cell in zip(ordered, cells, strict=True)]

@@ -77,6 +77,7 @@ def statistics(request):
         "months": months,
         "periods": case_statistics.PERIODS,
         "small": case_statistics.SMALL,
+        "share_min": case_statistics.SHARE_MIN,
     }
     return render(request, "cooperation/statistics.html", context)
 

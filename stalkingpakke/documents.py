@@ -103,27 +103,30 @@ SUBJECT_ACCESS_KEEP = datetime.timedelta(hours=48)
 def delete_expired_subject_access_copies(*, now=None) -> int:
     """Delete the citizen's copies older than SUBJECT_ACCESS_KEEP; one audit entry each."""
     cutoff = (now or timezone.now()) - SUBJECT_ACCESS_KEEP
-    expired = Document.objects.filter(
-        kind=DocumentKind.SUBJECT_ACCESS, requested_at__lt=cutoff
-    ).select_related("case")
+    expired = Document.objects.filter(kind=DocumentKind.SUBJECT_ACCESS, requested_at__lt=cutoff)
     deleted = 0
-    for document in expired.iterator():
+    for document_id in expired.values_list("pk", flat=True).iterator():
         with transaction.atomic():
-            if not Document.objects.filter(pk=document.pk).select_for_update().exists():
+            # The locked row, not the one listed: a worker may have stored the file since.
+            document = (
+                Document.objects.select_for_update().select_related("case").filter(pk=document_id)
+            ).first()
+            if document is None:
                 continue  # deleted meanwhile (by another run, or with the case's retention)
-            name, document_id = document.file.name, document.pk
+            # The file first, inside the transaction: if it cannot be deleted the row and its
+            # audit entry stay, and the next run tries again. A commit that fails after it
+            # leaves a row without a file, which downloads as 404 and goes next run.
+            if document.file.name:
+                _delete_file(document.file.name)
             document.delete()
             audit.record(
                 user=None,
                 action=AuditAction.DELETE,
                 case=document.case,
-                what=f"document:{document.kind}",
+                what=f"document:{DocumentKind.SUBJECT_ACCESS}",
                 object_id=document_id,
                 purpose="expired",
             )
-            if name:
-                # After the commit: a rollback must not leave a row without its file.
-                transaction.on_commit(lambda name=name: _delete_file(name))
         deleted += 1
     return deleted
 

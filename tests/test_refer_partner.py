@@ -179,3 +179,60 @@ def test_an_unknown_partner_in_the_url_is_404(client, world):
     client.force_login(world.coordinator)
 
     assert client.get(_url(case, "presse")).status_code == 404
+
+
+# -- the stalker who is also a partner's employee ---------------------------------------------
+
+
+def _police_deputy(world):
+    from cooperation.models import Role
+
+    from .factories import user_with_role
+
+    return user_with_role(Role.POLICE_CONTACT, world.police, deputy=True, username="deputypol")
+
+
+def test_a_disqualified_partner_contact_is_passed_over_for_the_deputy(client, world):
+    deputy = _police_deputy(world)
+    case = _active_without_partners(world)
+    services.disqualify(
+        actor=world.visitator, case=case, user=world.police_contact, reason="Kender borgeren"
+    )
+    _consent(world, case, POLICE)
+
+    referral = services.refer_to_partner(actor=world.coordinator, case=case, partner=POLICE)
+
+    assert referral.to_user == deputy
+    assert not cases_visible_to(world.police_contact).filter(pk=case.pk).exists()
+    client.force_login(world.police_contact)
+    assert case.reference not in client.get(reverse("cases:partner_cases")).content.decode()
+
+
+def test_a_disqualified_user_sees_no_waiting_referral_nor_one_they_made(client, world):
+    case = world.active(police=True)  # the police contact got the referral at triage
+    services.disqualify(
+        actor=world.visitator, case=case, user=world.police_contact, reason="Kender borgeren"
+    )
+    services.disqualify(
+        actor=world.visitator, case=case, user=world.first_contact, reason="Er i familie"
+    )
+
+    for user, page in (
+        (world.police_contact, "cases:partner_cases"),
+        (world.first_contact, "cases:my_referrals"),
+    ):
+        client.force_login(user)
+        assert case.reference not in client.get(reverse(page)).content.decode()
+
+
+def test_withdrawal_records_when_and_by_whom_the_referral_ended(world):
+    case = world.active(police=True)
+    contact = case.consents.get(partner=POLICE, scope=ConsentScope.CONTACT)
+
+    consent = services.withdraw_consent(actor=world.coordinator, consent=contact)
+
+    referral = case.referrals.get(kind=ReferralKind.TO_POLICE)
+    assert (referral.responded_at, referral.responded_by) == (
+        consent.withdrawn_at,
+        world.coordinator,
+    )

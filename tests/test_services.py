@@ -1610,3 +1610,24 @@ def test_every_change_bumps_the_case_version(world):
     )
     versions.append(reload(case).version)
     assert versions == [1, 2, 3, 4]
+
+
+def test_the_cached_case_permission_ids_are_read_again_after_a_migration(world):
+    """Permissions are re-created with new ids by a migration or a test's flush; grants must
+    then be looked up with the new ids, or every coordinator would lose their cases."""
+    from django.apps import apps
+    from django.contrib.auth.models import Permission
+    from django.db.models.signals import post_migrate
+
+    from cases import access
+
+    case = world.active()
+    assert access.cases_visible_to(world.coordinator).filter(pk=case.pk).exists()
+    access._PERMISSION_IDS["view_case"] = -1  # what a stale id from before a flush looks like
+    assert not access.cases_visible_to(world.coordinator).filter(pk=case.pk).exists()
+
+    post_migrate.send(sender=apps.get_app_config("cases"), app_config=apps.get_app_config("cases"))
+
+    assert access._PERMISSION_IDS == {}
+    assert access.cases_visible_to(world.coordinator).filter(pk=case.pk).exists()
+    assert access._PERMISSION_IDS["view_case"] == Permission.objects.get(codename="view_case").pk

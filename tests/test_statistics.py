@@ -71,7 +71,8 @@ def test_a_mutual_referral_from_the_police_counts_under_the_police_district(worl
         name: str(count) for name, count in statistics.figures([world.municipality.pk]).sources
     }
 
-    assert sources == {"Skole": "5", "Testpoliti": "< 5"}
+    # The one from the police is hidden; the school's 5 too, or 6 received - 5 would show it.
+    assert sources == {"Skole": "×", "Testpoliti": "< 5"}
 
 
 def test_earlier_referrals_get_their_unit_from_the_referrers_role_at_the_time(world):
@@ -90,29 +91,54 @@ def test_earlier_referrals_get_their_unit_from_the_referrers_role_at_the_time(wo
 
 def test_time_to_triage_is_the_median_of_the_months_cases_and_the_share_within_deadline(world):
     day = datetime.date(2026, 10, 5)
-    for days in (1, 2, 3, 8, 10):  # deadline 7 days: three within, two over
+    # Deadline 7 days: six within, four over.
+    for days in (1, 1, 2, 2, 3, 3, 8, 9, 10, 12):
         _received(world, day, triaged_after_days=days)
     _received(world, day)  # still waiting: received, not triaged
 
     figures = statistics.figures([world.municipality.pk], today=TODAY)
     october = _month(figures, day)
 
-    assert (october.received, october.triaged) == (6, 5)
+    assert (october.received, october.triaged) == (11, 10)
     assert october.median_days == 3
     assert october.within_deadline_percent == 60
-    assert (figures.received, figures.triaged, figures.median_days) == (6, 5, 3)
+    assert (figures.received, figures.triaged, figures.median_days) == (11, 10, 3)
     assert figures.waiting_now == 1
 
 
-def test_a_median_or_share_needs_five_cases(world):
+def test_a_median_needs_five_cases_and_a_share_ten(world):
     day = datetime.date(2026, 10, 5)
     for days in (1, 2, 3, 4):
         _received(world, day, triaged_after_days=days)
+    october = _month(statistics.figures([world.municipality.pk], today=TODAY), day)
+    assert october.median_days is None and october.within_deadline_percent is None
+
+    _received(world, day, triaged_after_days=9)
+    october = _month(statistics.figures([world.municipality.pk], today=TODAY), day)
+    assert october.median_days == 3
+    assert october.within_deadline_percent is None  # at five, 80 % would name the one late
+
+
+def test_a_hidden_cell_cannot_be_worked_out_from_a_shown_total(world):
+    day = datetime.date(2026, 10, 5)
+    for _ in range(6):
+        _received(world, day, triaged_after_days=1)
+    Case.objects.filter(pk=Case.objects.order_by("pk").first().pk).update(is_stalking=False)
 
     october = _month(statistics.figures([world.municipality.pk], today=TODAY), day)
 
-    assert october.triaged == 4
-    assert october.median_days is None and october.within_deadline_percent is None
+    # 6 triaged: 5 stalking and 1 not. Showing the 5 would give the 1 away.
+    assert october.triaged == 6
+    assert (str(october.stalking), str(october.not_stalking)) == ("×", "< 5")
+
+
+def test_protect_hides_a_second_cell_only_when_one_alone_is_hidden():
+    cells = [statistics.Small(n) for n in (12, 0, 3)]
+    assert [str(c) for c in statistics.protect(cells)] == ["12", "×", "< 5"]
+    two_hidden = [statistics.Small(n) for n in (12, 2, 3)]
+    assert statistics.protect(two_hidden) == two_hidden
+    none_hidden = [statistics.Small(n) for n in (12, 0, 7)]
+    assert statistics.protect(none_hidden) == none_hidden
 
 
 def test_a_breakdown_from_one_to_four_is_shown_as_under_five():

@@ -17,6 +17,7 @@ import json
 from unittest import mock
 
 import pytest
+from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
 from django.template.loader import render_to_string
@@ -650,6 +651,29 @@ def test_copies_older_than_48_hours_are_deleted_with_their_file_and_audited(
         "expired",
     )
     assert documents.delete_expired_subject_access_copies() == 0  # nothing twice
+
+
+def test_a_copy_whose_file_cannot_be_deleted_stays_for_the_next_run(
+    client, world, tmp_path, monkeypatch
+):
+    case = world.active()
+    copy = _order(client, world.coordinator, case)
+    Document.objects.filter(pk=copy.pk).update(
+        requested_at=timezone.now() - documents.SUBJECT_ACCESS_KEEP - datetime.timedelta(minutes=1)
+    )
+
+    def refuse(storage, name):
+        raise PermissionError(name)
+
+    monkeypatch.setattr(FileSystemStorage, "delete", refuse)
+    with pytest.raises(PermissionError):
+        documents.delete_expired_subject_access_copies()
+    assert case.documents.filter(pk=copy.pk).exists()
+    assert not AuditEntry.objects.filter(action=AuditAction.DELETE).exists()
+
+    monkeypatch.undo()
+    assert documents.delete_expired_subject_access_copies() == 1
+    assert not (tmp_path / copy.file.name).exists()
 
 
 def test_expiry_leaves_the_tools_documents_alone(world):
