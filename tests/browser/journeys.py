@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from cases import selectors
+from cases import selectors, services
 from cases.access import (
     Action,
     Level,
@@ -21,7 +21,7 @@ from cases.access import (
     level_for,
     visible_scopes,
 )
-from cases.models import ConsentScope
+from cases.models import ConsentPartner, ConsentScope
 from cases.views import PAGE_SIZE
 from cooperation import consultations
 from cooperation.models import Organisation, OrganisationKind, Role
@@ -76,6 +76,14 @@ def _forms_for(user, case, action: Action) -> list[Step]:
         return [Step("genåbn (fejl)", url("reopen"), submit=SUBMIT)]
     if action is Action.DISQUALIFY:
         return [Step("inhabilitet (fejl)", url("disqualify"), submit=SUBMIT)]
+    if action is Action.REFER_PARTNER:
+        # The confirmation, for a partner the case can be referred to now (consent, not yet).
+        consents, referrals = list(case.consents.all()), list(case.referrals.all())
+        return [
+            Step(f"henvis til {partner}", url("refer_partner", partner))
+            for partner in (ConsentPartner.POLICE, ConsentPartner.DSC)
+            if not services.partner_referral_problem(partner, consents, referrals)
+        ][:1]
     if action == "network_meeting":
         steps = [Step("netværksmøde (fejl)", url("network_meeting_create"), submit=SUBMIT)]
         meeting = case.network_meetings.first()

@@ -224,6 +224,14 @@ class Command(BaseCommand):
             coordinator=coordinator,
             to_dsc=True,
         )
+        # Since then the citizen has agreed to involve the police: the case page offers to refer
+        # it there (not done, so one active case stays unshared with the police).
+        services.record_consent(
+            actor=coordinator,
+            case=dsc_case,
+            partner=ConsentPartner.POLICE,
+            scopes=[ConsentScope.CONTACT, ConsentScope.INCIDENT_LOG],
+        )
         # 3. In triage.
         in_triage = refer(full_name="Bo Nielsen", birth_date=datetime.date(1978, 2, 1))
         services.start_triage(actor=visitator, case=in_triage)
