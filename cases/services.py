@@ -349,7 +349,8 @@ _TRIAGE_FIELDS = ("is_stalking", "triage_reasoning", "children_notification", "t
 _CLOSE_FIELDS = ("state", "closing_reason", "closing_comment", "closed_at")
 
 
-def _partner_organisation(case: Case, partner: str) -> Organisation | None:
+def partner_organisation(case: Case, partner: str) -> Organisation | None:
+    """Where a referral to the partner goes: the municipality's police district, or DSC."""
     if partner == ConsentPartner.POLICE:
         return case.municipality.police_district
     return Organisation.objects.filter(kind=OrganisationKind.DSC).order_by("pk").first()
@@ -368,7 +369,7 @@ def _route_to_partner(actor, case: Case, partner: str) -> str:
         partner=partner, scope=ConsentScope.CONTACT, withdrawn_at__isnull=True
     ).exists():
         raise ValidationError(MSG_NO_CONSENT, code="no_consent", params={"partner": label})
-    organisation = _partner_organisation(case, partner)
+    organisation = partner_organisation(case, partner)
     # A contact disqualified on the case is passed over: the referral goes to the next holder
     # (the deputy), and the disqualified one is given nothing.
     holders = (

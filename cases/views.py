@@ -462,7 +462,12 @@ def refer_partner(request, reference, partner):
     audit.record_read(
         user=request.user, case=case, what=f"case_form:refer_{partner}", request=request
     )
-    context = {"case": case, "partner": ConsentPartner(partner).label, "scopes": scopes}
+    organisation = services.partner_organisation(case, partner)
+    context = {
+        "case": case,
+        "partner": organisation.name if organisation else ConsentPartner(partner).label,
+        "scopes": scopes,
+    }
     return render(request, "cases/refer_partner_confirm.html", context)
 
 

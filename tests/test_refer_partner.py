@@ -155,6 +155,7 @@ def test_the_confirmation_says_what_the_partner_will_read_and_is_a_read(client, 
 
     html = client.get(_url(case)).content.decode()
 
+    assert "Testpoliti" in html  # the police district the referral goes to
     assert str(ConsentScope.INCIDENT_LOG.label) in html
     assert str(ConsentScope.ACTION_PLAN.label) not in html
     assert AuditEntry.objects.filter(
