@@ -67,15 +67,7 @@ class ReferralAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "status", "to_organisation", "from_unit"]
     search_fields = ["case__reference"]
     list_select_related = ["case", "from_organisation", "from_unit", "to_organisation"]
-    fields = [
-        "case",
-        "kind",
-        "status",
-        "from_organisation",
-        "from_unit",
-        "to_organisation",
-        "created_at",
-    ]
+    fields = list_display  # the detail shows what the list does: no texts, no personal data
 
 
 @admin.register(Consent)
