@@ -189,6 +189,9 @@ def referrals_waiting_for(user):
         .exclude(kind="to_visitator")
         .exclude(case__disqualifications__user=user)
         .select_related("case")
+        # Only what the lists' "waiting for you" box shows (cases/waiting_referrals.html), not
+        # every column of up to ten cases on every list page.
+        .only("pk", "kind", "status", "created_at", "case__reference")
         .order_by("-created_at")
     )
 

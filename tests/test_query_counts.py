@@ -40,10 +40,11 @@ from dataclasses import dataclass
 
 import pytest
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from cases import services
+from cases import selectors, services
 from cases.models import Case
 from cases.views import PAGE_SIZE
 
@@ -164,3 +165,17 @@ def test_query_count_does_not_grow_with_rows(
     else:
         references = Case.objects.values_list("reference", flat=True)
         assert sum(reference in html for reference in references) == PAGE_SIZE
+
+
+def test_the_waiting_for_you_box_costs_one_query_whatever_it_lists(world):
+    """Its referrals come with only the columns it shows; a field it did not fetch would cost
+    one more query per referral."""
+    for _ in range(3):
+        world.active(police=True)
+    with CaptureQueriesContext(connection) as queries:
+        html = render_to_string(
+            "cases/waiting_referrals.html",
+            {"waiting": selectors.referrals_waiting_for(world.police_contact)[:10]},
+        )
+    assert html.count("<li>") == 3
+    assert len(queries.captured_queries) == 1
