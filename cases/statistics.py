@@ -102,10 +102,6 @@ def _month_start(day: datetime.date, back: int = 0) -> datetime.date:
     return datetime.date(index // 12, index % 12 + 1, 1)
 
 
-def _local_day(moment: datetime.datetime) -> datetime.date:
-    return timezone.localtime(moment).date()
-
-
 def figures(municipality_ids, *, months: int = 12, today: datetime.date | None = None) -> Figures:
     """The figures of the last `months` months (this month included) for the municipalities."""
     today = today or timezone.localdate()
@@ -117,7 +113,7 @@ def figures(municipality_ids, *, months: int = 12, today: datetime.date | None =
     )
     received = cases.filter(received_at__gte=since)
 
-    rows = {_month_start(first, -i): Month(_month_start(first, -i)) for i in range(months)}
+    rows = {month: Month(month) for month in (_month_start(first, -i) for i in range(months))}
     _count_per_month(received, rows)
     _triage_times(received, rows)
     ordered = sorted(rows.values(), key=lambda m: m.month, reverse=True)
@@ -181,11 +177,11 @@ def _triage_times(received, rows: dict) -> None:
         "received_at", "triaged_at", "triage_deadline"
     )
     for received_at, triaged_at, deadline in triaged:
-        row = rows.get(_month_start(_local_day(received_at)))
+        row = rows.get(_month_start(timezone.localdate(received_at)))
         if row is None:
             continue
-        triaged_day = _local_day(triaged_at)
-        row.days_to_triage.append((triaged_day - _local_day(received_at)).days)
+        triaged_day = timezone.localdate(triaged_at)
+        row.days_to_triage.append((triaged_day - timezone.localdate(received_at)).days)
         row.within_deadline += triaged_day <= deadline
 
 

@@ -66,14 +66,15 @@ def statistics(request):
         raise PermissionDenied
     municipalities = Organisation.objects.filter(pk__in=own).order_by("name")
     chosen = _int_param(request, "kommune", default=None)
-    ids = [chosen] if chosen in own else own
+    if chosen not in own:
+        chosen = None  # all of the user's municipalities; never another one
     months = _int_param(request, "maaneder", default=12)
     if months not in case_statistics.PERIODS:
         months = 12
     context = {
-        "figures": case_statistics.figures(ids, months=months),
+        "figures": case_statistics.figures([chosen] if chosen else own, months=months),
         "municipalities": municipalities,
-        "chosen": chosen if chosen in own else None,
+        "chosen": chosen,
         "months": months,
         "periods": case_statistics.PERIODS,
         "small": case_statistics.SMALL,
