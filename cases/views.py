@@ -225,7 +225,7 @@ def case_detail(request, reference):
         # Police, DSC or both, when the case may be referred to them now (after triage).
         "refer_to": [
             (partner, ConsentPartner(partner).label)
-            for partner in (ConsentPartner.POLICE, ConsentPartner.DSC)
+            for partner in ConsentPartner.values
             if Action.REFER_PARTNER in actions
             and not services.partner_referral_problem(partner, consents, referrals)
         ],
@@ -435,16 +435,11 @@ def refer_partner(request, reference, partner):
     """Refer an active case to the police or DSC: a confirmation that says what they will
     read (the citizen's consent), then the referral."""
     case = _case_for_action(request, reference)
-    if partner not in (ConsentPartner.POLICE, ConsentPartner.DSC):
+    if partner not in ConsentPartner.values:
         raise Http404
     require_may(request.user, Action.REFER_PARTNER, case)
-    consents = list(case.consents.all())
-    problem = services.partner_referral_problem(partner, consents, case.referrals.all())
-    if problem:
-        messages.error(request, problem)
-        return redirect(case)
     if request.method == "POST":
-        try:
+        try:  # the service checks the consent and earlier referrals, under the case's lock
             services.refer_to_partner(
                 actor=request.user, case=case, partner=partner, request=request
             )
@@ -455,6 +450,11 @@ def refer_partner(request, reference, partner):
                 request,
                 _("Sagen er henvist til %(partner)s.") % {"partner": ConsentPartner(partner).label},
             )
+        return redirect(case)
+    consents = list(case.consents.all())
+    problem = services.partner_referral_problem(partner, consents, case.referrals.all())
+    if problem:
+        messages.error(request, problem)
         return redirect(case)
     scopes = sorted(
         {c.get_scope_display() for c in consents if c.partner == partner and not c.withdrawn_at}

@@ -81,7 +81,7 @@ def _forms_for(user, case, action: Action) -> list[Step]:
         consents, referrals = list(case.consents.all()), list(case.referrals.all())
         return [
             Step(f"henvis til {partner}", url("refer_partner", partner))
-            for partner in (ConsentPartner.POLICE, ConsentPartner.DSC)
+            for partner in ConsentPartner.values
             if not services.partner_referral_problem(partner, consents, referrals)
         ][:1]
     if action == "network_meeting":
