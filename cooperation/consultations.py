@@ -35,6 +35,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases import audit
 from cases.models import AuditAction
+from cases.retention import years_before
 
 from .models import (
     CONSULTATION_ANSWER_MAX_LENGTH,
@@ -309,8 +310,6 @@ def delete_expired(*, now=None) -> int:
     """Answered and withdrawn consultations asked more than CONSULTATION_RETENTION_YEARS ago
     are deleted, one audit entry each: advice between colleagues is kept for looking back
     on, not for ever. Open ones stay; they still wait for an answer."""
-    from cases.retention import years_before
-
     cutoff = years_before(now or timezone.now(), settings.CONSULTATION_RETENTION_YEARS)
     expired = Consultation.objects.filter(
         status__in=[ConsultationStatus.ANSWERED, ConsultationStatus.WITHDRAWN],
