@@ -37,7 +37,7 @@ def subject_access_copies(user, case: Case):
     """The citizen's copies ordered on the case and not yet deleted, newest first."""
     if level_for(user, case) != Level.FULL:
         return Document.objects.none()
-    return case.documents.filter(kind=DocumentKind.SUBJECT_ACCESS).select_related("requested_by")
+    return case.documents.filter(kind=DocumentKind.SUBJECT_ACCESS)
 
 
 def documents_for(user, case: Case):
