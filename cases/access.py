@@ -16,7 +16,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cooperation.models import Role
+from cooperation.models import Organisation, Role
 from cooperation.roles import has_role, held_roles, organisations_for
 
 from .models import (
@@ -95,13 +95,39 @@ def _disqualified_case_ids(user):
     return Disqualification.objects.filter(user=user).values("case_id")
 
 
+# A grant counts only while its holder still holds a role it was given for: a coordinator's
+# grants in the case's municipality, a police contact's in the municipalities of their
+# district, a DSC advisor's anywhere. Grants are taken away by services (handover, closing,
+# withdrawn consent), but a role can also simply end (its valid_to passes, a deputy period
+# runs out, an officer moves to another district) with no service run; access must end with
+# it, not wait for someone to remember the handover.
+
+
+def _grants_count_in(user) -> Q | None:
+    """The cases on which the user's grants count today, or None for none at all."""
+    if has_role(user, Role.DSC_ADVISOR):
+        return Q()
+    scope = None
+    coordinator_in = organisations_for(user, Role.COORDINATOR)
+    if coordinator_in:
+        scope = Q(municipality__in=coordinator_in)
+    districts = organisations_for(user, Role.POLICE_CONTACT)
+    if districts:
+        of_districts = Q(
+            municipality__in=Organisation.objects.filter(police_district__in=districts).values("pk")
+        )
+        scope = of_districts if scope is None else scope | of_districts
+    return scope
+
+
 def cases_visible_to(user):
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Case.objects.none()
-    municipalities = organisations_for(user, Role.VISITATOR)
-    return Case.objects.filter(
-        Q(municipality__in=municipalities) | Exists(granted_to(user, VIEW))
-    ).exclude(pk__in=_disqualified_case_ids(user))
+    visible = Q(municipality__in=organisations_for(user, Role.VISITATOR))
+    grants_count = _grants_count_in(user)
+    if grants_count is not None:
+        visible |= grants_count & Exists(granted_to(user, VIEW))
+    return Case.objects.filter(visible).exclude(pk__in=_disqualified_case_ids(user))
 
 
 def municipality_cases(user):
@@ -157,16 +183,27 @@ def is_disqualified(user, case: Case) -> bool:
     return cache[user.pk]
 
 
+def _coordinates(user, case: Case) -> bool:
+    """The user's change grant counts: they are a coordinator in the case's municipality."""
+    return has_grant(user, case, CHANGE) and has_role(user, Role.COORDINATOR, case.municipality_id)
+
+
+def _partner_level(user, case: Case) -> Level | None:
+    """The partner in which the user's view grant counts (see _grants_count_in)."""
+    if not has_grant(user, case, VIEW):
+        return None
+    if has_role(user, Role.POLICE_CONTACT, case.municipality.police_district_id):
+        return Level.POLICE
+    if has_role(user, Role.DSC_ADVISOR):
+        return Level.DSC
+    return None
+
+
 def level_for(user, case: Case) -> Level | None:
     """Assumes the case came from cases_visible_to(user)."""
-    if is_visitator_for(user, case) or has_grant(user, case, CHANGE):
+    if is_visitator_for(user, case) or _coordinates(user, case):
         return Level.FULL
-    if has_grant(user, case, VIEW):
-        if has_role(user, Role.POLICE_CONTACT):
-            return Level.POLICE
-        if has_role(user, Role.DSC_ADVISOR):
-            return Level.DSC
-    return None
+    return _partner_level(user, case)
 
 
 def partner_for_level(level: Level) -> str | None:
@@ -201,7 +238,7 @@ def may_read_network_meetings(user, case: Case, scopes: set[str] | None = None) 
 
 
 def _is_owner(user, case: Case) -> bool:
-    return case.responsible_id == user.pk and has_grant(user, case, CHANGE)
+    return case.responsible_id == user.pk and _coordinates(user, case)
 
 
 # Which states allow which action, and who may take it there.
@@ -273,16 +310,15 @@ def access_route(user, case: Case) -> str:
     """Why this user can read this case right now: the purpose written in the audit trail."""
     if is_visitator_for(user, case):
         return "visitator"
-    if case.responsible_id == user.pk and has_grant(user, case, CHANGE):
+    if _is_owner(user, case):
         return "responsible"
-    if has_grant(user, case, CHANGE):
+    if _coordinates(user, case):
         return "grant:coordinator"
-    if has_grant(user, case, VIEW):
-        if has_role(user, Role.POLICE_CONTACT):
-            return "grant:police"
-        if has_role(user, Role.DSC_ADVISOR):
-            return "grant:dsc"
-        return "grant:view"
+    partner = _partner_level(user, case)
+    if partner == Level.POLICE:
+        return "grant:police"
+    if partner == Level.DSC:
+        return "grant:dsc"
     return "none"
 
 

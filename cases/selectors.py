@@ -187,7 +187,9 @@ def referrals_waiting_for(user):
     return (
         Referral.objects.filter(to_user=user, status="sent")
         .exclude(kind="to_visitator")
-        .exclude(case__disqualifications__user=user)
+        # Only cases the user can open: not one they are disqualified on, nor one whose
+        # grant no longer counts because their role ended or moved (cases.access).
+        .filter(case__in=cases_visible_to(user).values("pk"))
         .select_related("case")
         # Only what the lists' "waiting for you" box shows (cases/waiting_referrals.html), not
         # every column of up to ten cases on every list page.

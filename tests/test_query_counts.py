@@ -44,9 +44,10 @@ from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from cases import selectors, services
+from cases import access, selectors, services
 from cases.models import Case
 from cases.views import PAGE_SIZE
+from cooperation.roles import held_roles
 
 pytestmark = [
     pytest.mark.django_db,
@@ -172,6 +173,10 @@ def test_the_waiting_for_you_box_costs_one_query_whatever_it_lists(world):
     one more query per referral."""
     for _ in range(3):
         world.active(police=True)
+    # As in a request: the user's roles were read by the middleware, the permission ids once
+    # per process.
+    held_roles(world.police_contact)
+    access.cases_visible_to(world.police_contact).exists()
     with CaptureQueriesContext(connection) as queries:
         html = render_to_string(
             "cases/waiting_referrals.html",

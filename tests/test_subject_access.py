@@ -29,6 +29,7 @@ from pypdf import PdfReader
 
 from cases import audit, services, subject_access
 from cases.models import AuditAction, AuditEntry, ConsentPartner, ConsentScope
+from cooperation.models import Role
 from stalkingpakke import attachments, documents, incident_log
 from stalkingpakke import services as tools
 from stalkingpakke.content import load_defaults
@@ -41,6 +42,7 @@ from stalkingpakke.models import (
 )
 
 from . import test_permission_matrix
+from .factories import user_with_role
 
 pytestmark = [
     pytest.mark.django_db,
@@ -917,14 +919,15 @@ def test_a_disqualified_users_attempt_is_flagged(client, world):
 
 
 def test_denied_then_granted_full_access(client, world):
-    """The 404 comes from the access rule: the same request succeeds once the coordinator of
-    another municipality is given full access to the case (the grants routing gives)."""
+    """The 404 comes from the access rule: the same request succeeds once another coordinator
+    of the case's municipality is given full access to the case (the grants routing gives)."""
     case = world.active()
-    client.force_login(world.outsider_coordinator)
+    colleague = user_with_role(Role.COORDINATOR, world.municipality, username="colleague")
+    client.force_login(colleague)
     assert client.post(_url("json", case)).status_code == 404
 
-    assign_perm("cases.view_case", world.outsider_coordinator, case)
-    assign_perm("cases.change_case", world.outsider_coordinator, case)
+    assign_perm("cases.view_case", colleague, case)
+    assign_perm("cases.change_case", colleague, case)
 
     assert client.post(_url("json", case)).status_code == 200
 

@@ -1,0 +1,100 @@
+"""A grant on a case counts only while its holder still holds the role it was given for.
+
+Grants are taken away by services (handover, closing, withdrawn consent), but a role can end
+without any service running: its valid_to passes, a deputy period runs out, a police officer
+moves to another district. Access must end with the role (cases/access.py).
+"""
+
+import datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+from cases import access, services
+from cases.models import AuditEntry
+from cooperation.models import OrganisationKind, Role, RoleAssignment
+from cooperation.roles import forget_roles
+
+from .factories import OrganisationFactory
+
+pytestmark = pytest.mark.django_db
+
+YESTERDAY = timezone.localdate() - datetime.timedelta(days=1)
+
+
+def _end_role(user, role):
+    RoleAssignment.objects.filter(user=user, role=role).update(valid_to=YESTERDAY)
+    forget_roles(user)
+
+
+def test_a_coordinator_whose_role_ended_no_longer_reads_their_case(world, client):
+    case = world.active()
+    _end_role(world.coordinator, Role.COORDINATOR)
+    client.force_login(world.coordinator)
+    assert client.get(case.get_absolute_url()).status_code == 404
+    assert not access.cases_visible_to(world.coordinator).filter(pk=case.pk).exists()
+
+
+def test_a_coordinator_whose_role_ended_can_no_longer_change_their_case(world):
+    case = world.active()
+    _end_role(world.coordinator, Role.COORDINATOR)
+    with pytest.raises(PermissionDenied):
+        services.add_note(actor=world.coordinator, case=case, text="skrevet efter fratræden")
+
+
+def test_a_coordinator_in_another_municipality_gains_nothing_from_an_old_grant(world, client):
+    case = world.active()
+    _end_role(world.coordinator, Role.COORDINATOR)
+    RoleAssignment.objects.create(
+        user=world.coordinator,
+        role=Role.COORDINATOR,
+        organisation=world.other_municipality,
+        valid_from=timezone.localdate(),
+    )
+    forget_roles(world.coordinator)
+    client.force_login(world.coordinator)
+    assert client.get(case.get_absolute_url()).status_code == 404
+
+
+def test_a_role_ending_in_the_future_still_gives_access_today(world, client):
+    case = world.active()
+    RoleAssignment.objects.filter(user=world.coordinator).update(
+        valid_to=timezone.localdate() + datetime.timedelta(days=3)
+    )
+    client.force_login(world.coordinator)
+    assert client.get(case.get_absolute_url()).status_code == 200
+
+
+def test_a_police_contact_who_moved_district_no_longer_reads_the_old_districts_cases(world, client):
+    case = world.active(police=True)
+    other_district = OrganisationFactory(
+        name="Andet politi", code="APOL", kind=OrganisationKind.POLICE
+    )
+    _end_role(world.police_contact, Role.POLICE_CONTACT)
+    RoleAssignment.objects.create(
+        user=world.police_contact,
+        role=Role.POLICE_CONTACT,
+        organisation=other_district,
+        valid_from=timezone.localdate(),
+    )
+    client.force_login(world.police_contact)
+    assert client.get(case.get_absolute_url()).status_code == 404
+    shared = client.get("/delte-sager/")
+    assert case.reference not in shared.content.decode()
+
+
+def test_a_police_contact_still_in_the_district_reads_the_shared_case(world, client):
+    case = world.active(police=True)
+    client.force_login(world.police_contact)
+    assert client.get(case.get_absolute_url()).status_code == 200
+    entry = AuditEntry.objects.filter(case=case, user=world.police_contact).latest("id")
+    assert entry.purpose == "grant:police" and not entry.flagged
+
+
+def test_a_dsc_advisor_whose_role_ended_no_longer_reads_the_case(world, client):
+    case = world.active(dsc=True)
+    client.force_login(world.dsc)
+    assert client.get(case.get_absolute_url()).status_code == 200
+    _end_role(world.dsc, Role.DSC_ADVISOR)
+    assert client.get(case.get_absolute_url()).status_code == 404
