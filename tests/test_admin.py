@@ -1,0 +1,66 @@
+"""The Django admin shows administrators structure, never case contents (DESIGN §1)."""
+
+import pytest
+from django.contrib import admin
+from django.utils import timezone
+
+from cases.admin import ReadOnlyAdmin
+from cases.models import AuditEntry
+from stalkingpakke import incident_log
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/cases/case/?full_name=Mette+S%C3%B8rensen",
+        "/admin/cases/case/?full_name__iexact=mette+s%C3%B8rensen",
+        "/admin/cases/case/?safe_contact__icontains=sms",
+        "/admin/cases/case/?cpr_index__startswith=a",
+        "/admin/cases/referral/?reason__icontains=beskeder",
+        "/admin/cases/caseevent/?summary__icontains=indlagt",
+        "/admin/stalkingpakke/incidententry/?what_happened__icontains=kniv",
+    ],
+)
+def test_the_admin_refuses_to_filter_case_data_on_fields_it_does_not_offer(world, client, url):
+    """Otherwise the count of results would tell an administrator, unaudited, whether a named
+    person has a stalking case, or spell out a text one letter at a time."""
+    case = world.active()
+    incident_log.add_entry(
+        actor=world.coordinator,
+        case=case,
+        data={"occurred_at": timezone.now(), "what_happened": "Han stod med en kniv"},
+    )
+    client.force_login(world.admin)
+    before = AuditEntry.objects.count()
+    assert client.get(url).status_code == 400
+    assert AuditEntry.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/cases/case/?state__exact=active",
+        "/admin/cases/case/?municipality__id__exact=1",
+        "/admin/cases/case/?received_at__year=2026",
+        "/admin/cases/case/?q=TST",
+        "/admin/cases/referral/?status__exact=sent",
+    ],
+)
+def test_the_filters_the_admin_offers_still_work(world, client, url):
+    world.active()
+    client.force_login(world.admin)
+    assert client.get(url).status_code == 200
+
+
+def test_every_case_data_admin_is_read_only_and_filter_limited():
+    case_models = {"cases", "stalkingpakke"}
+    unguarded = [
+        type(model_admin).__name__
+        for model, model_admin in admin.site._registry.items()
+        if model._meta.app_label in case_models
+        and model._meta.model_name not in {"toolversion"}
+        and not isinstance(model_admin, ReadOnlyAdmin)
+    ]
+    assert unguarded == []
