@@ -12,8 +12,13 @@ from .models import (
     AuditEntry,
     Case,
     CaseEvent,
+    CaseGroupObjectPermission,
+    CaseSequence,
+    CaseUserObjectPermission,
     Consent,
     Disqualification,
+    NetworkMeeting,
+    Note,
     Referral,
     RetentionOutcome,
     RetentionRun,
@@ -32,9 +37,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         }
         if self.date_hierarchy:
             offered.add(self.date_hierarchy)
-        return lookup.split(LOOKUP_SEP)[0] in offered and super().lookup_allowed(
-            lookup, value, request
-        )
+        on_offer = any(lookup == f or lookup.startswith(f + LOOKUP_SEP) for f in offered)
+        return on_offer and super().lookup_allowed(lookup, value, request)
 
     def has_add_permission(self, request):
         return False
@@ -107,6 +111,70 @@ class CaseEventAdmin(ReadOnlyAdmin):
     search_fields = ["case__reference", "actor__username"]
     list_select_related = ["case", "actor"]
     fields = ["case", "kind", "actor", "created_at"]
+
+
+@admin.register(Note)
+class NoteAdmin(ReadOnlyAdmin):
+    """That a note was written, by whom and when; its text is case content."""
+
+    list_display = ["case", "author", "created_at"]
+    search_fields = ["case__reference", "author__username"]
+    list_select_related = ["case", "author"]
+    fields = list_display
+    date_hierarchy = "created_at"
+
+
+@admin.register(NetworkMeeting)
+class NetworkMeetingAdmin(ReadOnlyAdmin):
+    """When meetings were held and recorded; who took part and what was agreed is content."""
+
+    list_display = ["case", "held_on", "next_meeting", "recorded_by", "recorded_at"]
+    search_fields = ["case__reference"]
+    list_select_related = ["case", "recorded_by"]
+    fields = list_display
+    date_hierarchy = "held_on"
+
+
+@admin.register(CaseUserObjectPermission)
+class CaseGrantAdmin(ReadOnlyAdmin):
+    """Who holds a grant on which case: given and taken away only by the services (routing,
+    handover, closing, withdrawn consent), so read-only here. A grant counts only while its
+    holder holds the matching role (cases.access)."""
+
+    list_display = ["content_object", "user", "permission"]
+    list_filter = ["permission"]
+    search_fields = ["content_object__reference", "user__username"]
+    list_select_related = ["content_object", "user", "permission"]
+    fields = list_display
+
+
+@admin.register(CaseGroupObjectPermission)
+class CaseGroupGrantAdmin(ReadOnlyAdmin):
+    """Samvirke gives no grants to groups; listed so that one given by hand would be seen."""
+
+    list_display = ["content_object", "group", "permission"]
+    list_filter = ["permission"]
+    search_fields = ["content_object__reference", "group__name"]
+    list_select_related = ["content_object", "group", "permission"]
+    fields = list_display
+
+
+@admin.register(CaseSequence)
+class CaseSequenceAdmin(ReadOnlyAdmin):
+    """The last case number given per municipality and year (references never repeat)."""
+
+    list_display = ["organisation", "year", "last_number"]
+    list_filter = ["organisation", "year"]
+    list_select_related = ["organisation"]
+
+
+@admin.register(RetentionRunItem)
+class RetentionRunItemAdmin(ReadOnlyAdmin):
+    list_display = ["run", "reference", "outcome", "created_at"]
+    list_filter = ["outcome"]
+    search_fields = ["reference"]
+    list_select_related = ["run"]
+    fields = list_display
 
 
 @admin.register(AuditEntry)

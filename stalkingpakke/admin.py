@@ -5,7 +5,17 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.admin import ReadOnlyAdmin
 
-from .models import Document, IncidentEntry, ToolVersion
+from .models import (
+    ActionItem,
+    ActionPlan,
+    ActionPlanRevision,
+    Attachment,
+    Document,
+    FilledForm,
+    IncidentEntry,
+    IncidentLogChunk,
+    ToolVersion,
+)
 
 
 @admin.register(ToolVersion)
@@ -66,3 +76,63 @@ class DocumentAdmin(ReadOnlyAdmin):
         "attempts",
     ]
     list_select_related = ["case", "requested_by"]
+
+
+# The filled-in tools are case content: the admin lists that they exist, which version of the
+# tool they were filled against and when, never what they say.
+
+
+@admin.register(FilledForm)
+class FilledFormAdmin(ReadOnlyAdmin):
+    list_display = ["case", "tool_version", "created_by", "created_at", "updated_at", "version"]
+    list_filter = ["tool_version__kind"]
+    search_fields = ["case__reference"]
+    list_select_related = ["case", "tool_version", "created_by"]
+    fields = list_display
+
+
+@admin.register(ActionPlan)
+class ActionPlanAdmin(ReadOnlyAdmin):
+    list_display = ["case", "tool_version", "version", "updated_at", "next_review"]
+    search_fields = ["case__reference"]
+    list_select_related = ["case", "tool_version"]
+    fields = list_display
+
+
+@admin.register(ActionItem)
+class ActionItemAdmin(ReadOnlyAdmin):
+    list_display = ["plan", "position", "status", "deadline"]
+    list_filter = ["status"]
+    search_fields = ["plan__case__reference"]
+    list_select_related = ["plan__case"]
+    fields = list_display
+
+
+@admin.register(ActionPlanRevision)
+class ActionPlanRevisionAdmin(ReadOnlyAdmin):
+    list_display = ["plan", "number", "created_by", "created_at"]
+    search_fields = ["plan__case__reference"]
+    list_select_related = ["plan__case", "created_by"]
+    fields = list_display
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(ReadOnlyAdmin):
+    """Type, size and checksum only: the file and its name are evidence in a case, served
+    only through the case's permission-checked, audited view."""
+
+    list_display = ["entry", "content_type", "size", "sha256", "uploaded_by", "created_at"]
+    list_filter = ["content_type"]
+    search_fields = ["entry__case__reference"]
+    list_select_related = ["entry__case", "uploaded_by"]
+    fields = list_display
+
+
+@admin.register(IncidentLogChunk)
+class IncidentLogChunkAdmin(ReadOnlyAdmin):
+    """The incident log PDF's rendered pieces (stalkingpakke.pdf); the files are not linked."""
+
+    list_display = ["case", "index", "entry_count", "created_at"]
+    search_fields = ["case__reference"]
+    list_select_related = ["case"]
+    fields = list_display

@@ -118,7 +118,8 @@ class ActionItem(models.Model):
         ordering = ["position", "pk"]
 
     def __str__(self):
-        return f"{self.plan.case.reference}: {self.who}"
+        # Not `who`: the title of the admin's page, which shows no case content.
+        return f"{self.plan.case.reference}: {_('indsats')} {self.position + 1}"
 
 
 class ActionPlanRevision(models.Model):

@@ -64,3 +64,37 @@ def test_every_case_data_admin_is_read_only_and_filter_limited():
         and not isinstance(model_admin, ReadOnlyAdmin)
     ]
     assert unguarded == []
+
+
+def test_every_model_of_samvirke_is_in_the_admin():
+    from django.apps import apps
+
+    missing = [
+        model._meta.label
+        for app in ("cooperation", "cases", "stalkingpakke")
+        for model in apps.get_app_config(app).get_models()
+        if model not in admin.site._registry
+    ]
+    assert missing == []
+
+
+def test_every_changelist_opens_and_shows_no_case_content(world, client):
+    from cases import services
+
+    case = world.active()
+    services.add_note(actor=world.coordinator, case=case, text="Hemmelig note om borgeren")
+    incident_log.add_entry(
+        actor=world.coordinator,
+        case=case,
+        data={"occurred_at": timezone.now(), "what_happened": "Han stod med en kniv"},
+    )
+    client.force_login(world.admin)
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label not in {"cases", "stalkingpakke", "cooperation"}:
+            continue
+        opts = model._meta
+        page = client.get(f"/admin/{opts.app_label}/{opts.model_name}/")
+        assert page.status_code == 200, opts.label
+        html = page.content.decode()
+        for secret in (case.full_name, "Hemmelig note", "kniv"):
+            assert secret not in html, (opts.label, secret)
