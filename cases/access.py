@@ -26,6 +26,7 @@ from .models import (
     ConsentPartner,
     ConsentScope,
     Disqualification,
+    EventKind,
 )
 
 MSG_ANONYMISED = gettext_lazy(
@@ -235,6 +236,29 @@ NETWORK_MEETING_SCOPE = ConsentScope.NOTES
 def may_read_network_meetings(user, case: Case, scopes: set[str] | None = None) -> bool:
     scopes = visible_scopes(user, case) if scopes is None else scopes
     return NETWORK_MEETING_SCOPE in scopes
+
+
+# What a partner (police, DSC) reads of the case's timeline: that these events happened, not
+# their summary, which is free text written for the case's own people (a reopening's comment,
+# a declined referral's reason) or the reference of another case of the citizen's.
+SUMMARY_FOR_FULL_ACCESS_ONLY = frozenset(
+    {EventKind.REOPENED, EventKind.REFERRAL_DECLINED, EventKind.MERGED}
+)
+
+
+def hidden_events_for(level: Level, scopes: set[str]) -> list[str]:
+    """The timeline events a reader at this level does not see at all: for a partner, who is
+    disqualified (that is about a colleague, not the citizen), the consents (what the citizen
+    agreed to share with the other partner is not theirs to know; what they may read shows
+    on the page itself), and notes and meetings unless the citizen shared the journal."""
+    if level == Level.FULL:
+        return []
+    hidden = [EventKind.DISQUALIFIED, EventKind.CONSENT_GIVEN, EventKind.CONSENT_WITHDRAWN]
+    if ConsentScope.NOTES not in scopes:
+        hidden.append(EventKind.NOTE_ADDED)
+    if NETWORK_MEETING_SCOPE not in scopes:
+        hidden += [EventKind.NETWORK_MEETING, EventKind.NETWORK_MEETING_CHANGED]
+    return hidden
 
 
 def _is_owner(user, case: Case) -> bool:

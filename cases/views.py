@@ -24,6 +24,7 @@ from .access import (
     Action,
     Level,
     allowed_actions,
+    hidden_events_for,
     level_for,
     may_read_network_meetings,
     require_may,
@@ -42,7 +43,7 @@ from .forms import (
     ReferralForm,
     TriageForm,
 )
-from .models import ConsentPartner, ConsentScope, EventKind, Referral
+from .models import ConsentPartner, Referral
 
 User = get_user_model()
 PAGE_SIZE = 25
@@ -195,14 +196,7 @@ def case_detail(request, reference):
     if level is None:
         raise Http404
     scopes = visible_scopes(request.user, case)
-    events = selectors.timeline(case)
-    if level != Level.FULL:
-        hidden = [EventKind.DISQUALIFIED]
-        if ConsentScope.NOTES not in scopes:
-            hidden.append(EventKind.NOTE_ADDED)
-        if not may_read_network_meetings(request.user, case, scopes):
-            hidden += [EventKind.NETWORK_MEETING, EventKind.NETWORK_MEETING_CHANGED]
-        events = events.exclude(kind__in=hidden)
+    events = selectors.timeline(case).exclude(kind__in=hidden_events_for(level, scopes))
     actions = allowed_actions(request.user, case)
     from stalkingpakke.documents import documents_for
 

@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext, ngettext
 
+from cases.access import SUMMARY_FOR_FULL_ACCESS_ONLY
 from cases.models import CaseState
 
 register = template.Library()
@@ -178,9 +179,11 @@ def _person(user) -> str:
 
 
 @register.simple_tag
-def timeline_item(event):
-    """An entry of the case's timeline, with the note's text when it is a note."""
-    summary = format_html(": {}", event.summary) if event.summary else ""
+def timeline_item(event, full=True):
+    """An entry of the case's timeline, with the note's text when it is a note. A partner
+    (full=False) reads some events without their summary (cases.access)."""
+    show_summary = full or event.kind not in SUMMARY_FOR_FULL_ACCESS_ONLY
+    summary = format_html(": {}", event.summary) if event.summary and show_summary else ""
     note = (
         format_html('<p class="samvirke-note">{}</p>', linebreaksbr(event.note.text))
         if event.note_id
