@@ -4,6 +4,7 @@ import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -14,12 +15,39 @@ from cases.models import (
     CaseEvent,
     CaseState,
     CaseUserObjectPermission,
+    Disqualification,
     EventKind,
     Referral,
     ReferralStatus,
 )
 
 from .models import RoleAssignment
+
+
+def _cases_in_scope(organisation):
+    return Case.objects.filter(municipality=organisation) | Case.objects.filter(
+        referrals__to_organisation=organisation
+    )
+
+
+def _cases_held_in(user, organisation):
+    """The cases a handover of the user's role in `organisation` would move: the open ones
+    they are responsible for, those with a referral waiting for them, those they hold a
+    grant on."""
+    in_scope = _cases_in_scope(organisation).values("pk")
+    return (
+        Case.objects.filter(pk__in=in_scope)
+        .filter(
+            (Q(responsible=user) & ~Q(state=CaseState.CLOSED))
+            | Q(referrals__to_user=user, referrals__status=ReferralStatus.SENT)
+            | Q(
+                pk__in=CaseUserObjectPermission.objects.filter(user=user).values(
+                    "content_object_id"
+                )
+            )
+        )
+        .values("pk")
+    )
 
 
 @transaction.atomic
@@ -38,6 +66,22 @@ def handover(
         raise ValidationError(_("Efterfølgeren skal være en anden person."))
     if assignment.valid_to is not None and assignment.valid_to < today:
         raise ValidationError(_("Rolletildelingen er allerede udløbet."))
+    leaver_cases = _cases_held_in(leaver, assignment.organisation)
+    blocked = list(
+        Disqualification.objects.filter(user=successor, case_id__in=leaver_cases)
+        .order_by("case__reference")
+        .values_list("case__reference", flat=True)
+    )
+    if blocked:
+        # The successor would become responsible for (or read) a case they must not touch:
+        # its only owner could not open it. The visitator moves those cases first.
+        raise ValidationError(
+            _(
+                "Efterfølgeren er registreret som inhabil på %(cases)s og kan ikke overtage "
+                "rollen, før sagerne er flyttet til en anden."
+            )
+            % {"cases": ", ".join(blocked)}
+        )
     assignment.valid_to = today - datetime.timedelta(days=1)
     if assignment.valid_to < assignment.valid_from:
         assignment.valid_to = assignment.valid_from
@@ -49,13 +93,11 @@ def handover(
         unit=assignment.unit,
         is_deputy=assignment.is_deputy,
         phone=assignment.phone,
+        email=assignment.email,
         valid_from=today,
     )
     organisation = assignment.organisation
-    in_scope = Case.objects.filter(municipality=organisation) | Case.objects.filter(
-        referrals__to_organisation=organisation
-    )
-    case_ids = set(in_scope.values_list("pk", flat=True))
+    case_ids = set(_cases_in_scope(organisation).values_list("pk", flat=True))
     moved = Case.objects.filter(pk__in=case_ids, responsible=leaver).exclude(state=CaseState.CLOSED)
     moved_ids = list(moved.values_list("pk", flat=True))
     moved.update(responsible=successor)

@@ -1,6 +1,7 @@
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 
+from cases import services
 from cases.access import cases_visible_to
 from cases.models import CaseEvent, EventKind
 from cooperation.models import Role, RoleAssignment
@@ -55,3 +56,37 @@ def test_admin_hands_over_a_role_through_the_admin_action(world, client):
 
     case.refresh_from_db()
     assert case.responsible == successor
+
+
+def test_a_handover_keeps_the_phone_and_e_mail_the_directory_shows(world):
+    assignment = RoleAssignment.objects.get(user=world.coordinator, role=Role.COORDINATOR)
+    RoleAssignment.objects.filter(pk=assignment.pk).update(
+        phone="76 16 10 04", email="koordinator@example.invalid"
+    )
+    assignment.refresh_from_db()
+    new = handover(actor=world.admin, assignment=assignment, successor=UserFactory())
+    assert (new.phone, new.email) == ("76 16 10 04", "koordinator@example.invalid")
+
+
+def test_a_role_is_not_handed_to_someone_disqualified_on_one_of_its_cases(world):
+    case = world.active()
+    successor = UserFactory(username="relative")
+    services.disqualify(actor=world.visitator, case=case, user=successor, reason="Familie")
+    assignment = RoleAssignment.objects.get(user=world.coordinator, role=Role.COORDINATOR)
+
+    with pytest.raises(ValidationError) as refused:
+        handover(actor=world.admin, assignment=assignment, successor=successor)
+
+    assert case.reference in refused.value.messages[0]
+    case.refresh_from_db()
+    assert case.responsible == world.coordinator
+    assert RoleAssignment.objects.current().filter(pk=assignment.pk).exists()
+
+
+def test_a_disqualification_on_a_case_the_role_does_not_hold_does_not_block(world):
+    other = world.active(coordinator=False, police=True)
+    successor = UserFactory(username="neighbour")
+    services.disqualify(actor=world.visitator, case=other, user=successor, reason="Nabo")
+    world.active()
+    assignment = RoleAssignment.objects.get(user=world.coordinator, role=Role.COORDINATOR)
+    handover(actor=world.admin, assignment=assignment, successor=successor)
