@@ -17,6 +17,7 @@ from .models import (
     Urgency,
     YesNoUnknown,
 )
+from .services import MSG_ROUTE_NEEDED, MSG_ROUTE_NOT_STALKING
 
 CONSENT_CHOICES = [
     (f"{partner}:{scope}", f"{partner_label}: {scope_label}")
@@ -151,13 +152,13 @@ class TriageForm(DkfdsFormMixin, forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("is_stalking") is False:
+            if data.get("coordinator") or data.get("to_police") or data.get("to_dsc"):
+                raise ValidationError(MSG_ROUTE_NOT_STALKING)
             return data
         if data.get("is_stalking") and not (
             data.get("coordinator") or data.get("to_police") or data.get("to_dsc")
         ):
-            raise ValidationError(
-                _("Vælg mindst én: en primær koordinator, politiet eller Dansk Stalking Center.")
-            )
+            raise ValidationError(MSG_ROUTE_NEEDED)
         return data
 
 
@@ -169,7 +170,11 @@ class CloseForm(DkfdsFormMixin, forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     reason = forms.ChoiceField(
         label=_("Årsag"),
-        choices=[c for c in ClosingReason.choices if c[0] != ClosingReason.MERGED],
+        # A blank first choice: a form sent without choosing must not close the case with
+        # whatever reason happens to be listed first.
+        choices=[("", _("Vælg årsag"))]
+        + [c for c in ClosingReason.choices if c[0] != ClosingReason.MERGED],
+        error_messages={"required": _("Vælg, hvorfor sagen lukkes.")},
     )
     comment = forms.CharField(
         label=_("Kommentar"),

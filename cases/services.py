@@ -57,6 +57,11 @@ class TransitionError(ValidationError):
 MSG_NOT_IN_STATE = _("Sagen har status »%(state)s«, og det tillader ikke dette skridt.")
 MSG_NO_VISITATOR = _("Kommunen har ingen stalkingvisitator lige nu. Kontakt administrationen.")
 MSG_ROUTE_NEEDED = _("Vælg mindst én: en primær koordinator, politiet eller Dansk Stalking Center.")
+MSG_ROUTE_NOT_STALKING = _(
+    "Du har svaret, at det ikke er stalking, og samtidig valgt, hvem sagen skal henvises til. "
+    "Ret svaret til »Ja«, eller fjern valget af koordinator, politi og Dansk Stalking Center: "
+    "en sag, der ikke er stalking, lukkes med råd og vejledning."
+)
 MSG_NO_CONSENT = _("Borgeren har ikke givet samtykke til at dele oplysninger med %(partner)s.")
 MSG_CHILDREN = _("Der bor børn i husstanden: angiv, om der skal sendes en underretning.")
 MSG_NOT_COORDINATOR = _("Den valgte person er ikke primær koordinator i kommunen.")
@@ -300,6 +305,9 @@ def triage(
     case.children_notification = children_notification if case.children_in_household else ""
     case.triaged_at = now
     if not is_stalking:
+        if coordinator or to_police or to_dsc:
+            # A route with "not stalking" is a contradiction; closing would silently drop it.
+            raise ValidationError(MSG_ROUTE_NOT_STALKING, code="route_not_stalking")
         comment = advice_given.strip() or reasoning.strip()
         _close_locked(actor, case, ClosingReason.NOT_STALKING, comment, now)
         _save(case, *_TRIAGE_FIELDS, *_CLOSE_FIELDS)

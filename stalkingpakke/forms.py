@@ -196,10 +196,12 @@ class ToolForm(DkfdsFormMixin, forms.Form):
 
 def _style(field):
     widget = field.widget
-    if isinstance(widget, forms.RadioSelect):
-        widget.attrs.setdefault("class", "form-radio")
-    elif isinstance(widget, forms.CheckboxSelectMultiple):
+    # CheckboxSelectMultiple is a subclass of RadioSelect in Django: ask for it first, or a
+    # "tick all that apply" question looks like a choice of one.
+    if isinstance(widget, forms.CheckboxSelectMultiple):
         widget.attrs.setdefault("class", "form-checkbox")
+    elif isinstance(widget, forms.RadioSelect):
+        widget.attrs.setdefault("class", "form-radio")
     elif isinstance(widget, forms.Select):
         widget.attrs.setdefault("class", "form-select")
     else:

@@ -89,7 +89,7 @@ def test_every_changelist_opens_and_shows_no_case_content(world, client):
         data={"occurred_at": timezone.now(), "what_happened": "Han stod med en kniv"},
     )
     client.force_login(world.admin)
-    for model, model_admin in admin.site._registry.items():
+    for model in admin.site._registry:
         if model._meta.app_label not in {"cases", "stalkingpakke", "cooperation"}:
             continue
         opts = model._meta
