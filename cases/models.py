@@ -313,6 +313,8 @@ class Referral(models.Model):
         blank=True,
         related_name="+",
     )
+    # When the visitator and deputy were mailed about an acute referral (cases.alerts).
+    alerted_at = models.DateTimeField(_("varslet"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("henvisning")
@@ -326,6 +328,12 @@ class Referral(models.Model):
                 fields=["to_user", "-created_at"],
                 condition=Q(status=ReferralStatus.SENT),
                 name="referral_waiting_for_user",
+            ),
+            # The acute-alert relay's look for referrals still to be alerted (cases.alerts).
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status=ReferralStatus.SENT, alerted_at__isnull=True),
+                name="referral_alert_outbox",
             ),
         ]
         constraints = [

@@ -201,7 +201,7 @@ def refer(
         state=CaseState.REFERRED,
         urgency=urgency,
         received_at=now,
-        triage_deadline=add_working_days(timezone.localdate(now), municipality.triage_days),
+        triage_deadline=_triage_deadline(timezone.localdate(now), municipality, urgency),
         responsible=visitator,
         person_kind=person_kind,
         full_name=full_name.strip(),
@@ -221,7 +221,7 @@ def refer(
     case.full_clean(exclude=["responsible"])
     case.save()
     from_org = _acting_organisation(actor, municipality)
-    Referral.objects.create(
+    referral = Referral.objects.create(
         case=case,
         kind=ReferralKind.TO_VISITATOR,
         from_user=actor,
@@ -237,7 +237,24 @@ def refer(
         )
     _event(case, actor, EventKind.REFERRED, summary=from_org.name)
     audit.record(user=actor, action=AuditAction.CREATE, case=case, what="case", request=request)
+    if case.urgency == Urgency.ACUTE:
+        # robust: a broker that is down must not fail the referral; the relay sends it.
+        transaction.on_commit(lambda: _queue_acute_alert(referral.pk), robust=True)
     return case
+
+
+def _queue_acute_alert(referral_id: int) -> None:
+    from .tasks import alert_acute_referral
+
+    alert_acute_referral.delay(referral_id)
+
+
+def _triage_deadline(received_on: datetime.date, municipality: Organisation, urgency: int):
+    """The municipality's working days for an ordinary referral; an acute one (the citizen
+    is in danger) is due the day it arrives."""
+    if urgency == Urgency.ACUTE:
+        return received_on
+    return add_working_days(received_on, municipality.triage_days)
 
 
 def _referring_unit_id(actor, organisation: Organisation) -> int | None:

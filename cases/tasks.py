@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from cooperation.models import Organisation, OrganisationKind, Role
 from cooperation.roles import current_holders
 
+from . import alerts
 from .models import Case, CaseState
 
 
@@ -59,6 +60,19 @@ def remind_overdue_triage() -> int:
             )
             sent += 1
     return sent
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def alert_acute_referral(referral_id: int) -> bool:
+    """Mail the visitator and deputy about one acute referral (cases.alerts); idempotent."""
+    return alerts.send_acute_alert(referral_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def relay_acute_alerts() -> int:
+    """Send the acute alerts whose message never reached the broker (beat, every minute)."""
+    ids = list(alerts.waiting_acute_referrals().order_by("created_at").values_list("pk", flat=True))
+    return sum(alerts.send_acute_alert(pk) for pk in ids)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)

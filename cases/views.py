@@ -43,7 +43,7 @@ from .forms import (
     ReferralForm,
     TriageForm,
 )
-from .models import ConsentPartner, Referral
+from .models import ConsentPartner, Referral, Urgency
 
 User = get_user_model()
 PAGE_SIZE = 25
@@ -91,8 +91,27 @@ def referral_create(request):
                 _("Henvisningen er sendt til stalkingvisitatoren. Sagsnummer: %(ref)s")
                 % {"ref": case.reference},
             )
+            if case.urgency == Urgency.ACUTE:
+                messages.warning(request, _acute_advice(case))
             return redirect("cases:my_referrals")
     return render(request, "cases/referral_form.html", {"form": form, "checklist": checklist})
+
+
+def _acute_advice(case) -> str:
+    """What the referrer of an acute referral does now: the alert has gone, but danger here
+    and now is a matter for the police, and the visitator can be called."""
+    holders = [
+        f"{h.user.get_full_name() or h.user.username}, {h.phone}"
+        for h in current_holders(case.municipality_id, Role.VISITATOR)
+        if h.phone
+    ]
+    advice = _(
+        "Henvisningen er akut: stalkingvisitatoren og stedfortræderen har fået besked med det "
+        "samme, og fristen for visitation er i dag. Er borgeren i fare lige nu, så ring 112."
+    )
+    if holders:
+        advice += " " + _("Ring til stalkingvisitatoren: %(who)s.") % {"who": "; ".join(holders)}
+    return advice
 
 
 @login_required

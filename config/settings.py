@@ -255,6 +255,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60,
         "options": {"expires": 50},
     },
+    # Acute referrals whose alert mail never reached the broker (cases.alerts).
+    "relay-acute-alerts": {
+        "task": "cases.tasks.relay_acute_alerts",
+        "schedule": 60,
+        "options": {"expires": 50},
+    },
     "delete-expired-consultations": {
         "task": "cooperation.tasks.delete_expired_consultations",
         "schedule": 60 * 60 * 24,
