@@ -8,6 +8,7 @@ from cooperation.ui import DateInput, DkfdsFormMixin
 from .cpr import normalise_cpr
 from .models import (
     Case,
+    CaseState,
     ChildrenNotification,
     ClosingReason,
     ConsentPartner,
@@ -267,8 +268,32 @@ class NetworkMeetingEditForm(NetworkMeetingForm):
     field_order = ["version"]
 
 
-class QueueFilterForm(forms.Form):
-    q = forms.CharField(label=_("Søg på sagsnummer eller navn"), required=False, max_length=100)
+class _ListFilterForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.setdefault(
+                "class",
+                "form-checkbox"
+                if isinstance(field.widget, forms.CheckboxInput)
+                else "form-select"
+                if isinstance(field.widget, forms.Select)
+                else "form-input",
+            )
+
+
+SEARCH_LABEL = _("Søg på sagsnummer, navn eller CPR-nummer")
+
+
+class CaseListFilterForm(_ListFilterForm):
+    q = forms.CharField(label=SEARCH_LABEL, required=False, max_length=100)
+    state = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Alle")), *CaseState.choices]
+    )
+
+
+class QueueFilterForm(_ListFilterForm):
+    q = forms.CharField(label=SEARCH_LABEL, required=False, max_length=100)
     state = forms.ChoiceField(
         label=_("Status"),
         required=False,
@@ -282,15 +307,3 @@ class QueueFilterForm(forms.Form):
         choices=[("", _("Alle")), *Urgency.choices],
     )
     overdue = forms.BooleanField(label=_("Kun overskredne frister"), required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.widget.attrs.setdefault(
-                "class",
-                "form-checkbox"
-                if isinstance(field.widget, forms.CheckboxInput)
-                else "form-select"
-                if isinstance(field.widget, forms.Select)
-                else "form-input",
-            )

@@ -1,5 +1,6 @@
 """Reading queries that depend on who asks. Views fetch every case through here."""
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Q, Value
 from django.db.models.functions import Lower, NullIf
 from django.http import Http404
@@ -14,6 +15,7 @@ from .access import (
     remember_access_facts,
     with_access_facts,
 )
+from .cpr import cpr_index, normalise_cpr
 from .models import (
     AuditAction,
     Case,
@@ -77,6 +79,17 @@ CASE_ROW_FIELDS = (
 )
 
 
+def _matching(search: str) -> Q:
+    """A list's search: part of the reference or the name, or the whole CPR number (found
+    through its blind index; the number itself is never compared or stored in clear)."""
+    found = Q(reference__icontains=search) | Q(full_name__icontains=search)
+    try:
+        digits = normalise_cpr(search)
+    except ValidationError:
+        return found
+    return found | Q(cpr_index=cpr_index(digits))
+
+
 def unfiltered_queue_size(counts: dict[str, int]) -> int:
     """The length of triage_queue(user) without filters, from state_counts(user)."""
     return counts["referred"] + counts["in_triage"]
@@ -96,7 +109,7 @@ def triage_queue(user, *, state=None, urgency=None, overdue=False, search=""):
     if overdue:
         cases = cases.filter(triage_deadline__lt=timezone.localdate())
     if search:
-        cases = cases.filter(Q(reference__icontains=search) | Q(full_name__icontains=search))
+        cases = cases.filter(_matching(search))
     return cases.order_by("-urgency", "triage_deadline", "received_at")
 
 
@@ -144,8 +157,19 @@ def my_cases(user, *, include_closed=False, search=""):
     if not include_closed:
         cases = cases.exclude(state=CaseState.CLOSED)
     if search:
-        cases = cases.filter(Q(reference__icontains=search) | Q(full_name__icontains=search))
+        cases = cases.filter(_matching(search))
     return cases.order_by("state", "-received_at")
+
+
+def municipality_case_list(user, *, state=None, search=""):
+    """Every case of the municipalities where the user is visitator, in any state: the
+    visitator finds a case that has left the queue (a citizen calling back, a closed case)."""
+    cases = municipality_cases(user).select_related("municipality").only(*CASE_ROW_FIELDS)
+    if state in CaseState.values:
+        cases = cases.filter(state=state)
+    if search:
+        cases = cases.filter(_matching(search))
+    return cases.order_by("-received_at", "-pk")
 
 
 def partner_cases(user, *, search=""):

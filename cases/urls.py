@@ -11,6 +11,7 @@ urlpatterns = [
     path("henvisninger/", views.my_referrals, name="my_referrals"),
     path("visitation/", views.triage_dashboard, name="triage_dashboard"),
     path("sager/", views.my_cases, name="my_cases"),
+    path("kommunens-sager/", views.municipality_case_list, name="municipality_cases"),
     path("delte-sager/", views.partner_cases, name="partner_cases"),
     path(f"sager/{REF}/", views.case_detail, name="detail"),
     path(f"sager/{REF}/start-visitation/", views.start_triage, name="start_triage"),

@@ -13,7 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from cooperation.models import Role
 from cooperation.roles import current_holders, has_role, municipalities_user_can_refer_to
@@ -32,6 +32,7 @@ from .access import (
 )
 from .cpr import reveal
 from .forms import (
+    CaseListFilterForm,
     CloseForm,
     ConsentForm,
     DisqualifyForm,
@@ -43,6 +44,7 @@ from .forms import (
     ReferralForm,
     TriageForm,
 )
+from .list_search import current_search, remember_search
 from .models import ConsentPartner, Referral, Urgency
 
 User = get_user_model()
@@ -122,11 +124,26 @@ def my_referrals(request):
     return render(request, "cases/my_referrals.html", {"page": page})
 
 
+def _filters_with_search(form_class, request, list_name):
+    """The list's filter form: the filters from the query string, the search words from the
+    session (cases.list_search); unbound, and so rendered from cache, when neither is set."""
+    data = request.GET.copy()
+    data.pop("q", None)
+    data.pop("side", None)
+    search = current_search(request, list_name)
+    if search:
+        data["q"] = search
+    return form_class(data or None)
+
+
 @login_required
+@require_http_methods(["GET", "POST"])
 def triage_dashboard(request):
     if not has_role(request.user, Role.VISITATOR):
         raise PermissionDenied
-    filters = QueueFilterForm(request.GET or None)
+    if request.method == "POST":
+        return remember_search(request, "triage", keep=("state", "urgency", "overdue"))
+    filters = _filters_with_search(QueueFilterForm, request, "triage")
     params = filters.cleaned_data if filters.is_valid() else {}
     queue = selectors.triage_queue(
         request.user,
@@ -139,6 +156,7 @@ def triage_dashboard(request):
     known = None if any(params.values()) else selectors.unfiltered_queue_size(counts)
     context = {
         "filters": filters,
+        "search": params.get("q", ""),
         "page": _page(request, queue, count=known),
         "counts": counts,
         "waiting": selectors.referrals_waiting_for(request.user)[:10],
@@ -151,10 +169,38 @@ def triage_dashboard(request):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def municipality_case_list(request):
+    """The visitator's way to every case of the municipality, whatever its state."""
+    if not has_role(request.user, Role.VISITATOR):
+        raise PermissionDenied
+    if request.method == "POST":
+        return remember_search(request, "municipality_cases", keep=("state",))
+    filters = _filters_with_search(CaseListFilterForm, request, "municipality_cases")
+    params = filters.cleaned_data if filters.is_valid() else {}
+    cases = selectors.municipality_case_list(
+        request.user, state=params.get("state") or None, search=params.get("q", "")
+    )
+    context = {
+        "filters": filters,
+        "search": params.get("q", ""),
+        "page": _page(request, cases),
+        "querystring": querystring_without(request, "side"),
+    }
+    audit.record_list_read(
+        user=request.user, name="municipality_cases", purpose="visitator", request=request
+    )
+    return render(request, "cases/municipality_cases.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
 def my_cases(request):
     if not (has_role(request.user, Role.COORDINATOR) or has_role(request.user, Role.VISITATOR)):
         raise PermissionDenied
-    search = request.GET.get("q", "")[:100]
+    if request.method == "POST":
+        return remember_search(request, "my_cases", keep=("lukkede",))
+    search = current_search(request, "my_cases")
     include_closed = request.GET.get("lukkede") == "1"
     cases = selectors.my_cases(request.user, include_closed=include_closed, search=search)
     context = {
@@ -171,12 +217,15 @@ def my_cases(request):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def partner_cases(request):
     if not (
         has_role(request.user, Role.POLICE_CONTACT) or has_role(request.user, Role.DSC_ADVISOR)
     ):
         raise PermissionDenied
-    search = request.GET.get("q", "")[:100]
+    if request.method == "POST":
+        return remember_search(request, "partner_cases")
+    search = current_search(request, "partner_cases")
     context = {
         "page": _page(request, selectors.partner_cases(request.user, search=search)),
         "search": search,

@@ -60,6 +60,7 @@ GLOBAL_URLS = (
     "cases:my_referrals",
     "cases:triage_dashboard",
     "cases:my_cases",
+    "cases:municipality_cases",  # every case of the visitator's municipality
     "cases:partner_cases",
     "audit:search",  # the data protection officer's pages: administrators only, others 404
     "audit:export",
@@ -70,19 +71,19 @@ GLOBAL_URLS = (
 
 # fmt: off
 GLOBAL_MATRIX = {
-    #                        home login logout dir stats a11y refer myref triage mycases partner audit export review otpset otpver
-    "first_contact":        "302  200   405   200  403  200  200   200   403     403     403     404   404   404   200     302",
-    "visitator":            "302  200   405   200  403  200  200   200   200     200     403     404   404   404   200     302",
-    "deputy_visitator":     "302  200   405   200  403  200  200   200   200     200     403     404   404   404   200     302",
-    "coordinator":          "302  200   405   200  403  200  200   200   403     200     403     404   404   404   200     302",
-    "police_contact":       "302  200   405   200  403  200  200   200   403     403     200     404   404   404   200     302",
-    "dsc":                  "302  200   405   200  403  200  403   403   403     403     200     404   404   404   200     302",
-    "follow_up":            "302  200   405   200  200  200  403   403   403     403     403     404   404   404   200     302",
-    "other_visitator":      "302  200   405   200  403  200  200   200   200     200     403     404   404   404   200     302",
-    "outsider_coordinator": "302  200   405   200  403  200  200   200   403     200     403     404   404   404   200     302",
-    "admin":                "200  200   405   200  403  200  403   403   403     403     403     200   200   200   200     302",
-    "disqualified":         "302  200   405   200  403  200  200   200   200     200     403     404   404   404   200     302",
-    "anonymous":            "302  200   405   302  302  200  302   302   302     302     302     302   302   302   302     302",
+    #                        home login logout dir stats a11y refer myref triage mycases muni partner audit export review otpset otpver
+    "first_contact":        "302  200   405    200 403   200  200   200   403    403     403  403     404   404    404    200    302",
+    "visitator":            "302  200   405    200 403   200  200   200   200    200     200  403     404   404    404    200    302",
+    "deputy_visitator":     "302  200   405    200 403   200  200   200   200    200     200  403     404   404    404    200    302",
+    "coordinator":          "302  200   405    200 403   200  200   200   403    200     403  403     404   404    404    200    302",
+    "police_contact":       "302  200   405    200 403   200  200   200   403    403     403  200     404   404    404    200    302",
+    "dsc":                  "302  200   405    200 403   200  403   403   403    403     403  200     404   404    404    200    302",
+    "follow_up":            "302  200   405    200 200   200  403   403   403    403     403  403     404   404    404    200    302",
+    "other_visitator":      "302  200   405    200 403   200  200   200   200    200     200  403     404   404    404    200    302",
+    "outsider_coordinator": "302  200   405    200 403   200  200   200   403    200     403  403     404   404    404    200    302",
+    "admin":                "200  200   405    200 403   200  403   403   403    403     403  403     200   200    200    200    302",
+    "disqualified":         "302  200   405    200 403   200  200   200   200    200     200  403     404   404    404    200    302",
+    "anonymous":            "302  200   405    302 302   200  302   302   302    302     302  302     302   302    302    302    302",
 }
 # fmt: on
 

@@ -136,7 +136,9 @@ def test_visitator_dashboard_filters(client, world):
     client.force_login(world.visitator)
     url = reverse("cases:triage_dashboard")
 
-    def shown(**params):
+    def shown(q="", **params):
+        # The search words are posted and kept in the session (cases/list_search.py).
+        client.post(url, {"q": q, **params})
         html = text(client.get(url, params))
         cases = (referred, triaging, acute, late)
         return {c.reference for c in cases if c.reference in html}
@@ -163,8 +165,14 @@ def test_visitator_dashboard_paginates(client, world):
     on_second = {c.reference for c in cases if c.reference in second}
     assert len(on_first) == 25 and len(on_second) == 5
     assert not on_first & on_second
-    # Filters survive paging.
-    assert "q=Borger&amp;side=2" in text(client.get(url, {"q": "Borger"}))
+    # Filters survive paging; the search words stay in the session, out of the links.
+    client.post(url, {"q": "Borger", "state": "referred"})
+    page = text(client.get(url, {"state": "referred"}))
+    assert "state=referred&amp;side=2" in page
+    assert "Borger" not in "".join(re.findall(r'href="([^"]*)"', page))
+    assert (
+        len({c.reference for c in cases if c.reference in text(client.get(url, {"side": 2}))}) == 5
+    )
 
 
 def test_visitator_starts_triage_and_routes_to_coordinator_and_police(client, world):

@@ -17,6 +17,7 @@ register = template.Library()
 MENU = (
     ("triage", "cases:triage_dashboard"),
     ("cases", "cases:my_cases"),
+    ("municipality_cases", "cases:municipality_cases"),
     ("partner", "cases:partner_cases"),
     ("refer", "cases:referral_create"),
     ("referrals", "cases:my_referrals"),

@@ -37,6 +37,9 @@ TOOL_FORMS = ["checklist", "assessment", "typology"]
 SUBMIT = "main form.samvirke-form button.button-primary"
 
 
+SEARCH = "form.samvirke-filters button[type=submit]"
+
+
 @dataclass
 class Step:
     label: str
@@ -133,16 +136,44 @@ def journey(username: str) -> list[Step]:
 
     if has_role(user, Role.VISITATOR):
         triage = reverse("cases:triage_dashboard")
+        municipality = reverse("cases:municipality_cases")
         steps += [
             Step("visitation", triage),
-            Step("visitation, filter", f"{triage}?q=Anna&state=referred&urgency=3&overdue=on"),
-            Step("visitation, tomt filter", f"{triage}?q=findes-ikke&state=in_triage"),
+            Step("visitation, filter", f"{triage}?state=referred&urgency=3&overdue=on"),
+            Step("visitation, tomt filter", f"{triage}?state=in_triage&urgency=1&overdue=on"),
+            # The search box posts (names stay out of URLs) and comes back to the list.
+            Step(
+                "visitation, søgning",
+                triage,
+                submit=SEARCH,
+                fill={"#id_q": "findes-ikke"},
+                expect_errors=False,
+            ),
+            Step("kommunens sager", municipality),
+            Step("kommunens sager, lukkede", f"{municipality}?state=closed"),
+            Step(
+                "kommunens sager, søgning",
+                municipality,
+                submit=SEARCH,
+                fill={"#id_q": "e"},
+                expect_errors=False,
+            ),
         ]
         if selectors.triage_queue(user).count() > PAGE_SIZE:
             steps.append(Step("visitation, side 2", f"{triage}?side=2"))
     if has_role(user, Role.COORDINATOR) or has_role(user, Role.VISITATOR):
         mine = reverse("cases:my_cases")
-        steps += [Step("mine sager", mine), Step("mine sager, filter", f"{mine}?q=e&lukkede=1")]
+        steps += [
+            Step("mine sager", mine),
+            Step("mine sager, lukkede", f"{mine}?lukkede=1"),
+            Step(
+                "mine sager, søgning",
+                mine,
+                submit=SEARCH,
+                fill={"#id_q": "e"},
+                expect_errors=False,
+            ),
+        ]
         if selectors.my_cases(user).count() > PAGE_SIZE:
             steps.append(Step("mine sager, side 2", f"{mine}?side=2"))
     if has_role(user, Role.POLICE_CONTACT) or has_role(user, Role.DSC_ADVISOR):
@@ -150,8 +181,20 @@ def journey(username: str) -> list[Step]:
         first = selectors.partner_cases(user).first()
         steps += [
             Step("delte sager", shared),
-            Step("delte sager, filter", f"{shared}?q={first.reference if first else 'x'}"),
-            Step("delte sager, tomt filter", f"{shared}?q=findes-ikke"),
+            Step(
+                "delte sager, søgning",
+                shared,
+                submit=SEARCH,
+                fill={"#id_q": first.reference if first else "x"},
+                expect_errors=False,
+            ),
+            Step(
+                "delte sager, tom søgning",
+                shared,
+                submit=SEARCH,
+                fill={"#id_q": "findes-ikke"},
+                expect_errors=False,
+            ),
         ]
     if municipalities_user_can_refer_to(user).exists():
         referrals = reverse("cases:my_referrals")

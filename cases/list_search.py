@@ -1,0 +1,36 @@
+"""The search box of a case list keeps the words it is given out of URLs.
+
+A search on a list of cases is a citizen's name or CPR number more often than not. In a URL it
+would end up in the browser's history, in the web server's and proxy's access logs and in the
+Referer of the next request (DESIGN: no personal data in URLs or logs). So the box posts its
+words (with the CSRF token); the view keeps them in the session under the list's name and
+redirects (303) to the list with only the filters that say nothing about a person (state,
+urgency, ...) in the query string. Paging and filtering keep the search; "Ryd søgning" and
+logging out forget it. A `q` in a query string is ignored.
+"""
+
+from django.http import HttpResponseRedirect
+from django.utils.http import urlencode
+
+SESSION_KEY = "list_search"
+MAX_LENGTH = 100
+CLEAR = "ryd"
+
+
+def current_search(request, list_name: str) -> str:
+    return request.session.get(SESSION_KEY, {}).get(list_name, "")
+
+
+def remember_search(request, list_name: str, *, keep: tuple[str, ...] = ()):
+    """For a POST from the list's search box: keep its words in the session and send the
+    browser back to the list, with the named filters (never the words) in the URL."""
+    words = "" if CLEAR in request.POST else request.POST.get("q", "").strip()[:MAX_LENGTH]
+    searches = dict(request.session.get(SESSION_KEY, {}))
+    if words:
+        searches[list_name] = words
+    else:
+        searches.pop(list_name, None)
+    request.session[SESSION_KEY] = searches
+    filters = {name: request.POST[name] for name in keep if request.POST.get(name)}
+    query = f"?{urlencode(filters)}" if filters and CLEAR not in request.POST else ""
+    return HttpResponseRedirect(request.path + query, status=303)

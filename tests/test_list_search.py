@@ -1,0 +1,136 @@
+"""Searching the case lists: names and CPR numbers never travel in URLs (cases/list_search.py),
+and the visitator finds every case of the municipality, whatever its state."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from cases import services
+from cases.models import CaseState
+
+from .factories import user_with_role
+
+pytestmark = pytest.mark.django_db
+
+LISTS = ("cases:triage_dashboard", "cases:my_cases", "cases:municipality_cases")
+
+
+def _hrefs(response) -> str:
+    return " ".join(re.findall(r'href="([^"]*)"', response.content.decode()))
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_a_search_is_posted_and_redirected_without_the_words_in_the_url(world, client, name):
+    world.refer(full_name="Anna Vestergaard", cpr="0101901234")
+    client.force_login(world.visitator)
+    url = reverse(name)
+
+    posted = client.post(url, {"q": "Vestergaard"})
+
+    assert posted.status_code == 303
+    assert "Vestergaard" not in posted["Location"]
+    page = client.get(posted["Location"])
+    assert "Vestergaard" not in _hrefs(page)
+    assert 'value="Vestergaard"' in page.content.decode()  # the box shows the words
+
+
+def test_a_search_in_the_query_string_is_ignored(world, client):
+    world.refer(full_name="Anna Vestergaard")
+    world.refer(full_name="Bent Jensen")
+    client.force_login(world.visitator)
+    html = client.get(reverse("cases:triage_dashboard"), {"q": "Vestergaard"}).content.decode()
+    assert "Bent Jensen" in html
+
+
+def test_the_visitator_finds_a_case_by_its_cpr_number(world, client):
+    found = world.refer(full_name="Anna Vestergaard", cpr="010190-1234")
+    other = world.refer(full_name="Bent Jensen", cpr="020280-4321")
+    client.force_login(world.visitator)
+    url = reverse("cases:municipality_cases")
+    client.post(url, {"q": "0101901234"})
+    html = client.get(url).content.decode()
+    assert found.reference in html and other.reference not in html
+    # and with the dash, as it is usually written, on the triage dashboard too
+    client.post(reverse("cases:triage_dashboard"), {"q": "010190-1234"})
+    html = client.get(reverse("cases:triage_dashboard")).content.decode()
+    assert found.reference in html and other.reference not in html
+
+
+def test_clearing_the_search_shows_every_case_again(world, client):
+    world.refer(full_name="Anna Vestergaard")
+    world.refer(full_name="Bent Jensen")
+    client.force_login(world.visitator)
+    url = reverse("cases:my_cases")
+    client.post(url, {"q": "Vestergaard"})
+    assert "Bent Jensen" not in client.get(url).content.decode()
+    client.post(url, {"q": "Vestergaard", "ryd": "1"})
+    assert "Bent Jensen" in client.get(url).content.decode()
+
+
+def test_a_search_keeps_its_filters_in_the_url_and_its_words_in_the_session(world, client):
+    world.refer(full_name="Anna Vestergaard")
+    client.force_login(world.visitator)
+    posted = client.post(
+        reverse("cases:triage_dashboard"), {"q": "Vestergaard", "state": "referred"}
+    )
+    assert posted["Location"] == reverse("cases:triage_dashboard") + "?state=referred"
+
+
+def test_the_municipality_list_shows_every_state_and_filters_by_state(world, client):
+    referred = world.refer(full_name="Anna Referred")
+    active = world.active(full_name="Bent Active")
+    closed = world.closed(full_name="Carla Closed")
+    elsewhere = services.refer(
+        actor=user_with_role("first_contact", world.other_municipality),
+        municipality=world.other_municipality,
+        full_name="Dorte Elsewhere",
+        safe_contact="sms",
+    )
+    client.force_login(world.visitator)
+    url = reverse("cases:municipality_cases")
+
+    html = client.get(url).content.decode()
+    assert all(c.reference in html for c in (referred, active, closed))
+    assert elsewhere.reference not in html
+
+    html = client.get(url, {"state": CaseState.CLOSED}).content.decode()
+    assert closed.reference in html and active.reference not in html
+
+
+def test_the_municipality_list_leaves_out_a_case_the_visitator_is_disqualified_on(world, client):
+    case = world.active(full_name="Anna Vestergaard")
+    services.disqualify(
+        actor=world.visitator, case=case, user=world.deputy_visitator, reason="Familie"
+    )
+    client.force_login(world.deputy_visitator)
+    html = client.get(reverse("cases:municipality_cases")).content.decode()
+    assert case.reference not in html and "Vestergaard" not in html
+
+
+def test_the_municipality_list_is_audited_as_a_list_read_without_the_search_words(world, client):
+    from cases.models import AuditEntry
+
+    world.refer(full_name="Anna Vestergaard")
+    client.force_login(world.visitator)
+    url = reverse("cases:municipality_cases")
+    client.post(url, {"q": "Vestergaard"})
+    client.get(url)
+    entry = AuditEntry.objects.filter(what="list:municipality_cases").latest("id")
+    assert entry.purpose == "visitator"
+    assert "Vestergaard" not in f"{entry.path} {entry.what} {entry.object_id}"
+
+
+def test_the_municipality_list_costs_the_same_queries_for_many_cases(
+    world, client, django_assert_max_num_queries
+):
+    client.force_login(world.visitator)
+    url = reverse("cases:municipality_cases")
+    world.refer()
+    client.get(url)  # warm the per-process caches (permission ids, menu)
+    with django_assert_max_num_queries(9) as few:
+        client.get(url)
+    for _ in range(12):
+        world.refer()
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(url)
