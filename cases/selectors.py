@@ -6,6 +6,9 @@ from django.db.models.functions import Lower, NullIf
 from django.http import Http404
 from django.utils import timezone
 
+from cooperation.models import Role
+from cooperation.roles import has_role
+
 from . import audit
 from .access import (
     VIEW,
@@ -20,6 +23,9 @@ from .models import (
     AuditAction,
     Case,
     CaseState,
+    Consent,
+    ConsentPartner,
+    ConsentScope,
     Disqualification,
     Referral,
 )
@@ -173,17 +179,31 @@ def municipality_case_list(user, *, state=None, search=""):
 
 
 def partner_cases(user, *, search=""):
-    """Cases shared with a police contact or a DSC advisor through a grant."""
+    """Cases shared with a police contact or a DSC advisor through a grant. `name_shared`:
+    the citizen consented to share their name and contact with this partner, so the list may
+    show the name and be searched by it."""
     granted = granted_to(user, VIEW)
+    partner = ConsentPartner.POLICE if has_role(user, Role.POLICE_CONTACT) else ConsentPartner.DSC
+    name_shared = Exists(
+        Consent.objects.filter(
+            case=OuterRef("pk"),
+            partner=partner,
+            scope=ConsentScope.CONTACT,
+            withdrawn_at__isnull=True,
+        )
+    )
     cases = (
         cases_visible_to(user)
         .filter(Exists(granted))
+        .annotate(name_shared=name_shared)
         .select_related("municipality")
         .only(*CASE_ROW_FIELDS)
         .order_by("-received_at")
     )
     if search:
-        cases = cases.filter(reference__icontains=search)
+        cases = cases.filter(
+            Q(reference__icontains=search) | Q(full_name__icontains=search, name_shared=True)
+        )
     return cases
 
 

@@ -134,3 +134,36 @@ def test_the_municipality_list_costs_the_same_queries_for_many_cases(
         world.refer()
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(url)
+
+
+def test_the_police_list_shows_and_finds_a_name_only_where_the_citizen_shared_it(world, client):
+    from django.utils import timezone
+
+    from cases.models import Consent, ConsentPartner, ConsentScope
+
+    shared = world.active(police=True, full_name="Anna Vestergaard")
+    unnamed = world.in_triage(
+        full_name="Bent Vestergaard",
+        consents=[(ConsentPartner.POLICE, ConsentScope.CONTACT)],
+    )
+    unnamed = services.triage(
+        actor=world.visitator,
+        case=unnamed,
+        is_stalking=True,
+        reasoning="Stalking",
+        coordinator=world.coordinator,
+        to_police=True,
+    )
+    # Not through the service, which would end the police's access with the consent: the
+    # list must not rely on that to keep a name back.
+    Consent.objects.filter(case=unnamed, partner=ConsentPartner.POLICE).update(
+        withdrawn_at=timezone.now()
+    )
+    client.force_login(world.police_contact)
+    url = reverse("cases:partner_cases")
+    html = client.get(url).content.decode()
+    assert "Anna Vestergaard" in html and "Bent Vestergaard" not in html
+
+    client.post(url, {"q": "Vestergaard"})
+    found = {case.reference for case in client.get(url).context["page"].object_list}
+    assert found == {shared.reference}  # the other's name is not the partner's to search
