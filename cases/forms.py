@@ -27,6 +27,9 @@ CONSENT_CHOICES = [
 ]
 
 
+DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%Y"]
+
+
 def parse_consents(values) -> list[tuple[str, str]]:
     return [tuple(value.split(":", 1)) for value in values]
 
@@ -35,7 +38,7 @@ class ReferralForm(DkfdsFormMixin, forms.Form):
     """The first contact's referral: only what the visitator needs to act. Under two minutes."""
 
     municipality = forms.ModelChoiceField(
-        label=_("Kommune"), queryset=Organisation.objects.none(), empty_label=None
+        label=_("Kommune"), queryset=Organisation.objects.none(), empty_label=_("Vælg kommune")
     )
     full_name = forms.CharField(label=_("Navn på den udsatte"), max_length=200)
     person_kind = forms.ChoiceField(
@@ -50,6 +53,16 @@ class ReferralForm(DkfdsFormMixin, forms.Form):
         max_length=11,
         help_text=_("10 cifre, fx 010190-1234. Kan udelades, hvis borgeren ikke vil oplyse det."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+    birth_date = forms.DateField(
+        label=_("Fødselsdato"),
+        required=False,
+        widget=DateInput(),
+        input_formats=DATE_FORMATS,
+        help_text=_(
+            "Kun hvis CPR-nummeret ikke oplyses: med navn og fødselsdato kan visitatoren se, "
+            "om borgeren allerede har en sag."
+        ),
     )
     safe_contact = forms.CharField(
         label=_("Sikker måde at kontakte borgeren på"),
@@ -99,6 +112,9 @@ class ReferralForm(DkfdsFormMixin, forms.Form):
         self.fields["municipality"].queryset = municipalities or Organisation.objects.none()
         if municipalities is not None and municipalities.count() == 1:
             self.fields["municipality"].initial = municipalities.first()
+            self.fields["municipality"].empty_label = None
+        # Several (the police contact's district): no municipality is chosen for them, so a
+        # referral is not sent to the first in the list by mistake.
 
     def clean_cpr(self):
         value = self.cleaned_data["cpr"].strip()
@@ -213,9 +229,6 @@ class DisqualifyForm(DkfdsFormMixin, forms.Form):
         self.fields["user"].label_from_instance = lambda u: (
             f"{u.get_full_name() or u.username} ({u.username})"
         )
-
-
-DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%Y"]
 
 
 class NetworkMeetingForm(DkfdsFormMixin, forms.Form):

@@ -138,7 +138,9 @@ def state_counts(user) -> dict[str, int]:
 
 def possible_duplicates(case: Case, user):
     """Other cases of the same person that the user may see."""
-    query = Q(name_lower=case.full_name.lower(), birth_date=case.birth_date)
+    # Lower() on both sides: the database's own lowercasing (SQLite's leaves Æ, Ø, Å alone),
+    # the same as the dashboard's duplicate mark compares with.
+    query = Q(name_lower=Lower(Value(case.full_name)), birth_date=case.birth_date)
     if case.cpr_index:
         query |= Q(cpr_index=case.cpr_index)
     if not case.birth_date and not case.cpr_index:
