@@ -65,9 +65,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Before the session limits, which leave a message on the login page when they end one.
+    "django.contrib.messages.middleware.MessageMiddleware",
     "cooperation.middleware.SessionLimitsMiddleware",
     "cooperation.twofactor.RequireOTPMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",

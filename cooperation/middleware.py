@@ -8,10 +8,34 @@ accurate to a minute and a page view does not cost a database write.
 import time
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.utils.translation import gettext, ngettext
 
 TOUCH_EVERY = 60
+
+
+def _why_logged_out(request, idle: bool) -> str:
+    """Said on the login page (a message in a cookie: the session is gone), so nobody is left
+    wondering where their work went."""
+    if idle:
+        reason = ngettext(
+            "Du er logget ud, fordi du ikke har været aktiv i %(minutes)d minut.",
+            "Du er logget ud, fordi du ikke har været aktiv i %(minutes)d minutter.",
+            settings.SESSION_IDLE_SECONDS // 60,
+        ) % {"minutes": settings.SESSION_IDLE_SECONDS // 60}
+    else:
+        reason = ngettext(
+            "Du er logget ud, fordi du har været logget ind i %(hours)d time.",
+            "Du er logget ud, fordi du har været logget ind i %(hours)d timer.",
+            settings.SESSION_ABSOLUTE_SECONDS // 3600,
+        ) % {"hours": settings.SESSION_ABSOLUTE_SECONDS // 3600}
+    if request.method == "POST":
+        reason += " " + gettext("Det, du sendte, blev ikke gemt: log ind, og udfyld det igen.")
+    else:
+        reason += " " + gettext("Log ind igen for at fortsætte.")
+    return reason
 
 
 class SessionLimitsMiddleware:
@@ -25,11 +49,10 @@ class SessionLimitsMiddleware:
             session = request.session
             started = session.setdefault("started_at", now)
             last_seen = session.get("last_seen", now)
-            if (
-                now - last_seen > settings.SESSION_IDLE_SECONDS
-                or now - started > settings.SESSION_ABSOLUTE_SECONDS
-            ):
+            idle = now - last_seen > settings.SESSION_IDLE_SECONDS
+            if idle or now - started > settings.SESSION_ABSOLUTE_SECONDS:
                 logout(request)
+                messages.info(request, _why_logged_out(request, idle))
                 return redirect_to_login(request.get_full_path())
             if now - last_seen >= TOUCH_EVERY or "last_seen" not in session:
                 session["last_seen"] = now

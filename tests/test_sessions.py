@@ -34,3 +34,27 @@ def test_activity_keeps_the_session_alive_until_the_absolute_limit(logged_in, se
     _shift(logged_in, "started_at", settings.SESSION_ABSOLUTE_SECONDS + 5)
     response = logged_in.get(reverse("cases:triage_dashboard"))
     assert response.status_code == 302
+
+
+def test_the_login_page_says_the_session_ended_for_being_idle(logged_in, settings):
+    _shift(logged_in, "last_seen", settings.SESSION_IDLE_SECONDS + 5)
+    page = logged_in.get(reverse("cases:triage_dashboard"), follow=True)
+    html = page.content.decode()
+    assert "ikke har været aktiv i 30 minutter" in html
+    assert "Log ind igen for at fortsætte" in html
+
+
+def test_a_form_sent_after_the_session_ended_is_said_to_be_unsaved(logged_in, settings, world):
+    case = world.active()
+    _shift(logged_in, "last_seen", settings.SESSION_IDLE_SECONDS + 5)
+    page = logged_in.post(
+        reverse("cases:add_note", args=[case.reference]), {"text": "Vigtigt"}, follow=True
+    )
+    assert "Det, du sendte, blev ikke gemt" in page.content.decode()
+    assert not case.notes.exists()
+
+
+def test_the_login_page_says_the_session_reached_its_absolute_limit(logged_in, settings):
+    _shift(logged_in, "started_at", settings.SESSION_ABSOLUTE_SECONDS + 5)
+    page = logged_in.get(reverse("cases:triage_dashboard"), follow=True)
+    assert "har været logget ind i 10 timer" in page.content.decode()
