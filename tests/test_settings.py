@@ -70,3 +70,16 @@ def _database_options(**env):
 def test_postgresql_binds_on_the_server_and_prepares_hot_queries_unless_turned_off():
     assert _database_options() == "{'server_side_binding': True, 'prepare_threshold': 5}"
     assert _database_options(DB_PREPARED_STATEMENTS="0") == "{}"
+
+
+def test_the_web_servers_access_log_leaves_out_query_strings_and_referers():
+    import runpy
+    from pathlib import Path
+
+    config = runpy.run_path(str(Path(__file__).resolve().parent.parent / "config/gunicorn.py"))
+    log_format = config["access_log_format"]
+    assert "%(U)s" in log_format
+    for leaky in ("%(r)s", "%(q)s", "%(f)s", "%({"):
+        assert leaky not in log_format
+    compose = (Path(__file__).resolve().parent.parent / "docker-compose.yml").read_text()
+    assert "gunicorn -c config/gunicorn.py" in compose
