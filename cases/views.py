@@ -269,7 +269,11 @@ def case_detail(request, reference):
     from stalkingpakke.documents import documents_for
 
     audit.record_read(user=request.user, case=case, what="case", request=request)
-    referrals = list(case.referrals.select_related("from_user", "to_user", "to_organisation"))
+    referrals = list(
+        case.referrals.select_related(
+            "from_user", "from_organisation", "to_user", "to_organisation"
+        )
+    )
     consents = (
         list(case.consents.select_related("recorded_by").order_by("partner", "scope", "-given_at"))
         if level == Level.FULL
@@ -301,10 +305,27 @@ def case_detail(request, reference):
         )
         if may_read_network_meetings(request.user, case, scopes)
         else None,
-        "documents": documents_for(request.user, case).filter(status="ready")[:10],
         "my_referral": _referral_waiting_for(request.user, referrals),
+        "intake": _intake(referrals),
+        **_newest_documents(documents_for(request.user, case)),
     }
     return render(request, "cases/case_detail.html", context)
+
+
+def _intake(referrals):
+    """The newest referral to the visitator: what the referrer said the situation is."""
+    to_visitator = [r for r in referrals if r.kind == "to_visitator"]
+    return max(to_visitator, key=lambda r: (r.created_at, r.pk), default=None)
+
+
+def _newest_documents(documents, keep: int = 20) -> dict:
+    """The newest ready PDF of each kind first; earlier editions separately, so a reader
+    does not have to work out which of several action plans is the one that holds."""
+    newest, earlier, seen = [], [], set()
+    for document in documents.filter(status="ready").order_by("-finished_at", "-pk")[:keep]:
+        (earlier if document.kind in seen else newest).append(document)
+        seen.add(document.kind)
+    return {"documents": newest, "earlier_documents": earlier}
 
 
 @login_required

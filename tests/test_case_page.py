@@ -1,0 +1,63 @@
+"""The case page puts first what the reader needs: the situation as referred, an up-to-date
+view of the triage, and the newest edition of each PDF."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from cases import services
+from stalkingpakke.models import Document, DocumentKind, DocumentStatus
+
+pytestmark = pytest.mark.django_db
+
+SITUATION = "Ekskæresten står uden for hendes arbejde hver dag."
+
+
+def test_the_case_page_opens_with_the_situation_as_referred(world, client):
+    case = world.refer(reason=SITUATION)
+    client.force_login(world.visitator)
+    html = client.get(case.get_absolute_url()).content.decode()
+    assert "Kort om situationen" in html
+    assert html.index(SITUATION) < html.index("Den udsatte")
+
+
+def test_a_partner_does_not_get_the_referrers_account_of_the_situation(world, client):
+    case = world.active(police=True, reason=SITUATION)
+    client.force_login(world.police_contact)
+    html = client.get(case.get_absolute_url()).content.decode()
+    assert SITUATION not in html and "Kort om situationen" not in html
+
+
+def test_a_reopened_case_shows_its_earlier_triage_as_earlier(world, client):
+    case = world.in_triage()
+    case = services.triage(
+        actor=world.visitator, case=case, is_stalking=False, reasoning="Nabostrid"
+    )
+    case = services.reopen(actor=world.visitator, case=case, comment="Ny henvendelse")
+    client.force_login(world.visitator)
+    html = client.get(case.get_absolute_url()).content.decode()
+    assert "Tidligere visitation" in html
+    assert "skal visiteres igen" in html
+
+
+def test_only_the_newest_pdf_of_each_kind_is_listed_first(world, client):
+    case = world.active(police=True)
+    now = timezone.now()
+
+    def ready(kind, minutes_ago):
+        return Document.objects.create(
+            case=case,
+            kind=kind,
+            requested_by=world.coordinator,
+            status=DocumentStatus.READY,
+            finished_at=now - datetime.timedelta(minutes=minutes_ago),
+        )
+
+    old_plan, new_plan = ready(DocumentKind.ACTION_PLAN, 60), ready(DocumentKind.ACTION_PLAN, 5)
+    log = ready(DocumentKind.INCIDENT_LOG, 30)
+    client.force_login(world.police_contact)
+    response = client.get(case.get_absolute_url())
+    assert [d.pk for d in response.context["documents"]] == [new_plan.pk, log.pk]
+    assert [d.pk for d in response.context["earlier_documents"]] == [old_plan.pk]
+    assert "Tidligere udgave (1)" in response.content.decode()
