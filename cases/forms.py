@@ -216,7 +216,15 @@ class ConsentForm(DkfdsFormMixin, forms.Form):
 
 
 class DisqualifyForm(DkfdsFormMixin, forms.Form):
-    user = forms.ModelChoiceField(label=_("Medarbejder"), queryset=None)
+    user = forms.ModelChoiceField(
+        label=_("Medarbejder"),
+        queryset=None,
+        empty_label=_("Vælg medarbejder"),
+        help_text=_(
+            "Alle med en rolle i kommunen, politikredsen eller Dansk Stalking Center, som "
+            "sagen kan deles med."
+        ),
+    )
     reason = forms.CharField(
         label=_("Begrundelse"),
         max_length=300,

@@ -1,12 +1,13 @@
 """Reading queries that depend on who asks. Views fetch every case through here."""
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Q, Value
 from django.db.models.functions import Lower, NullIf
 from django.http import Http404
 from django.utils import timezone
 
-from cooperation.models import Role
+from cooperation.models import Organisation, OrganisationKind, Role, RoleAssignment
 from cooperation.roles import has_role
 
 from . import audit
@@ -246,3 +247,22 @@ def referrals_waiting_for(user):
 
 def timeline(case: Case):
     return case.events.select_related("actor", "note").order_by("-created_at", "-id")
+
+
+def people_who_could_reach(case: Case, *, besides):
+    """Whom a disqualification is for: the active users holding a role today in the case's
+    municipality, its police district or DSC (the only ones the case can ever be shared
+    with), and not already disqualified on it; not `besides` (the visitator registering it)."""
+    organisations = Organisation.objects.filter(
+        Q(pk=case.municipality_id)
+        | Q(pk=case.municipality.police_district_id)
+        | Q(kind=OrganisationKind.DSC)
+    )
+    holders = RoleAssignment.objects.current().filter(organisation__in=organisations)
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, pk__in=holders.values("user_id"))
+        .exclude(pk=besides.pk)
+        .exclude(disqualifications__case=case)
+        .order_by("first_name", "last_name", "username")
+    )

@@ -602,7 +602,7 @@ def withdraw_consent(request, reference, consent_id):
 def disqualify(request, reference):
     case = _case_for_action(request, reference)
     require_may(request.user, Action.DISQUALIFY, case)
-    users = User.objects.filter(is_active=True).exclude(pk=request.user.pk).order_by("username")
+    users = selectors.people_who_could_reach(case, besides=request.user)
     form = DisqualifyForm(request.POST or None, users=users)
     if request.method == "POST" and form.is_valid():
         try:

@@ -4,6 +4,7 @@ view of the triage, and the newest edition of each PDF."""
 import datetime
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from cases import services
@@ -61,3 +62,17 @@ def test_only_the_newest_pdf_of_each_kind_is_listed_first(world, client):
     assert [d.pk for d in response.context["documents"]] == [new_plan.pk, log.pk]
     assert [d.pk for d in response.context["earlier_documents"]] == [old_plan.pk]
     assert "Tidligere udgave (1)" in response.content.decode()
+
+
+def test_the_disqualification_form_lists_only_people_the_case_can_reach(world, client):
+    case = world.active(police=True)
+    services.disqualify(actor=world.visitator, case=case, user=world.first_contact, reason="Nabo")
+    client.force_login(world.visitator)
+    form = client.get(reverse("cases:disqualify", args=[case.reference]))
+    offered = set(form.context["form"].fields["user"].queryset)
+    assert {world.coordinator, world.police_contact, world.dsc, world.deputy_visitator} <= offered
+    assert world.other_visitator not in offered  # another municipality's
+    assert world.outsider_coordinator not in offered
+    assert world.first_contact not in offered  # already disqualified
+    assert world.visitator not in offered  # the one registering it
+    assert "Vælg medarbejder" in form.content.decode()
