@@ -312,6 +312,21 @@ def case_detail(request, reference):
     return render(request, "cases/case_detail.html", context)
 
 
+def _yes_questions(checklist) -> list[str]:
+    """The checklist's questions answered yes, in the words of the version it was filled
+    against: the visitator sees which signs were there, not only how many."""
+    if checklist is None:
+        return []
+    from stalkingpakke.forms import ToolForm
+
+    fields = ToolForm(kind="checklist", content=checklist.tool_version.content).fields
+    return [
+        str(fields[key].label)
+        for key, answer in checklist.answers.items()
+        if answer == "yes" and key in fields
+    ]
+
+
 def _intake(referrals):
     """The newest referral to the visitator: what the referrer said the situation is."""
     to_visitator = [r for r in referrals if r.kind == "to_visitator"]
@@ -394,6 +409,9 @@ def triage(request, reference):
         "form": form,
         "checklist": checklist,
         "checklist_yes": checklist_yes_count(checklist),
+        "checklist_yes_questions": _yes_questions(checklist),
+        "intake": _intake(case.referrals.select_related("from_user", "from_organisation")),
+        "consents": case.consents.filter(withdrawn_at__isnull=True).order_by("partner", "scope"),
     }
     audit.record_read(user=request.user, case=case, what="case_form:triage", request=request)
     return render(request, "cases/triage_form.html", context)

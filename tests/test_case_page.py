@@ -76,3 +76,31 @@ def test_the_disqualification_form_lists_only_people_the_case_can_reach(world, c
     assert world.first_contact not in offered  # already disqualified
     assert world.visitator not in offered  # the one registering it
     assert "Vælg medarbejder" in form.content.decode()
+
+
+def test_the_triage_page_shows_the_case_in_brief_and_which_checklist_signs_were_there(
+    world, client
+):
+    from stalkingpakke.forms import ToolForm
+    from stalkingpakke.models import ToolKind, ToolVersion
+    from stalkingpakke.services import refer_with_checklist
+
+    version = ToolVersion.objects.current(ToolKind.CHECKLIST)
+    fields = ToolForm(kind=ToolKind.CHECKLIST, content=version.content).fields
+    yes, no = [question["key"] for question in version.content["questions"]][:2]
+    case = refer_with_checklist(
+        actor=world.first_contact,
+        checklist_answers={yes: "yes", no: "no"},
+        municipality=world.municipality,
+        full_name="Mette Sørensen",
+        safe_contact="Kun sms",
+        reason=SITUATION,
+        children_in_household=True,
+    )
+    case = services.start_triage(actor=world.visitator, case=case)
+    client.force_login(world.visitator)
+    html = client.get(reverse("cases:triage", args=[case.reference])).content.decode()
+    assert "Sagen kort" in html and SITUATION in html
+    assert str(fields[yes].label) in html
+    assert str(fields[no].label) not in html
+    assert "Intet: sagen kan ikke henvises" in html  # no consent recorded
