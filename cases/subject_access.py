@@ -68,6 +68,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cooperation.models import OrganisationKind, Role, RoleAssignment
 
+from .audit_labels import purpose_label, what_label
 from .audit_selectors import READ_ACTIONS
 from .models import (
     AuditEntry,
@@ -206,51 +207,8 @@ PURPOSE_ROLE = {
     "grant:police": Role.POLICE_CONTACT,
     "grant:dsc": Role.DSC_ADVISOR,
 }
-PURPOSE_LABELS = {
-    "visitator": _("Kommunens stalkingvisitator, der tager imod og visiterer sagerne"),
-    "responsible": _("Medarbejderen med ansvaret for din sag"),
-    "grant:coordinator": _("Primær koordinator på din sag"),
-    "grant:police": _("Sagen er sendt til politiet med dit samtykke"),
-    "grant:dsc": _("Sagen er sendt til Dansk Stalking Center med dit samtykke"),
-    "grant:view": _("Læseadgang til sagen"),
-    "none": _("Uden adgang efter reglerne; registreret til kontrol"),
-    "": _("Ikke angivet"),
-}
-WHAT_LABELS = {
-    "case": _("Sagens side"),
-    "cpr": _("Det fulde CPR-nummer"),
-    "incident_log": _("Logskemaet"),
-    "action_plan": _("Handleplanen"),
-    "form:checklist": _("Tjeklisten »Er der tale om stalking?«"),
-    "form:assessment": _("Afdækningen af situationen"),
-    "form:typology": _("Skemaet om typer af stalking"),
-    "attachment": _("Et bilag"),
-    "document:action_plan": _("Handleplanen som PDF"),
-    "document:incident_log": _("Logskemaet som PDF"),
-    "document:assessment": _("Afdækningen som PDF"),
-    "document:advice": _("Folderen med gode råd"),
-    "document:subject_access": _("Indsigt (PDF)"),
-    "subject_access:pdf": _("Indsigt (PDF)"),
-    "subject_access:json": _("Indsigt (JSON-fil)"),
-    "case_form:triage": _("Visitationen"),
-    "incident_log:chart": _("Tidslinjen i logskemaet"),
-    "incident_log:correct": _("Logskemaet"),
-    "incident_log:attach": _("Logskemaet"),
-    "incident_log:import": _("Logskemaet"),
-}
-# Families of reads with a common label: the forms of the case flow and the PDFs' status.
-WHAT_PREFIX_LABELS = {
-    "case_form:": _("En formular på sagen"),
-    "document_status:": _("Status for en PDF"),
-}
-
-
-def what_label(what: str) -> str:
-    if what in WHAT_LABELS:
-        return str(WHAT_LABELS[what])
-    prefix = next((p for p in WHAT_PREFIX_LABELS if what.startswith(p)), None)
-    return str(WHAT_PREFIX_LABELS[prefix]) if prefix else what
-
+# What was read and the purpose are told in words from cases.audit_labels, the same words the
+# data protection officer's pages use.
 
 REFERRAL_TO_ROLE = {
     ReferralKind.TO_VISITATOR: Role.VISITATOR,
@@ -447,7 +405,7 @@ def _access_log(case: Case, rows, actors: _Actors) -> list[dict]:
                 "role": actor["role"],
                 "role_label": actor["role_label"],
                 "purpose": purpose,
-                "purpose_label": str(PURPOSE_LABELS.get(purpose, purpose)),
+                "purpose_label": purpose_label(purpose),
                 "what": {},
                 "count": 0,
             }

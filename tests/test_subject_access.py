@@ -476,9 +476,9 @@ def test_who_has_looked_lists_organisation_role_date_and_purpose_with_a_count(cl
             "role": "police_contact",
             "role_label": "Politiets kontaktperson",
             "purpose": "grant:police",
-            "purpose_label": "Sagen er sendt til politiet med dit samtykke",
+            "purpose_label": "Sagen er sendt til politiet med borgerens samtykke",
             "what": [
-                {"key": "case", "label": "Sagens side"},
+                {"key": "case", "label": "Sagen"},
                 {"key": "incident_log", "label": "Logskemaet"},
             ],
             "count": 4,
