@@ -1,7 +1,8 @@
 """Reading the audit trail: the search and export, and what the data protection officer reviews.
 
 Everything here is one query per list, whatever the number of rows: filters, the "was this
-reader assigned to the case" test and the role labels are all done in SQL or without queries.
+reader assigned to the case" test and the role labels are all done in SQL or without queries;
+the user's current name comes in the same query (a join), next to the username the entry keeps.
 """
 
 import datetime
@@ -29,6 +30,8 @@ LIST_COLUMNS = (
     "flagged",
 )
 EXPORT_COLUMNS = (*LIST_COLUMNS, "object_id", "path")
+# The user's current name for the pages (joined; None when the user has been deleted).
+USER_COLUMNS = ("user", "user__first_name", "user__last_name")
 
 # A read of case data: a case page (view) or a PDF / an attachment (download).
 READ_ACTIONS = (AuditAction.VIEW, AuditAction.DOWNLOAD)
@@ -59,8 +62,13 @@ def in_period(entries, date_from=None, date_to=None):
     return entries
 
 
+def _listed():
+    """Entries as the pages list them: their columns and the user's name, in one query."""
+    return AuditEntry.objects.select_related("user").only(*LIST_COLUMNS, *USER_COLUMNS)
+
+
 def search(filters: AuditFilters, *, columns=LIST_COLUMNS):
-    entries = AuditEntry.objects.only(*columns)
+    entries = _listed() if columns == LIST_COLUMNS else AuditEntry.objects.only(*columns)
     if filters.person:
         entries = entries.filter(username__icontains=filters.person)
     if filters.case:
@@ -101,7 +109,7 @@ def default_review_period(today: datetime.date | None = None):
 
 def flagged_entries(date_from=None, date_to=None):
     """Entries marked for review when they were written, e.g. a disqualified user's attempt."""
-    entries = AuditEntry.objects.only(*LIST_COLUMNS).filter(flagged=True)
+    entries = _listed().filter(flagged=True)
     return in_period(entries, date_from, date_to).order_by("-created_at", "-id")
 
 
@@ -135,7 +143,7 @@ def outsider_reads(date_from=None, date_to=None):
     was assigned to it cannot be told any more.
     """
     entries = (
-        AuditEntry.objects.only(*LIST_COLUMNS)
+        _listed()
         .filter(action__in=READ_ACTIONS, case_id__isnull=False)
         .alias(read_on=TruncDate("created_at"))
         .filter(Exists(Case.objects.filter(pk=OuterRef("case_id"))))

@@ -20,6 +20,7 @@ from cooperation.ui import DateInput, DkfdsFormMixin, querystring_without
 
 from . import audit, audit_selectors
 from .access import only_for
+from .audit_labels import purpose_label, what_label
 from .models import AuditAction
 
 PAGE_SIZE = 50
@@ -82,9 +83,14 @@ class AuditSearchForm(PeriodForm):
 
 
 def _page(request, entries, param: str):
+    """A page of entries with their codes in words (no queries; the user is joined)."""
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get(param))
     for entry in page.object_list:
         entry.role_labels = audit_selectors.role_labels(entry.role)
+        entry.what_label = what_label(entry.what)
+        entry.purpose_label = purpose_label(entry.purpose) if entry.purpose else ""
+        # The name now; the username is the one the entry was written with.
+        entry.full_name = entry.user.get_full_name() if entry.user else ""
     return page
 
 

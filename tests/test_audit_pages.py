@@ -187,6 +187,51 @@ def test_rows_show_the_columns_and_link_nothing(client, world):
     assert case.full_name not in html
 
 
+def _table(response) -> str:
+    html = response.content.decode()
+    return html[html.index("<table") : html.index("</table>")]
+
+
+def test_what_and_purpose_are_in_words_with_the_code_below(client, world):
+    case = world.active()
+    audit.record_read(user=world.coordinator, case=case, what="form:assessment", request=None)
+    audit.record_list_read(
+        user=world.visitator, name="triage_dashboard", purpose="visitator", request=None
+    )
+    table = _table(login(client, world.admin).get(SEARCH))
+    assert "Afdækningen af situationen<br><small><code>form:assessment</code></small>" in table
+    assert (
+        "Medarbejderen med ansvaret for sagen<br><small><code>responsible</code></small>" in table
+    )
+    assert "<code>list:triage_dashboard</code>" in table
+    assert "Listen »Visitation« (sager til visitation)" in table
+
+
+def test_a_code_without_words_is_shown_as_the_code(client, world):
+    audit.record(user=world.admin, action=AuditAction.VIEW, what="ukendt_kode")
+    table = _table(login(client, world.admin).get(SEARCH))
+    assert "<td><code>ukendt_kode</code></td>" in table
+    assert "<td>-</td>" in table  # no purpose
+
+
+def test_the_user_is_shown_by_full_name_with_the_username(client, world):
+    case = world.active()
+    world.coordinator.first_name, world.coordinator.last_name = "Mette", "Østergaard"
+    world.coordinator.save()
+    read(world.coordinator, case)
+    table = _table(login(client, world.admin).get(SEARCH, {"person": "coordinator"}))
+    assert "<td>Mette Østergaard<br><small>coordinator</small></td>" in table
+
+
+def test_an_entry_of_a_deleted_user_keeps_its_username(client, world):
+    """The user is gone (the foreign key has no constraint): the username the entry was
+    written with is all there is."""
+    AuditEntry.objects.create(user_id=987654, username="tidligere", action="view", what="case")
+    response = login(client, world.admin).get(SEARCH, {"person": "tidligere"})
+    assert [e.username for e in shown(response)] == ["tidligere"]
+    assert "<td>tidligere</td>" in _table(response)
+
+
 def test_an_invalid_period_is_explained_and_shows_no_rows(client, world):
     response = login(client, world.admin).get(
         SEARCH, {"date_from": "2026-03-05", "date_to": "2026-03-01"}
@@ -257,6 +302,28 @@ def test_review_query_count_does_not_grow_with_rows(client, world):
     assert few == many
 
 
+@pytest.mark.parametrize("url", [SEARCH, REVIEW])
+def test_the_users_names_do_not_cost_a_query_a_row(
+    client, world, django_assert_max_num_queries, url
+):
+    """Each row by another user, with a name: the names come with the rows (one join)."""
+    case = world.active()
+    login(client, world.admin)
+    client.get(url)  # session and language settled
+
+    def reads_by_new_users(n):
+        for _ in range(n):
+            read(UserFactory(), case)
+
+    reads_by_new_users(2)
+    few = _search_queries(client, url)
+    reads_by_new_users(40)
+    with django_assert_max_num_queries(few):
+        response = client.get(url)
+    newest = AuditEntry.objects.latest("created_at", "id").user
+    assert newest.get_full_name() and newest.get_full_name() in _table(response)
+
+
 # --- export ---------------------------------------------------------------------------------
 
 
@@ -302,6 +369,15 @@ def test_export_uses_the_same_filters_and_is_itself_audited(client, world):
     assert entry.action == AuditAction.DOWNLOAD
     assert entry.path == EXPORT
     assert entry.ip_address == "127.0.0.1"
+
+
+def test_export_keeps_the_codes_and_the_username(client, world):
+    """The pages show words; the export is for searching and sorting, so it keeps the codes."""
+    case = world.active()
+    audit.record_read(user=world.coordinator, case=case, what="form:assessment", request=None)
+    response = login(client, world.admin).get(EXPORT, {"person": "coordinator"})
+    [row] = export_rows(response)[1:]
+    assert (row[1], row[5], row[7]) == ("coordinator", "form:assessment", "responsible")
 
 
 def test_export_with_invalid_filters_goes_back_to_the_search(client, world):
