@@ -61,7 +61,7 @@ class AuditSearchForm(PeriodForm):
         label=_("Sagsnummer"),
         required=False,
         max_length=20,
-        help_text=_("Hele sagsnummeret, fx TST-2026-0001."),
+        help_text=_("Hele sagsnummeret: kommunens kode, år og løbenummer, fx ABC-2026-0042."),
     )
     action = forms.ChoiceField(
         label=_("Handling"), required=False, choices=[("", _("Alle")), *AuditAction.choices]

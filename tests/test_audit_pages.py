@@ -232,6 +232,12 @@ def test_an_entry_of_a_deleted_user_keeps_its_username(client, world):
     assert "<td>tidligere</td>" in _table(response)
 
 
+def test_the_case_reference_hint_is_a_format_not_the_test_prefix(client, world):
+    html = login(client, world.admin).get(SEARCH).content.decode()
+    assert "ABC-2026-0042" in html
+    assert "TST-" not in html
+
+
 def test_an_invalid_period_is_explained_and_shows_no_rows(client, world):
     response = login(client, world.admin).get(
         SEARCH, {"date_from": "2026-03-05", "date_to": "2026-03-01"}
