@@ -8,10 +8,18 @@ stalking make the month's triaged cases), one hidden cell could be worked out by
 so a second cell of the group is hidden with it. A median needs five cases and a share ten
 (at five, "80 %" would say that exactly one was late). The number of referrals a month is
 shown as it is; it says nothing about whom.
+
+Several municipalities together: someone in the follow-up group of more than one municipality
+can see each alone and all of them together, so a municipality's hidden cell would be "all
+minus the others". A cell of the combined view is therefore hidden when the same cell is hidden
+in any one municipality's own view (for whatever reason), and the combined view then gets its
+own second cell hidden where needed. What the combined view shows is then only ever the sum
+of numbers each municipality's own view shows.
 """
 
 import datetime
 import statistics as stats
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
@@ -59,6 +67,9 @@ def protect(cells: list[Small]) -> list[Small]:
     ]
 
 
+ROUTES = ("stalking", "not_stalking", "to_coordinator", "to_police", "to_dsc", "closed")
+
+
 @dataclass
 class Month:
     month: datetime.date
@@ -102,20 +113,41 @@ def _month_start(day: datetime.date, back: int = 0) -> datetime.date:
     return datetime.date(index // 12, index % 12 + 1, 1)
 
 
+def _as_month(value) -> datetime.date:
+    return value.date() if isinstance(value, datetime.datetime) else value
+
+
+# Counts as the database gives them, before anything is hidden: per (municipality, month).
+PerMonth = dict[tuple[int, datetime.date], dict[str, int]]
+
+
 def figures(municipality_ids, *, months: int = 12, today: datetime.date | None = None) -> Figures:
-    """The figures of the last `months` months (this month included) for the municipalities."""
+    """The figures of the last `months` months (this month included) for the municipalities.
+
+    Every query is grouped by municipality as well, so that each municipality's own view (what
+    `figures([one])` shows) is worked out from the same rows as the combined one, at no extra
+    query per municipality."""
     today = today or timezone.localdate()
+    ids = sorted(set(municipality_ids))
     first = _month_start(today, months - 1)
     since = timezone.make_aware(datetime.datetime.combine(first, datetime.time.min))
     # Merged cases were the same person referred twice: counted once, in the case kept.
-    cases = Case.objects.filter(municipality__in=municipality_ids).exclude(
-        closing_reason=ClosingReason.MERGED
-    )
+    cases = Case.objects.filter(municipality__in=ids).exclude(closing_reason=ClosingReason.MERGED)
     received = cases.filter(received_at__gte=since)
+    calendar = [_month_start(first, -i) for i in range(months)]
 
-    rows = {month: Month(month) for month in (_month_start(first, -i) for i in range(months))}
-    _count_per_month(received, rows)
-    _triage_times(received, rows)
+    per_month = _count_per_month(received, set(calendar))
+    times = _triage_times(received, set(calendar))
+    closed = _outcomes(cases.filter(state=CaseState.CLOSED, closed_at__gte=since))
+    referred = _sources(ids, since)
+
+    own = {m: _rows([m], calendar, per_month, times) for m in ids}
+    rows = own[ids[0]] if len(ids) == 1 else _rows(ids, calendar, per_month, times, own)
+    reasons = [r for r in ClosingReason.values if r != ClosingReason.MERGED]
+    outcomes = _table(ids, closed, first, keys=reasons)
+    labels = dict(ClosingReason.choices)
+    sources = _table(ids, referred, first)
+
     ordered = sorted(rows.values(), key=lambda m: m.month, reverse=True)
     all_days = [d for m in ordered for d in m.days_to_triage]
     within = sum(m.within_deadline for m in ordered)
@@ -133,19 +165,86 @@ def figures(municipality_ids, *, months: int = 12, today: datetime.date | None =
         else None,
         waiting_now=waiting["now"],
         overdue_now=waiting["overdue"],
-        outcomes=_outcomes(cases.filter(state=CaseState.CLOSED, closed_at__gte=since)),
-        sources=_sources(municipality_ids, since),
+        outcomes=[(str(labels[reason]), cell) for reason, cell in outcomes.items()],
+        sources=list(sources.items()),
     )
+
+
+def hide(
+    counts: dict[str, int],
+    *,
+    parts: Iterable[dict[str, Small]] = (),
+    group: Sequence[str] = (),
+) -> dict[str, Small]:
+    """The cells of one table of one view. A count of 1 to 4 is hidden; so is a cell hidden in
+    any of `parts` (each municipality's own view, when this view is of several). Then, if the
+    cells of `group` add up to a shown total, a second one is hidden with a lone hidden one."""
+    parts = list(parts)
+    cells = {
+        key: Small(n, suppressed=any(key in part and part[key].hidden for part in parts))
+        for key, n in counts.items()
+    }
+    cells.update(zip(group, protect([cells[key] for key in group]), strict=True))
+    return cells
+
+
+def _rows(ids, calendar, per_month: PerMonth, times, own=None) -> dict[datetime.date, Month]:
+    """The month rows of the municipalities `ids` together; `own` (each one's own rows) is
+    given when there are several, and a cell hidden in one of them is hidden here too."""
+    rows = {}
+    for month in calendar:
+        row = Month(month)
+        counts = dict.fromkeys(("received", "triaged", *ROUTES), 0)
+        for m in ids:
+            for name, n in per_month.get((m, month), {}).items():
+                counts[name] += n
+            for days, within in times.get((m, month), ()):
+                row.days_to_triage.append(days)
+                row.within_deadline += within
+        row.received, row.triaged = counts.pop("received"), counts.pop("triaged")
+        parts = [{name: getattr(own[m][month], name) for name in ROUTES} for m in own or ()]
+        # Every triaged case is stalking or not: the two add up to the shown "triaged".
+        cells = hide(counts, parts=parts, group=("stalking", "not_stalking"))
+        for name, cell in cells.items():
+            setattr(row, name, cell)
+        rows[month] = row
+    return rows
+
+
+def _sum(ids, per_month: PerMonth, since: datetime.date, keys=()) -> dict[str, int]:
+    totals = dict.fromkeys(keys, 0)
+    for (m, month), counts in per_month.items():
+        if m in ids and month >= since:
+            for key, n in counts.items():
+                if key in totals or not keys:
+                    totals[key] = totals.get(key, 0) + n
+    return totals
+
+
+def _table(ids, per_month: PerMonth, since: datetime.date, keys=()) -> dict[str, Small]:
+    """A table of the period (outcomes, sources): each municipality's own cells first, then,
+    for several, the combined cells hidden wherever one of those is. The cells are taken to
+    add up to a shown total (the sources nearly make the referrals received)."""
+
+    def cells(municipalities, parts=()):
+        counts = _sum(municipalities, per_month, since, keys)
+        if not keys:  # the largest first
+            counts = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        return hide(counts, parts=parts, group=list(counts))
+
+    if len(ids) == 1:
+        return cells(ids)
+    return cells(ids, parts=[cells([m]) for m in ids])
 
 
 def _routed(kind: str) -> Count:
     return Count("pk", filter=Q(referrals__kind=kind), distinct=True)
 
 
-def _count_per_month(received, rows: dict) -> None:
+def _count_per_month(received, calendar: set) -> PerMonth:
     per_month = (
         received.annotate(month=TruncMonth("received_at"))
-        .values("month")
+        .values("municipality", "month")
         .annotate(
             received=Count("pk", distinct=True),
             triaged=Count("pk", filter=Q(triaged_at__isnull=False), distinct=True),
@@ -158,57 +257,70 @@ def _count_per_month(received, rows: dict) -> None:
         )
         .order_by()
     )
+    result = {}
     for counts in per_month:
-        month = counts.pop("month")
-        row = rows.get(month.date() if isinstance(month, datetime.datetime) else month)
-        if row is None:  # a month at the edge in another time zone than the database's
+        month = _as_month(counts.pop("month"))
+        if month not in calendar:  # a month at the edge in another time zone than the database's
             continue
-        row.received, row.triaged = counts.pop("received"), counts.pop("triaged")
-        for name, value in counts.items():
-            setattr(row, name, Small(value))
-        # Every triaged case is stalking or not: the two add up to the shown "triaged".
-        row.stalking, row.not_stalking = protect([row.stalking, row.not_stalking])
+        result[counts.pop("municipality"), month] = counts
+    return result
 
 
-def _triage_times(received, rows: dict) -> None:
-    """Calendar days from received to triaged, per month received; within the deadline when
-    triaged on or before the case's deadline day (working days, set when it was received)."""
+def _triage_times(received, calendar: set) -> dict[tuple[int, datetime.date], list]:
+    """Calendar days from received to triaged, per municipality and month received, each with
+    whether it was within the deadline: triaged on or before the case's deadline day (working
+    days, set when it was received)."""
     triaged = received.filter(triaged_at__isnull=False).values_list(
-        "received_at", "triaged_at", "triage_deadline"
+        "municipality", "received_at", "triaged_at", "triage_deadline"
     )
-    for received_at, triaged_at, deadline in triaged:
-        row = rows.get(_month_start(timezone.localdate(received_at)))
-        if row is None:
+    result: dict[tuple[int, datetime.date], list] = {}
+    for municipality, received_at, triaged_at, deadline in triaged:
+        month = _month_start(timezone.localdate(received_at))
+        if month not in calendar:
             continue
         triaged_day = timezone.localdate(triaged_at)
-        row.days_to_triage.append((triaged_day - timezone.localdate(received_at)).days)
-        row.within_deadline += triaged_day <= deadline
+        days = (triaged_day - timezone.localdate(received_at)).days
+        result.setdefault((municipality, month), []).append((days, triaged_day <= deadline))
+    return result
 
 
-def _outcomes(closed) -> list[tuple[str, Small]]:
-    labels = dict(ClosingReason.choices)
-    counts = dict(
-        closed.values_list("closing_reason").annotate(n=Count("pk")).order_by("closing_reason")
+def _outcomes(closed) -> PerMonth:
+    """Cases closed, per municipality, month closed and reason."""
+    rows = (
+        closed.annotate(month=TruncMonth("closed_at"))
+        .values("municipality", "month", "closing_reason")
+        .annotate(n=Count("pk"))
+        .order_by()
     )
-    reasons = [r for r in ClosingReason.values if r != ClosingReason.MERGED]
-    cells = protect([Small(counts.get(reason, 0)) for reason in reasons])
-    return [(str(labels[reason]), cell) for reason, cell in zip(reasons, cells, strict=True)]
+    result: PerMonth = {}
+    for row in rows:
+        counts = result.setdefault((row["municipality"], _as_month(row["month"])), {})
+        counts[row["closing_reason"]] = row["n"]
+    return result
 
 
-def _sources(municipality_ids, since) -> list[tuple[str, Small]]:
-    """Where the referrals to the visitator came from: the first contact's unit, or the
-    organisation (the police, for mutual referrals) when no unit is known."""
+def _sources(municipality_ids, since) -> PerMonth:
+    """Where the referrals to the visitator came from, per municipality and month: the first
+    contact's unit, or the organisation (the police, for mutual referrals) when no unit is
+    known."""
     referrals = (
         Referral.objects.filter(
             kind=ReferralKind.TO_VISITATOR,
             to_organisation__in=municipality_ids,
             created_at__gte=since,
         )
-        .values("from_unit__name", "from_organisation__name", "from_organisation__kind")
+        .annotate(month=TruncMonth("created_at"))
+        .values(
+            "to_organisation",
+            "month",
+            "from_unit__name",
+            "from_organisation__name",
+            "from_organisation__kind",
+        )
         .annotate(n=Count("pk"))
         .order_by()
     )
-    totals: dict[str, int] = {}
+    result: PerMonth = {}
     for row in referrals:
         if row["from_unit__name"]:
             name = row["from_unit__name"]
@@ -216,8 +328,6 @@ def _sources(municipality_ids, since) -> list[tuple[str, Small]]:
             name = _("Enhed ikke oplyst")
         else:
             name = row["from_organisation__name"]
-        totals[name] = totals.get(name, 0) + row["n"]
-    ordered = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
-    # The sources add up to (nearly) the referrals received, which the page shows.
-    cells = protect([Small(n) for _, n in ordered])
-    return [(name, cell) for (name, _), cell in zip(ordered, cells, strict=True)]
+        counts = result.setdefault((row["to_organisation"], _as_month(row["month"])), {})
+        counts[name] = counts.get(name, 0) + row["n"]
+    return result

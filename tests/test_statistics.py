@@ -11,8 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases import services, statistics
-from cases.models import Case, ClosingReason, Referral, ReferralKind
+from cases.models import Case, ClosingReason, ConsentPartner, ConsentScope, Referral, ReferralKind
 from cooperation.models import Role, RoleAssignment, Unit
+
+from .factories import user_with_role
 
 pytestmark = pytest.mark.django_db
 
@@ -183,6 +185,60 @@ def test_cases_before_the_period_are_not_counted(world):
     _received(world, datetime.date(2025, 1, 10), triaged_after_days=1)
 
     assert statistics.figures([world.municipality.pk], months=12, today=TODAY).received == 0
+
+
+# -- differencing: one hidden cell worked out from two views the same user can ask for ------
+
+
+def _routed_to_police(municipality, first, visitator, n):
+    consents = [(ConsentPartner.POLICE, ConsentScope.CONTACT)]
+    for _i in range(n):
+        case = services.refer(
+            actor=first,
+            municipality=municipality,
+            full_name="X",
+            safe_contact="sms",
+            consents=consents,
+        )
+        case = services.start_triage(actor=visitator, case=case)
+        services.triage(
+            actor=visitator, case=case, is_stalking=True, reasoning="Ja", to_police=True
+        )
+
+
+def test_f5_statistics_small_cell_recoverable_by_differencing_municipalities(world):
+    a, b = world.municipality, world.other_municipality
+    first_b = user_with_role(Role.FIRST_CONTACT, b, username="firstb")
+    _routed_to_police(a, world.first_contact, world.visitator, 2)
+    _routed_to_police(b, first_b, world.other_visitator, 5)
+
+    only_a = statistics.figures([a.pk]).months[0].to_police
+    only_b = statistics.figures([b.pk]).months[0].to_police
+    both = statistics.figures([a.pk, b.pk]).months[0].to_police
+
+    assert only_a.hidden
+    assert not (not both.hidden and not only_b.hidden), "A's hidden cell = all - B"
+    assert str(both) == "×"  # 7 together, hidden because A's 2 are
+
+
+def test_a_source_hidden_in_one_municipality_is_hidden_in_the_combined_view(world):
+    a, b = world.municipality, world.other_municipality
+    for _ in range(2):
+        world.refer(actor=world.police_contact)
+    for _ in range(6):
+        world.refer(actor=world.police_contact, municipality=b)
+    first_b = user_with_role(Role.FIRST_CONTACT, b, username="firstb")
+    for _ in range(7):
+        world.refer(actor=first_b, municipality=b)
+
+    def shown(ids):
+        return {name: str(count) for name, count in statistics.figures(ids).sources}
+
+    # A alone: the police's 2 hidden (and nothing else to hide); B alone: all shown.
+    assert shown([a.pk]) == {"Testpoliti": "< 5"}
+    assert shown([b.pk]) == {"Enhed ikke oplyst": "7", "Testpoliti": "6"}
+    # Together the police's 8 would give A's 2 away (8 - 6); hidden, and a second cell with it.
+    assert shown([a.pk, b.pk]) == {"Testpoliti": "×", "Enhed ikke oplyst": "×"}
 
 
 # -- the page -------------------------------------------------------------------------------
