@@ -15,6 +15,13 @@ minus the others". A cell of the combined view is therefore hidden when the same
 in any one municipality's own view (for whatever reason), and the combined view then gets its
 own second cell hidden where needed. What the combined view shows is then only ever the sum
 of numbers each municipality's own view shows.
+
+Several periods: the tables of a period (outcomes, where the referrals come from) can be asked
+for 6, 12 and 24 months, and 12 months minus 6 would give the months 7 to 12. A cell of a
+period is therefore also hidden when it differs from the same cell of any shorter period the
+page offers by 1 to 4. Cells hidden in the shorter period stay safe: the second cell hidden
+with them means that their difference is never the only one unknown. The month rows are the
+same whatever the period, and are not affected.
 """
 
 import datetime
@@ -144,9 +151,11 @@ def figures(municipality_ids, *, months: int = 12, today: datetime.date | None =
     own = {m: _rows([m], calendar, per_month, times) for m in ids}
     rows = own[ids[0]] if len(ids) == 1 else _rows(ids, calendar, per_month, times, own)
     reasons = [r for r in ClosingReason.values if r != ClosingReason.MERGED]
-    outcomes = _table(ids, closed, first, keys=reasons)
+    # The shorter periods the page offers start later; they are worked out from the same rows.
+    starts = [_month_start(today, n - 1) for n in PERIODS if n < months] + [first]
+    outcomes = _table(ids, closed, starts, keys=reasons)
     labels = dict(ClosingReason.choices)
-    sources = _table(ids, referred, first)
+    sources = _table(ids, referred, starts)
 
     ordered = sorted(rows.values(), key=lambda m: m.month, reverse=True)
     all_days = [d for m in ordered for d in m.days_to_triage]
@@ -174,16 +183,22 @@ def hide(
     counts: dict[str, int],
     *,
     parts: Iterable[dict[str, Small]] = (),
+    shorter: Iterable[dict[str, int]] = (),
     group: Sequence[str] = (),
 ) -> dict[str, Small]:
     """The cells of one table of one view. A count of 1 to 4 is hidden; so is a cell hidden in
-    any of `parts` (each municipality's own view, when this view is of several). Then, if the
-    cells of `group` add up to a shown total, a second one is hidden with a lone hidden one."""
-    parts = list(parts)
-    cells = {
-        key: Small(n, suppressed=any(key in part and part[key].hidden for part in parts))
-        for key, n in counts.items()
-    }
+    any of `parts` (each municipality's own view, when this view is of several), and one that
+    differs by 1 to 4 from the same count in any of `shorter` (the same view for a shorter
+    period). Then, if the cells of `group` add up to a shown total, a second one is hidden
+    with a lone hidden one."""
+    parts, shorter = list(parts), list(shorter)
+
+    def suppressed(key: str, n: int) -> bool:
+        return any(key in part and part[key].hidden for part in parts) or any(
+            0 < n - counts.get(key, 0) < SMALL for counts in shorter
+        )
+
+    cells = {key: Small(n, suppressed=suppressed(key, n)) for key, n in counts.items()}
     cells.update(zip(group, protect([cells[key] for key in group]), strict=True))
     return cells
 
@@ -221,16 +236,17 @@ def _sum(ids, per_month: PerMonth, since: datetime.date, keys=()) -> dict[str, i
     return totals
 
 
-def _table(ids, per_month: PerMonth, since: datetime.date, keys=()) -> dict[str, Small]:
-    """A table of the period (outcomes, sources): each municipality's own cells first, then,
+def _table(ids, per_month: PerMonth, starts: list[datetime.date], keys=()) -> dict[str, Small]:
+    """A table of the period that starts at `starts[-1]` (outcomes, sources), checked against
+    the shorter periods starting at `starts[:-1]`: each municipality's own cells first, then,
     for several, the combined cells hidden wherever one of those is. The cells are taken to
     add up to a shown total (the sources nearly make the referrals received)."""
 
     def cells(municipalities, parts=()):
-        counts = _sum(municipalities, per_month, since, keys)
+        *shorter, counts = (_sum(municipalities, per_month, start, keys) for start in starts)
         if not keys:  # the largest first
             counts = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-        return hide(counts, parts=parts, group=list(counts))
+        return hide(counts, parts=parts, shorter=shorter, group=list(counts))
 
     if len(ids) == 1:
         return cells(ids)

@@ -241,6 +241,42 @@ def test_a_source_hidden_in_one_municipality_is_hidden_in_the_combined_view(worl
     assert shown([a.pk, b.pk]) == {"Testpoliti": "×", "Enhed ikke oplyst": "×"}
 
 
+def test_a_period_table_cell_is_hidden_when_it_differs_from_a_shorter_period_by_one_to_four(
+    world,
+):
+    _give_first_contact_a_unit(world, "Skole")
+    for _ in range(6):
+        _received(world, datetime.date(2026, 10, 5))
+    for _ in range(5):
+        _received(world, datetime.date(2026, 10, 6), actor=world.police_contact)
+    for _ in range(2):
+        _received(world, datetime.date(2026, 2, 5))  # months 7-12 back: two from the school
+
+    def shown(months):
+        figures = statistics.figures([world.municipality.pk], months=months, today=TODAY)
+        return {name: str(count) for name, count in figures.sources}
+
+    assert shown(6) == {"Skole": "6", "Testpoliti": "5"}
+    # 8 - 6 would give the two away; hidden, with the police's 5 as the second cell.
+    assert shown(12) == {"Skole": "×", "Testpoliti": "×"}
+    # 24 months is 12 again, but still 2 more than 6: checked against every shorter period.
+    assert shown(24) == {"Skole": "×", "Testpoliti": "×"}
+
+
+def test_an_outcome_is_hidden_when_a_longer_period_adds_one_to_four(world):
+    for day in [datetime.date(2026, 10, 5)] * 5 + [datetime.date(2026, 3, 5)] * 3:
+        case = world.closed()
+        Case.objects.filter(pk=case.pk).update(closed_at=_at(day))
+    resolved = str(ClosingReason.RESOLVED.label)
+
+    def outcome(months):
+        figures = statistics.figures([world.municipality.pk], months=months, today=TODAY)
+        return dict(figures.outcomes)[resolved]
+
+    assert str(outcome(6)) == "5"
+    assert outcome(12).hidden  # 8 - 5 = 3 closed in months 7-12
+
+
 # -- the page -------------------------------------------------------------------------------
 
 
