@@ -22,6 +22,12 @@ period is therefore also hidden when it differs from the same cell of any shorte
 page offers by 1 to 4. Cells hidden in the shorter period stay safe: the second cell hidden
 with them means that their difference is never the only one unknown. The month rows are the
 same whatever the period, and are not affected.
+
+The share within the deadline is a count too (of the cases triaged in time), so the same goes
+for it: a month's share of several municipalities is shown only when none of them has 1 to 9
+cases that month, and the period's share only when whatever it adds to the shares shown (the
+months whose share is not shown, the months a shorter period leaves out) holds no case or at
+least ten, and, for several municipalities, when each one shows its own or has no case.
 """
 
 import datetime
@@ -90,6 +96,7 @@ class Month:
     closed: Small = Small(0)
     days_to_triage: list[int] = field(default_factory=list, repr=False)
     within_deadline: int = 0
+    share_hidden: bool = False  # one of several municipalities has too few cases for a share
 
     @property
     def median_days(self) -> float | None:
@@ -98,7 +105,8 @@ class Month:
     @property
     def within_deadline_percent(self) -> int | None:
         n = len(self.days_to_triage)
-        return round(100 * self.within_deadline / n) if n >= SHARE_MIN else None
+        shown = n >= SHARE_MIN and not self.share_hidden
+        return round(100 * self.within_deadline / n) if shown else None
 
 
 @dataclass
@@ -159,7 +167,13 @@ def figures(municipality_ids, *, months: int = 12, today: datetime.date | None =
 
     ordered = sorted(rows.values(), key=lambda m: m.month, reverse=True)
     all_days = [d for m in ordered for d in m.days_to_triage]
-    within = sum(m.within_deadline for m in ordered)
+    shorter = [n for n in PERIODS if n < months]
+    share = _share(ordered, shorter)
+    if len(ids) > 1 and share is not None:
+        for m in ids:
+            own_rows = sorted(own[m].values(), key=lambda r: r.month, reverse=True)
+            if _share(own_rows, shorter) is None and any(r.days_to_triage for r in own_rows):
+                share = None  # that municipality's share would be the combined minus the others
     waiting = cases.filter(state__in=(CaseState.REFERRED, CaseState.IN_TRIAGE)).aggregate(
         now=Count("pk"), overdue=Count("pk", filter=Q(triage_deadline__lt=today))
     )
@@ -169,9 +183,7 @@ def figures(municipality_ids, *, months: int = 12, today: datetime.date | None =
         received=sum(m.received for m in ordered),
         triaged=sum(m.triaged for m in ordered),
         median_days=stats.median(all_days) if len(all_days) >= SMALL else None,
-        within_deadline_percent=round(100 * within / len(all_days))
-        if len(all_days) >= SHARE_MIN
-        else None,
+        within_deadline_percent=share,
         waiting_now=waiting["now"],
         overdue_now=waiting["overdue"],
         outcomes=[(str(labels[reason]), cell) for reason, cell in outcomes.items()],
@@ -203,6 +215,21 @@ def hide(
     return cells
 
 
+def _share(rows: list[Month], shorter: Sequence[int] = ()) -> int | None:
+    """The share within the deadline of the months `rows` (newest first), or None. It needs ten
+    cases, and so does each part it gives away when the shown shares are taken from it: the
+    months whose own share is not shown, and the months left out by each shorter period (the
+    first `n` rows), of which the page may show the share as well."""
+    regions = [rows] + [rows[n:] for n in shorter]
+    for i, region in enumerate(regions):
+        size = sum(len(r.days_to_triage) for r in region)
+        unknown = sum(len(r.days_to_triage) for r in region if r.within_deadline_percent is None)
+        if (i == 0 and size < SHARE_MIN) or 0 < size < SHARE_MIN or 0 < unknown < SHARE_MIN:
+            return None
+    within = sum(r.within_deadline for r in rows)
+    return round(100 * within / sum(len(r.days_to_triage) for r in rows))
+
+
 def _rows(ids, calendar, per_month: PerMonth, times, own=None) -> dict[datetime.date, Month]:
     """The month rows of the municipalities `ids` together; `own` (each one's own rows) is
     given when there are several, and a cell hidden in one of them is hidden here too."""
@@ -220,6 +247,7 @@ def _rows(ids, calendar, per_month: PerMonth, times, own=None) -> dict[datetime.
         parts = [{name: getattr(own[m][month], name) for name in ROUTES} for m in own or ()]
         # Every triaged case is stalking or not: the two add up to the shown "triaged".
         cells = hide(counts, parts=parts, group=("stalking", "not_stalking"))
+        row.share_hidden = any(0 < len(own[m][month].days_to_triage) < SHARE_MIN for m in own or ())
         for name, cell in cells.items():
             setattr(row, name, cell)
         rows[month] = row

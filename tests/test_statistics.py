@@ -277,6 +277,52 @@ def test_an_outcome_is_hidden_when_a_longer_period_adds_one_to_four(world):
     assert outcome(12).hidden  # 8 - 5 = 3 closed in months 7-12
 
 
+def _triaged(world, day, within, late, **kwargs):
+    for _ in range(within):
+        _received(world, day, triaged_after_days=1, **kwargs)
+    for _ in range(late):
+        _received(world, day, triaged_after_days=20, **kwargs)
+
+
+def test_a_share_of_several_municipalities_is_hidden_when_one_has_too_few_cases(world):
+    a, b = world.municipality, world.other_municipality
+    first_b = user_with_role(Role.FIRST_CONTACT, b, username="firstb")
+    day = datetime.date(2026, 10, 5)
+    _triaged(world, day, within=2, late=1)
+    _triaged(world, day, within=6, late=4, actor=first_b, municipality=b)
+
+    only_b = statistics.figures([b.pk], today=TODAY)
+    both = statistics.figures([a.pk, b.pk], today=TODAY)
+
+    assert only_b.within_deadline_percent == 60  # B's 6 of 10
+    # 62 % of 13 would be 8 of 13, so A's 3 cases: 2 within and 1 late.
+    assert both.within_deadline_percent is None
+    assert _month(both, day).within_deadline_percent is None
+
+
+def test_a_share_for_the_period_is_hidden_when_it_would_give_away_a_months_hidden_share(world):
+    _triaged(world, datetime.date(2026, 10, 5), within=6, late=4)  # shown: 60 %
+    _triaged(world, datetime.date(2026, 9, 5), within=2, late=1)  # too few for a share
+
+    figures = statistics.figures([world.municipality.pk], months=6, today=TODAY)
+
+    # 62 % of 13 minus October's 6 of 10 would give September's 2 of 3.
+    assert figures.within_deadline_percent is None
+
+
+def test_a_share_for_a_longer_period_is_hidden_when_the_months_it_adds_have_too_few_cases(world):
+    _triaged(world, datetime.date(2026, 10, 5), within=2, late=1)
+    _triaged(world, datetime.date(2026, 9, 5), within=5, late=2)
+    _triaged(world, datetime.date(2026, 2, 5), within=1, late=2)  # months 7-12 back
+
+    def share(months):
+        figures = statistics.figures([world.municipality.pk], months=months, today=TODAY)
+        return figures.within_deadline_percent
+
+    assert share(6) == 70  # 7 of 10
+    assert share(12) is None  # 8 of 13 minus 7 of 10 would give February's 1 of 3
+
+
 # -- the page -------------------------------------------------------------------------------
 
 
