@@ -350,6 +350,20 @@ def test_a_follow_up_member_never_sees_another_municipalitys_figures(client, wor
     assert response.context["figures"].received == 1  # their own only, the choice ignored
 
 
+def test_all_my_municipalities_hides_a_cell_hidden_in_one_of_them(client, world):
+    b = world.other_municipality
+    RoleAssignment.objects.create(user=world.follow_up, organisation=b, role=Role.FOLLOW_UP)
+    first_b = user_with_role(Role.FIRST_CONTACT, b, username="firstb")
+    _routed_to_police(world.municipality, world.first_contact, world.visitator, 2)
+    _routed_to_police(b, first_b, world.other_visitator, 5)
+    client.force_login(world.follow_up)
+
+    response = client.get(reverse("statistics"))
+
+    assert str(response.context["figures"].months[0].to_police) == "×"
+    assert "Begge dele vises som „×“" in response.content.decode()
+
+
 @pytest.mark.parametrize(("asked", "shown"), [("6", 6), ("24", 24), ("7", 12), ("x", 12)])
 def test_the_period_is_one_of_the_offered_ones(client, world, asked, shown):
     client.force_login(world.follow_up)
