@@ -160,14 +160,14 @@ def figures(municipality_ids, *, months: int = 12, today: datetime.date | None =
     rows = own[ids[0]] if len(ids) == 1 else _rows(ids, calendar, per_month, times, own)
     reasons = [r for r in ClosingReason.values if r != ClosingReason.MERGED]
     # The shorter periods the page offers start later; they are worked out from the same rows.
-    starts = [_month_start(today, n - 1) for n in PERIODS if n < months] + [first]
+    shorter = [n for n in PERIODS if n < months]
+    starts = [_month_start(today, n - 1) for n in shorter] + [first]
     outcomes = _table(ids, closed, starts, keys=reasons)
     labels = dict(ClosingReason.choices)
     sources = _table(ids, referred, starts)
 
     ordered = sorted(rows.values(), key=lambda m: m.month, reverse=True)
     all_days = [d for m in ordered for d in m.days_to_triage]
-    shorter = [n for n in PERIODS if n < months]
     share = _share(ordered, shorter)
     if len(ids) > 1 and share is not None:
         for m in ids:
