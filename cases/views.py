@@ -45,7 +45,7 @@ from .forms import (
     TriageForm,
 )
 from .list_search import current_search, remember_search
-from .models import ConsentPartner, Referral, Urgency
+from .models import ConsentPartner, ConsentScope, Referral, Urgency
 
 User = get_user_model()
 PAGE_SIZE = 25
@@ -307,9 +307,21 @@ def case_detail(request, reference):
         else None,
         "my_referral": _referral_waiting_for(request.user, referrals),
         "intake": _intake(referrals),
+        "risk": _risk_signs(case, scopes),
         **_newest_documents(documents_for(request.user, case)),
     }
     return render(request, "cases/case_detail.html", context)
+
+
+def _risk_signs(case, scopes) -> dict | None:
+    """The latest assessment's risk screen, for readers who may see the assessment: high-risk
+    signs belong at the top of the case, not only on the assessment's own page."""
+    if ConsentScope.SITUATION not in scopes:
+        return None
+    from stalkingpakke.services import latest_form, risk_summary
+
+    assessment = latest_form(case, "assessment")
+    return {**risk_summary(assessment), "form": assessment} if assessment else None
 
 
 def _yes_questions(checklist) -> list[str]:

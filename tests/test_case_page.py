@@ -104,3 +104,44 @@ def test_the_triage_page_shows_the_case_in_brief_and_which_checklist_signs_were_
     assert str(fields[yes].label) in html
     assert str(fields[no].label) not in html
     assert "Intet: sagen kan ikke henvises" in html  # no consent recorded
+
+
+def _assessment_with(world, case, indicators: dict[str, str]):
+    from stalkingpakke.services import save_form
+
+    return save_form(
+        actor=world.coordinator,
+        case=case,
+        kind="assessment",
+        answers={f"risk:{key}": answer for key, answer in indicators.items()},
+    )
+
+
+def _indicators(high: bool) -> list[str]:
+    from stalkingpakke.models import ToolKind, ToolVersion
+
+    content = ToolVersion.objects.current(ToolKind.ASSESSMENT).content
+    return [r["key"] for r in content["risk_indicators"] if bool(r.get("high_risk")) == high]
+
+
+def test_high_risk_signs_of_the_assessment_head_the_case_page(world, client):
+    case = world.active(police=True)
+    high = _indicators(high=True)[0]
+    _assessment_with(world, case, {high: "yes"})
+    for reader in (world.coordinator, world.police_contact):  # police: situation shared
+        client.force_login(reader)
+        html = client.get(case.get_absolute_url()).content.decode()
+        assert "Højrisiko-tegn i afdækningen" in html
+        assert "støtter den faglige vurdering" in html
+
+
+def test_no_risk_banner_without_high_risk_signs_or_for_a_reader_without_the_situation(
+    world, client
+):
+    case = world.active(dsc=True)  # DSC: contact only
+    _assessment_with(world, case, {_indicators(high=False)[0]: "yes"})
+    client.force_login(world.coordinator)
+    assert "Højrisiko-tegn" not in client.get(case.get_absolute_url()).content.decode()
+    _assessment_with(world, case, {_indicators(high=True)[0]: "yes"})
+    client.force_login(world.dsc)
+    assert "Højrisiko-tegn" not in client.get(case.get_absolute_url()).content.decode()
