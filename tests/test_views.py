@@ -499,3 +499,18 @@ def test_a_server_error_has_a_page_of_its_own_without_details(rf):
     assert response.status_code == 500
     assert "Der skete en fejl" in html and 'href="/"' in html
     assert "Traceback" not in html and "ESB-2026-0001" not in html
+
+
+def test_an_administrator_without_a_case_role_starts_on_their_own_pages(client, world):
+    client.force_login(world.admin)
+    html = text(client.get("/"))
+    assert "Administration og databeskyttelse" in html
+    assert reverse("audit:search") in html and reverse("admin:index") in html
+    assert "Du har ingen rolle i samarbejdet" not in html
+
+
+def test_a_user_without_any_role_is_told_so(client):
+    from .factories import UserFactory
+
+    client.force_login(UserFactory())
+    assert "Du har ingen rolle i samarbejdet" in text(client.get("/"))
