@@ -112,8 +112,14 @@ class ActionItemForm(DkfdsFormMixin, forms.Form):
 
     def clean(self):
         data = super().clean()
-        if bool(data.get("who", "").strip()) != bool(data.get("what", "").strip()):
-            raise forms.ValidationError(_("Udfyld både hvem og hvad, eller lad begge stå tomme."))
+        who, what = data.get("who", "").strip(), data.get("what", "").strip()
+        if bool(who) != bool(what):
+            # On the empty one: the summary's link then leads to the field to fill in, and
+            # that field is marked invalid.
+            self.add_error(
+                "what" if who else "who",
+                _("Udfyld både hvem og hvad, eller lad begge stå tomme."),
+            )
         return data
 
 

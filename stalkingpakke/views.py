@@ -326,7 +326,9 @@ def action_plan(request, reference):
     if can_edit:
         form = ActionPlanForm(request.POST or None, initial=initial)
         formset = ActionItemFormSet(request.POST or None, initial=items, prefix="items")
-        if request.method == "POST" and form.is_valid() and formset.is_valid():
+        # Both are checked, so that the summary lists the items' errors with the plan's.
+        valid = [form.is_valid(), formset.is_valid()]
+        if request.method == "POST" and all(valid):
             rows = [f.cleaned_data for f in formset if f.cleaned_data.get("who")]
             try:
                 services.save_action_plan(
@@ -355,11 +357,37 @@ def action_plan(request, reference):
         "form": form,
         "formset": formset,
         "can_edit": can_edit,
+        "extra_errors": _item_errors(formset) if formset is not None and formset.is_bound else [],
         "tool": version.content if version else {},
         "revisions": plan.revisions.select_related("created_by")[:20] if plan else [],
         "documents": _documents(request.user, case, DocumentKind.ACTION_PLAN),
     }
     return render(request, "stalkingpakke/action_plan.html", context)
+
+
+def _item_errors(formset) -> list[dict]:
+    """The action items' errors for the summary at the top of the page, each a link to the
+    field in its row ("Indsats 4, Hvad: ..."): otherwise the only error is far down the page
+    and the plan looks saved."""
+    errors = [{"href": "", "text": error} for error in formset.non_form_errors()]
+    for number, item in enumerate(formset, start=1):
+        for error in item.non_field_errors():
+            errors.append(
+                {
+                    "href": f"#{item['who'].auto_id}",
+                    "text": _("Indsats %(n)d: %(error)s") % {"n": number, "error": error},
+                }
+            )
+        for field in item:
+            for error in field.errors:
+                errors.append(
+                    {
+                        "href": f"#{field.auto_id}",
+                        "text": _("Indsats %(n)d, %(field)s: %(error)s")
+                        % {"n": number, "field": field.label, "error": error},
+                    }
+                )
+    return errors
 
 
 @login_required

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from cases.models import AuditAction, AuditEntry, ConsentPartner, ConsentScope
 from stalkingpakke import incident_log
-from stalkingpakke.models import Document, DocumentStatus, IncidentEntry
+from stalkingpakke.models import ActionPlan, Document, DocumentStatus, IncidentEntry
 
 
 @pytest.fixture(autouse=True)
@@ -277,3 +277,47 @@ def test_polls_while_a_pdf_is_made_are_no_reads_and_the_finished_answer_is_one(c
     Document.objects.filter(pk=document.pk).update(status=DocumentStatus.READY, file="x.pdf")
     assert "hx-trigger" not in client.get(url).content.decode()
     assert reads.count() == 1
+
+
+def _plan_post(**items):
+    data = {"items-TOTAL_FORMS": "4", "items-INITIAL_FORMS": "0", "goals": "Tryghed"}
+    for n in range(4):
+        data[f"items-{n}-status"] = "not_started"
+    data.update(items)
+    return data
+
+
+def test_an_action_item_with_what_but_no_who_is_listed_in_the_summary_at_the_top(client, world):
+    case = world.active()
+    client.force_login(world.coordinator)
+    url = reverse("stalkingpakke:action_plan", args=[case.reference])
+    response = client.post(
+        url,
+        _plan_post(
+            **{"items-0-who": "Koordinator", "items-0-what": "Ring til borgeren"},
+            **{"items-3-what": "Følg op med politiet"},
+        ),
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    # At the top, above the form, the focus target of samvirke.js; a link to the row's field.
+    start = page.index('id="error-summary"')
+    summary = page[start : page.index("<form", start)]
+    assert page.index('class="samvirke-form"') > start
+    assert '<a href="#id_items-3-who">Indsats 4, Hvem: Udfyld både hvem og hvad' in summary
+    who = page[page.index('id="id_items-3-who"') - 200 : page.index('id="id_items-3-who"') + 100]
+    assert 'aria-invalid="true"' in who
+    assert "Følg op med politiet" in page  # what was typed is kept
+    assert not ActionPlan.objects.filter(case=case).exists()
+
+
+def test_who_and_what_of_an_action_item_are_not_labelled_optional(client, world):
+    case = world.active()
+    client.force_login(world.coordinator)
+    page = client.get(reverse("stalkingpakke:action_plan", args=[case.reference])).content
+    page = page.decode()
+    row = page[page.index("Indsats 1") : page.index("Indsats 2")]
+    assert 'for="id_items-0-who">Hvem</label>' in row
+    assert 'for="id_items-0-what">Hvad</label>' in row
+    assert "Udfyld både hvem og hvad for hver indsats" in page
+    assert "(frivilligt)" in row  # the deadline still is
