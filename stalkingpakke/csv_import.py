@@ -32,22 +32,46 @@ COLUMNS = {
     "påvirkning": "effect",
 }
 REQUIRED_COLUMNS = {"date", "what_happened"}
+DATE_FORMATS = ["%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y", "%Y-%m-%d"]
+TIME_FORMATS = ["%H:%M", "%H.%M", "%H:%M:%S"]
 YES = {"ja", "j", "yes", "y", "1", "x", "true"}
 NO = {"nej", "n", "no", "0", "", "false"}
+# A file to start from, linked from the import page: the columns, the formats and the words
+# the import understands, with made-up rows and no personal data (test_stalkingpakke.py
+# imports it).
+SAMPLE_PATH = "stalkingpakke/logskema-eksempel.csv"
 
 
 def _behaviour_lookup() -> dict[str, str]:
-    """Keys, and the Danish and English labels, whatever language the request is in."""
+    """Keys, and the Danish and English labels, whatever language the request is in; and
+    each word of a label that lists several ("sms" of "Beskeder, sms, mails")."""
     lookup = {value: value for value in Behaviour.values}
     for language in ("da", "en"):
         with translation.override(language):
-            lookup.update({str(label).lower(): value for value, label in Behaviour.choices})
+            for value, label in Behaviour.choices:
+                label = str(label).lower()
+                lookup[label] = value
+                for part in (p.strip() for p in label.split(",")):
+                    lookup.setdefault(part, value)
     return lookup
 
 
+def help_for_page() -> dict:
+    """What the import page tells the user: the column names, the date and time formats
+    (shown as examples, the same in every language) and the words for the behaviours."""
+    example = timezone.datetime(2026, 3, 2, 21, 40)
+    return {
+        "columns": [(name, COLUMNS[name] in REQUIRED_COLUMNS) for name in COLUMNS],
+        "dates": [example.strftime(f) for f in DATE_FORMATS],
+        "times": [example.strftime(f) for f in TIME_FORMATS],
+        "behaviours": [label for _value, label in Behaviour.choices],
+        "sample": SAMPLE_PATH,
+    }
+
+
 class RowForm(forms.Form):
-    date = forms.DateField(input_formats=["%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y", "%Y-%m-%d"])
-    time = forms.TimeField(required=False, input_formats=["%H:%M", "%H.%M", "%H:%M:%S"])
+    date = forms.DateField(input_formats=DATE_FORMATS)
+    time = forms.TimeField(required=False, input_formats=TIME_FORMATS)
     place = forms.CharField(required=False, max_length=300)
     what_happened = forms.CharField(max_length=10000)
     behaviours = forms.CharField(required=False, max_length=500)
@@ -147,8 +171,11 @@ def parse(raw: bytes) -> tuple[list[dict], ImportReport]:
 
 
 def _read(reader, report: "ImportReport") -> tuple[list[dict], "ImportReport"]:
-    header = [h.strip().lower() for h in next(reader, [])]
+    written = [h.strip() for h in next(reader, [])]
+    header = [h.lower() for h in written]
     mapping = [COLUMNS.get(h) for h in header]
+    # An error names the column as the user's file writes it ("Dato"), never the field.
+    column_of = {key: name for key, name in zip(mapping, written, strict=True) if key}
     missing = REQUIRED_COLUMNS - set(mapping)
     if missing:
         names = [k for k, v in COLUMNS.items() if v in missing]
@@ -171,7 +198,7 @@ def _read(reader, report: "ImportReport") -> tuple[list[dict], "ImportReport"]:
         form = RowForm(data)
         if not form.is_valid():
             messages = [
-                f"{field}: {' '.join(errs)}" if field != "__all__" else " ".join(errs)
+                f"{column_of[field]}: {' '.join(errs)}" if field in column_of else " ".join(errs)
                 for field, errs in form.errors.items()
             ]
             report.errors.append((number, messages))

@@ -84,8 +84,7 @@ class CsvImportForm(DkfdsFormMixin, forms.Form):
     file = forms.FileField(
         label=_("CSV-fil"),
         help_text=_(
-            "Kolonner: dato, tid, sted, hvad skete der, adfærd, vidner, beviser, anmeldt, "
-            "journalnummer, påvirkning. Semikolon eller komma."
+            "Gem regnearket som CSV (semikolon eller komma). Kolonnerne og formaterne står ovenfor."
         ),
     )
 

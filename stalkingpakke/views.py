@@ -292,7 +292,9 @@ def import_csv(request, reference):
     # A report of rows that could not be imported is a form sent back: a read, like its GET.
     audit.record_read(user=request.user, case=case, what="incident_log:import", request=request)
     return render(
-        request, "stalkingpakke/import_csv.html", {"case": case, "form": form, "report": report}
+        request,
+        "stalkingpakke/import_csv.html",
+        {"case": case, "form": form, "report": report, "help": csv_import.help_for_page()},
     )
 
 

@@ -248,10 +248,10 @@ def test_excel_cp1252_with_semicolons_is_read(world):
 @pytest.mark.parametrize(
     ("row", "message"),
     [
-        ("32-13-2026;21:40;;Tekst;;;;nej;;\n", "date"),
-        ("02-03-2026;25:99;;Tekst;;;;nej;;\n", "time"),
-        ("02-03-2026;21:40;;;;;;nej;;\n", "what_happened"),
-        ("02-03-2026;21:40;;Tekst;dans;;;nej;;\n", "Ukendt type adfærd"),
+        ("32-13-2026;21:40;;Tekst;;;;nej;;\n", "dato: "),
+        ("02-03-2026;25:99;;Tekst;;;;nej;;\n", "tid: "),
+        ("02-03-2026;21:40;;;;;;nej;;\n", "hvad skete der: "),
+        ("02-03-2026;21:40;;Tekst;dans;;;nej;;\n", "adfærd: Ukendt type adfærd: dans"),
         ("02-03-2026;21:40;;Tekst;;;;måske;;\n", "ja eller nej"),
         ("02-03-2099;21:40;;Tekst;;;;nej;;\n", "fremtiden"),
         ("02-03-2026;21:40;;Tekst;;;;nej;;;ekstra;felt\n", "flere felter"),
@@ -267,6 +267,45 @@ def test_a_file_with_one_bad_row_imports_nothing_and_names_the_row(world, row, m
     assert report.errors[0][0] == 3
     assert message in " ".join(report.errors[0][1])
     assert IncidentEntry.objects.count() == rows_before
+
+
+def test_row_errors_name_the_columns_as_the_users_file_writes_them_never_the_fields(world):
+    case = world.active()
+    raw = "Dato;Tid;Hvad skete der;Adfærd\n31-02-2026;25:99;;dans\n".encode()
+    report = csv_import.import_csv(actor=world.coordinator, case=case, raw=raw)
+    (number, messages), *_ = report.errors
+    text = " ".join(messages)
+    assert number == 2
+    for column in ("Dato: ", "Tid: ", "Hvad skete der: ", "Adfærd: Ukendt type adfærd: dans"):
+        assert column in text, text
+    for field in ("date", "time", "what_happened", "behaviours"):
+        assert field not in text, text
+
+
+def test_a_single_word_of_a_behaviour_label_is_understood(world):
+    case = world.active()
+    raw = (HEADER + "02-03-2026;21:40;;Skrev igen;sms, Sporing;;;nej;;\n").encode()
+    report = csv_import.import_csv(actor=world.coordinator, case=case, raw=raw)
+    assert report.ok, report.errors
+    assert incident_log.current_entries(case).get().behaviours == ["messages", "tracking"]
+
+
+def test_the_sample_csv_offered_for_download_imports_cleanly_and_holds_no_personal_data(world):
+    import re
+    from pathlib import Path
+
+    from django.contrib.staticfiles import finders
+
+    path = finders.find(csv_import.SAMPLE_PATH)
+    assert path, csv_import.SAMPLE_PATH
+    raw = Path(path).read_bytes()
+    header = raw.decode("utf-8-sig").splitlines()[0].split(";")
+    assert header == list(csv_import.COLUMNS)  # every column, as the import names them
+    rows, report = csv_import.parse(raw)
+    assert not report.errors and len(rows) == 3
+    text = raw.decode("utf-8-sig")
+    assert not re.search(r"\d{6}-?\d{4}", text)  # no CPR number
+    assert not re.search(r"\b\d{8}\b|@", text)  # no phone number or e-mail address
 
 
 def test_a_file_without_the_required_columns_is_refused(world):

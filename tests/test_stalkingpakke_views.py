@@ -114,8 +114,27 @@ def test_csv_import_page_reports_bad_rows_and_imports_nothing(client, world):
         {"file": SimpleUploadedFile("log.csv", raw, content_type="text/csv")},
     )
     assert response.status_code == 200
-    assert "Række 3" in response.content.decode()
+    page = response.content.decode()
+    assert "Række 3" in page
+    # The list of bad rows is what samvirke.js moves the focus to, like an error summary.
+    assert 'tabindex="-1" id="error-summary"' in page
+    assert page.count('id="error-summary"') == 1
     assert not IncidentEntry.objects.exists()
+
+
+def test_csv_import_page_lists_the_columns_formats_and_words_and_offers_a_sample(client, world):
+    from django.templatetags.static import static
+
+    case = world.active()
+    client.force_login(world.coordinator)
+    page = client.get(reverse("stalkingpakke:import_csv", args=[case.reference])).content
+    page = page.decode()
+    for column in ("dato", "tid", "hvad skete der", "adfærd", "anmeldt", "påvirkning"):
+        assert f"<code>{column}</code>" in page
+    assert "<code>02-03-2026</code>" in page and "<code>2026-03-02</code>" in page
+    assert "<code>21:40</code>" in page
+    assert "Dukker op ved arbejde/skole" in page and "Beskeder, sms, mails" in page
+    assert f'href="{static("stalkingpakke/logskema-eksempel.csv")}" download' in page
 
 
 def test_attachment_is_served_only_as_a_download_and_the_read_is_audited(client, world):
