@@ -45,8 +45,32 @@ def test_coordinator_adds_an_entry_from_the_page_and_sees_the_chain(client, worl
     assert response.status_code == 302
     page = client.get(url).content.decode()
     assert "Stod ved døren &lt;script&gt;" in page  # text, never markup
-    assert "Kæden er intakt" in page
+    assert "Logskemaet er ikke ændret, siden det blev skrevet: 1 registrering." in page
     assert AuditEntry.objects.filter(user=world.coordinator, what="incident_log").exists()
+
+
+def test_the_chain_is_told_in_plain_danish_and_the_hash_only_under_technical_check(client, world):
+    case = world.active()
+    for _ in range(3):
+        _entry(world, case)
+    client.force_login(world.coordinator)
+    url = reverse("stalkingpakke:incident_log", args=[case.reference])
+    page = client.get(url).content.decode()
+    final_hash = incident_log.verify_chain(case).final_hash
+    assert "Logskemaet er ikke ændret, siden det blev skrevet: 3 registreringer." in page
+    details = page[page.index('<details class="samvirke-technical">') :]
+    details = details[: details.index("</details>")]
+    assert "<summary>Teknisk kontrol</summary>" in details
+    assert f'<code class="samvirke-hash">{final_hash}</code>' in details  # wraps at 320 px
+    outside = page.replace(details, "")
+    for jargon in ("Kæden er intakt", "hash", final_hash[:8]):
+        assert jargon not in outside
+
+    second = case.incidents.get(sequence=2)
+    IncidentEntry.objects.filter(pk=second.pk).update(what_happened="Intet skete.")
+    page = client.get(url).content.decode()
+    assert "Advarsel: Logskemaet er ændret uden om Samvirke ved registrering nr. 2." in page
+    assert "Logskemaet er ikke ændret" not in page
 
 
 def test_a_refused_entry_keeps_what_was_typed(client, world):
