@@ -10,6 +10,7 @@ from csp.decorators import csp_exempt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -103,19 +104,24 @@ def incident_log_page(request, reference):
         _require_edit(request, case)
         if form.is_valid():
             data = {k: v for k, v in form.cleaned_data.items() if k != "attachment"}
+            refused = None  # the field a refusal belongs to: the attachment's, or the form
             try:
-                entry = incident_log.add_entry(
-                    actor=request.user, case=case, data=data, request=request
-                )
-                if form.cleaned_data.get("attachment"):
-                    attachments.add_attachment(
-                        actor=request.user,
-                        entry=entry,
-                        upload=form.cleaned_data["attachment"],
-                        request=request,
+                # One or neither: a refused attachment must not leave the entry saved behind
+                # a form that says it failed, or sending it again logs the entry twice.
+                with transaction.atomic():
+                    entry = incident_log.add_entry(
+                        actor=request.user, case=case, data=data, request=request
                     )
+                    if form.cleaned_data.get("attachment"):
+                        refused = "attachment"
+                        attachments.add_attachment(
+                            actor=request.user,
+                            entry=entry,
+                            upload=form.cleaned_data["attachment"],
+                            request=request,
+                        )
             except ValidationError as error:
-                form.add_error(None, error)
+                form.add_error(refused, error)
             else:
                 messages.success(request, _("Registreringen er gemt i logskemaet."))
                 return redirect("stalkingpakke:incident_log", reference=case.reference)
@@ -133,9 +139,25 @@ def incident_log_page(request, reference):
         "chart": base64.b64encode(timeline_svg(entries).encode()).decode() if entries else "",
         "tool": version.content if version else {},
         "can_edit": can_edit,
+        "extra_errors": _file_not_kept(request, form, "attachment"),
         "documents": _documents(request.user, case, DocumentKind.INCIDENT_LOG),
     }
     return render(request, "stalkingpakke/incident_log.html", context)
+
+
+def _file_not_kept(request, form, name) -> list[dict]:
+    """A form sent back with errors cannot keep the file that was chosen: the browser empties
+    the file input. Say so in the error summary, with a link to the input."""
+    upload = request.FILES.get(name)
+    if form is None or not form.errors or upload is None:
+        return []
+    text = _("%(label)s: Den valgte fil (%(name)s) er ikke gemt. Vælg filen igen, før du gemmer.")
+    return [
+        {
+            "href": f"#{form[name].auto_id}",
+            "text": text % {"label": form[name].label, "name": upload.name},
+        }
+    ]
 
 
 def timeline_svg(entries) -> str:
@@ -222,7 +244,14 @@ def add_attachment(request, reference, sequence):
         request=request,
     )
     return render(
-        request, "stalkingpakke/attachment_form.html", {"case": case, "entry": entry, "form": form}
+        request,
+        "stalkingpakke/attachment_form.html",
+        {
+            "case": case,
+            "entry": entry,
+            "form": form,
+            "extra_errors": _file_not_kept(request, form, "file"),
+        },
     )
 
 

@@ -364,3 +364,60 @@ def test_who_and_what_of_an_action_item_are_not_labelled_optional(client, world)
     assert 'for="id_items-0-what">Hvad</label>' in row
     assert "Udfyld både hvem og hvad for hver indsats" in page
     assert "(frivilligt)" in row  # the deadline still is
+
+
+def _summary(page):
+    start = page.index('id="error-summary"')
+    return page[start : page.index("</div>\n</div>", start)]
+
+
+def test_a_refused_attachment_form_says_the_chosen_file_must_be_chosen_again(client, world):
+    case = world.active()
+    entry = _entry(world, case)
+    client.force_login(world.coordinator)
+    response = client.post(
+        reverse("stalkingpakke:add_attachment", args=[case.reference, entry.sequence]),
+        {"file": SimpleUploadedFile("side.html", b"<html><script>alert(1)</script>")},
+    )
+    summary = _summary(response.content.decode())
+    assert "Filtypen er ikke tilladt" in summary
+    assert (
+        '<a href="#id_file">Bilag: Den valgte fil (side.html) er ikke gemt. '
+        "Vælg filen igen, før du gemmer.</a>"
+    ) in summary
+
+
+def test_a_refused_entry_with_a_file_says_the_file_must_be_chosen_again(client, world):
+    case = world.active()
+    client.force_login(world.coordinator)
+    url = reverse("stalkingpakke:incident_log", args=[case.reference])
+    png = SimpleUploadedFile("foto.png", b"\x89PNG\r\n\x1a\n" + b"0" * 100)
+    response = client.post(url, {"occurred_at": "", "what_happened": "x", "attachment": png})
+    summary = _summary(response.content.decode())
+    assert '<a href="#id_occurred_at">' in summary
+    assert '<a href="#id_attachment">Bilag: Den valgte fil (foto.png) er ikke gemt.' in summary
+
+    # Without a file chosen, no word about one.
+    response = client.post(url, {"occurred_at": "", "what_happened": "x"})
+    assert "Den valgte fil" not in response.content.decode()
+
+
+def test_an_entry_whose_attachment_is_refused_is_not_saved_either(client, world):
+    """Otherwise the page says the form failed, the user sends it again, and the append-only
+    log holds the entry twice."""
+    case = world.active()
+    client.force_login(world.coordinator)
+    response = client.post(
+        reverse("stalkingpakke:incident_log", args=[case.reference]),
+        {
+            "occurred_at": "2026-03-02T21:40",
+            "what_happened": "Stod ved døren",
+            "attachment": SimpleUploadedFile("side.html", b"<html><script>alert(1)</script>"),
+        },
+    )
+    assert response.status_code == 200
+    summary = _summary(response.content.decode())
+    assert '<a href="#id_attachment">Bilag: Filtypen er ikke tilladt' in summary
+    assert "Vælg filen igen" in summary
+    assert not IncidentEntry.objects.filter(case=case).exists()
+    assert incident_log.verify_chain(case).intact
