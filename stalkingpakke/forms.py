@@ -1,5 +1,8 @@
+import datetime
+
 from django import forms
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext_lazy as _
 
 from cooperation.ui import DateInput, DkfdsFormMixin
@@ -197,6 +200,36 @@ class ToolForm(DkfdsFormMixin, forms.Form):
 
     def grouped(self):
         return [(heading, [self[key] for key in keys]) for heading, keys in self.sections]
+
+    def read_only(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The questions and the saved answers as text, per section, for a reader who may not
+        change them: no inputs that look editable but cannot be saved. An unanswered
+        question says so."""
+        return [
+            (heading, [(self.fields[key].label, self._answer(key)) for key in keys])
+            for heading, keys in self.sections
+        ]
+
+    def _answer(self, key: str) -> str:
+        field, value = self.fields[key], self.initial.get(key)
+        if value in (None, "", []):
+            if isinstance(field, forms.ChoiceField):
+                labels = dict(field.choices)
+                if "" in labels:  # a choice of its own for "not yet" ("Ikke vurderet")
+                    return str(labels[""])
+            return str(_("Ikke besvaret"))
+        if isinstance(field, forms.MultipleChoiceField):
+            labels = dict(field.choices)
+            values = value if isinstance(value, list) else [value]
+            return ", ".join(str(labels.get(v, v)) for v in values)
+        if isinstance(field, forms.ChoiceField):
+            return str(dict(field.choices).get(value, value))
+        if isinstance(field, forms.DateField):
+            try:
+                return date_format(datetime.date.fromisoformat(str(value)), "j. F Y")
+            except ValueError:
+                return str(value)
+        return str(value)
 
 
 def _style(field):

@@ -421,3 +421,44 @@ def test_an_entry_whose_attachment_is_refused_is_not_saved_either(client, world)
     assert "Vælg filen igen" in summary
     assert not IncidentEntry.objects.filter(case=case).exists()
     assert incident_log.verify_chain(case).intact
+
+
+def test_police_reading_a_filled_in_assessment_get_questions_and_answers_not_live_inputs(
+    client, world
+):
+    case = world.active(police=True)
+    url = reverse("stalkingpakke:tool_form", args=[case.reference, "assessment"])
+    client.force_login(world.coordinator)
+    answers = {
+        "started_on": "2026-01-15",
+        "frequency": "daily",
+        "behaviours": ["calls", "messages"],
+        "online": "Skriver <b>om natten</b>",
+        "risk:ex_intimate_partner": "yes",
+    }
+    assert client.post(url, answers).status_code == 302
+
+    client.force_login(world.police_contact)
+    page = client.get(url).content.decode()
+    main = page[page.index("<main") : page.index("</main>")]
+    for control in ('type="radio"', 'type="checkbox"', 'type="date"', "<textarea", "<select"):
+        assert control not in main, control
+    assert "<dt>Hvornår begyndte det?</dt><dd>15. januar 2026</dd>" in main
+    assert "<dt>Hvor ofte sker det?</dt><dd>Dagligt</dd>" in main
+    assert "<dt>Hvilke former for adfærd?</dt><dd>Opkald, Sms, mails og andre beskeder</dd>" in main
+    assert "Skriver &lt;b&gt;om natten&lt;/b&gt;" in main  # text, never markup
+    assert "<dt>Personen er tidligere kæreste eller partner.</dt><dd>Ja</dd>" in main
+    assert "Ikke besvaret" in main  # the questions left open say so
+    assert "Du kan læse skemaet, men ikke ændre det." in main
+
+    client.force_login(world.coordinator)  # who may edit still gets the form
+    assert 'type="radio"' in client.get(url).content.decode()
+
+
+def test_police_opening_a_tool_form_nobody_filled_in_are_told_so(client, world):
+    case = world.active(police=True)
+    client.force_login(world.police_contact)
+    url = reverse("stalkingpakke:tool_form", args=[case.reference, "typology"])
+    page = client.get(url).content.decode()
+    assert "Skemaet er ikke udfyldt endnu." in page
+    assert 'type="radio"' not in page
