@@ -101,6 +101,13 @@ def _forms_for(user, case, action: Action) -> list[Step]:
             Step("logskema, import", tools("import_csv")),
             Step("logskema, import (fejl)", tools("import_csv"), submit=SUBMIT),
             Step("handleplan", tools("action_plan")),
+            # An action item with "what" but no "who": listed in the summary at the top.
+            Step(
+                "handleplan (fejl)",
+                tools("action_plan"),
+                submit=SUBMIT,
+                fill={"[name$='-what'] >> nth=-1": "Ring til borgeren"},
+            ),
             *(Step(f"skema {kind}", tools("tool_form", kind)) for kind in TOOL_FORMS),
         ]
         entry = case.incidents.filter(superseded_by__isnull=True).first()
