@@ -7,13 +7,16 @@ language) per test. Each test gets the demo data from `seed_demo`, because live_
 Run: SAMVIRKE_TESTING=1 .venv/bin/pytest tests/browser -q -p no:cacheprovider
 """
 
+import datetime
 import os
 import shutil
 from io import StringIO
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
+from django.core.serializers.json import DjangoJSONEncoder
 from django.test.utils import override_settings
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM would refuse to run in
@@ -106,10 +109,34 @@ def demo(site, fast_passwords):
     if "snapshot" not in _SEEDED:
         with override_settings(DEBUG=True):  # seed_demo refuses to run without DEBUG
             call_command("seed_demo", stdout=StringIO())
-        _SEEDED["snapshot"] = connection.creation.serialize_db_to_string()
+        _SEEDED["snapshot"] = _exact_snapshot(connection)
     else:
         _restore(connection, _SEEDED["snapshot"])
+        _assert_incident_logs_intact()
     return site
+
+
+def _assert_incident_logs_intact() -> None:
+    from cases.models import Case
+    from stalkingpakke.incident_log import verify_chain
+
+    for case in Case.objects.filter(incidents__isnull=False).distinct():
+        assert verify_chain(case).intact, f"restored demo: {case.reference}'s log reads as changed"
+
+
+class _ExactTimes(DjangoJSONEncoder):
+    """Django's JSON keeps milliseconds only; the incident log's hash chain covers its
+    timestamps to the microsecond, so a restored log would read as changed."""
+
+    def default(self, o):
+        if isinstance(o, datetime.datetime):
+            return o.isoformat()
+        return super().default(o)
+
+
+def _exact_snapshot(connection) -> str:
+    with mock.patch("django.core.serializers.json.DjangoJSONEncoder", _ExactTimes):
+        return connection.creation.serialize_db_to_string()
 
 
 def _restore(connection, snapshot: str) -> None:
