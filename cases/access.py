@@ -104,21 +104,39 @@ def _disqualified_case_ids(user):
 # it, not wait for someone to remember the handover.
 
 
-def _grants_count_in(user) -> Q | None:
-    """The cases on which the user's grants count today, or None for none at all."""
+def _grants_count_in(user, via: str = "") -> Q | None:
+    """The cases on which the user's grants count today, or None for none at all. `via`:
+    the path to the case from another model (e.g. "case__" for referrals)."""
     if has_role(user, Role.DSC_ADVISOR):
         return Q()
+    municipality = f"{via}municipality__in"
     scope = None
     coordinator_in = organisations_for(user, Role.COORDINATOR)
     if coordinator_in:
-        scope = Q(municipality__in=coordinator_in)
+        scope = Q(**{municipality: coordinator_in})
     districts = organisations_for(user, Role.POLICE_CONTACT)
     if districts:
         of_districts = Q(
-            municipality__in=Organisation.objects.filter(police_district__in=districts).values("pk")
+            **{
+                municipality: Organisation.objects.filter(police_district__in=districts).values(
+                    "pk"
+                )
+            }
         )
         scope = of_districts if scope is None else scope | of_districts
     return scope
+
+
+def reachable_through_roles(user, via: str = "") -> Q | None:
+    """Cheaper than cases_visible_to where a grant is implied (a referral sent to the user
+    comes with one): the cases of the municipalities the user's roles reach today, as
+    visitator or through grants; None for none."""
+    grants_count = _grants_count_in(user, via)
+    visitator_in = organisations_for(user, Role.VISITATOR)
+    if not visitator_in:
+        return grants_count
+    as_visitator = Q(**{f"{via}municipality__in": visitator_in})
+    return as_visitator if grants_count is None else as_visitator | grants_count
 
 
 def cases_visible_to(user):

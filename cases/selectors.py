@@ -16,6 +16,7 @@ from .access import (
     cases_visible_to,
     granted_to,
     municipality_cases,
+    reachable_through_roles,
     remember_access_facts,
     with_access_facts,
 )
@@ -231,12 +232,15 @@ def referrals_made_by(user):
 
 
 def referrals_waiting_for(user):
+    # Only cases the user can open: not one they are disqualified on, nor one in a
+    # municipality their roles no longer reach (a role that ended or moved; cases.access).
+    reachable = reachable_through_roles(user, via="case__")
+    if reachable is None:
+        return Referral.objects.none()
     return (
-        Referral.objects.filter(to_user=user, status="sent")
+        Referral.objects.filter(reachable, to_user=user, status="sent")
         .exclude(kind="to_visitator")
-        # Only cases the user can open: not one they are disqualified on, nor one whose
-        # grant no longer counts because their role ended or moved (cases.access).
-        .filter(case__in=cases_visible_to(user).values("pk"))
+        .exclude(case__disqualifications__user=user)
         .select_related("case")
         # Only what the lists' "waiting for you" box shows (cases/waiting_referrals.html), not
         # every column of up to ten cases on every list page.
