@@ -225,6 +225,9 @@ def referrals_made_by(user):
             "kind",
             "case__reference",
             "case__state",
+            # The name the referrer gave, so they can tell their referrals apart; never more.
+            "case__full_name",
+            "case__anonymised_at",
             "to_organisation__name",
         )
         .order_by("-created_at")

@@ -514,3 +514,11 @@ def test_a_user_without_any_role_is_told_so(client):
 
     client.force_login(UserFactory())
     assert "Du har ingen rolle i samarbejdet" in text(client.get("/"))
+
+
+def test_my_referrals_name_the_citizen_the_referrer_gave_and_nothing_more(client, world):
+    case = world.refer(full_name="Karen Holm", safe_contact="Kun sms efter kl. 16")
+    client.force_login(world.first_contact)
+    html = text(client.get(reverse("cases:my_referrals")))
+    assert case.reference in html and "Karen Holm" in html
+    assert "Kun sms efter kl. 16" not in html
