@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/totrin/opsaetning/", twofactor.setup, name="otp_setup"),
     path("accounts/totrin/kode/", twofactor.verify, name="otp_verify"),
+    path("accounts/aktiv/", cooperation_views.keepalive, name="keepalive"),
     path("kontakter/", cooperation_views.directory, name="directory"),
     path("statistik/", cooperation_views.statistics, name="statistics"),
     path("tilgaengelighed/", cooperation_views.accessibility_statement, name="accessibility"),

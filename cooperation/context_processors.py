@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from cases.retention import may_run_retention
 
 from .models import Role
@@ -24,6 +26,8 @@ def roles(request):
         ),
         "nav_can_retention": user is not None and may_run_retention(user),
         "nav_has_roles": bool(held),
+        # For the warning before the idle limit ends the session (base.html, samvirke.js).
+        "idle_seconds": settings.SESSION_IDLE_SECONDS,
     }
 
 

@@ -1,7 +1,9 @@
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from cases import statistics as case_statistics
 
@@ -24,6 +26,15 @@ def home(request):
     if role is None:
         return render(request, "cooperation/no_role.html")
     return redirect(START_PAGES[role])
+
+
+@login_required
+@require_POST
+def keepalive(request):
+    """The idle warning's "Forbliv logget ind" (static/js/samvirke.js): a request like any
+    other, so the session limits count it as activity; the absolute limit still holds. It
+    shows nothing of any case, so there is nothing to audit."""
+    return HttpResponse(status=204)
 
 
 def _directory_organisations(user):

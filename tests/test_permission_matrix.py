@@ -67,23 +67,24 @@ GLOBAL_URLS = (
     "audit:review",
     "otp_setup",  # two-factor set-up: any logged-in user (OTP_REQUIRED is off in tests)
     "otp_verify",  # without a device the verify page sends the user to set-up
+    "keepalive",  # the idle warning's "stay logged in": POST only, a GET answers 405
 )
 
 # fmt: off
 GLOBAL_MATRIX = {
-    #                        home login logout dir stats a11y refer myref triage mycases muni partner audit export review otpset otpver
-    "first_contact":        "302  200   405    200 403   200  200   200   403    403     403  403     404   404    404    200    302",
-    "visitator":            "302  200   405    200 403   200  200   200   200    200     200  403     404   404    404    200    302",
-    "deputy_visitator":     "302  200   405    200 403   200  200   200   200    200     200  403     404   404    404    200    302",
-    "coordinator":          "302  200   405    200 403   200  200   200   403    200     403  403     404   404    404    200    302",
-    "police_contact":       "302  200   405    200 403   200  200   200   403    403     403  200     404   404    404    200    302",
-    "dsc":                  "302  200   405    200 403   200  403   403   403    403     403  200     404   404    404    200    302",
-    "follow_up":            "302  200   405    200 200   200  403   403   403    403     403  403     404   404    404    200    302",
-    "other_visitator":      "302  200   405    200 403   200  200   200   200    200     200  403     404   404    404    200    302",
-    "outsider_coordinator": "302  200   405    200 403   200  200   200   403    200     403  403     404   404    404    200    302",
-    "admin":                "200  200   405    200 403   200  403   403   403    403     403  403     200   200    200    200    302",
-    "disqualified":         "302  200   405    200 403   200  200   200   200    200     200  403     404   404    404    200    302",
-    "anonymous":            "302  200   405    302 302   200  302   302   302    302     302  302     302   302    302    302    302",
+    #                        home login logout dir stats a11y refer myref triage mycases muni partner audit export review otpset otpver alive
+    "first_contact":        "302  200   405    200 403   200  200   200   403    403     403  403     404   404    404    200    302    405",
+    "visitator":            "302  200   405    200 403   200  200   200   200    200     200  403     404   404    404    200    302    405",
+    "deputy_visitator":     "302  200   405    200 403   200  200   200   200    200     200  403     404   404    404    200    302    405",
+    "coordinator":          "302  200   405    200 403   200  200   200   403    200     403  403     404   404    404    200    302    405",
+    "police_contact":       "302  200   405    200 403   200  200   200   403    403     403  200     404   404    404    200    302    405",
+    "dsc":                  "302  200   405    200 403   200  403   403   403    403     403  200     404   404    404    200    302    405",
+    "follow_up":            "302  200   405    200 200   200  403   403   403    403     403  403     404   404    404    200    302    405",
+    "other_visitator":      "302  200   405    200 403   200  200   200   200    200     200  403     404   404    404    200    302    405",
+    "outsider_coordinator": "302  200   405    200 403   200  200   200   403    200     403  403     404   404    404    200    302    405",
+    "admin":                "200  200   405    200 403   200  403   403   403    403     403  403     200   200    200    200    302    405",
+    "disqualified":         "302  200   405    200 403   200  200   200   200    200     200  403     404   404    404    200    302    405",
+    "anonymous":            "302  200   405    302 302   200  302   302   302    302     302  302     302   302    302    302    302    302",
 }
 # fmt: on
 

@@ -58,3 +58,25 @@ def test_the_login_page_says_the_session_reached_its_absolute_limit(logged_in, s
     _shift(logged_in, "started_at", settings.SESSION_ABSOLUTE_SECONDS + 5)
     page = logged_in.get(reverse("cases:triage_dashboard"), follow=True)
     assert "har været logget ind i 10 timer" in page.content.decode()
+
+
+def test_staying_logged_in_from_the_idle_warning_counts_as_activity(logged_in, settings):
+    _shift(logged_in, "last_seen", settings.SESSION_IDLE_SECONDS - 120)
+    response = logged_in.post(reverse("keepalive"))
+    assert response.status_code == 204
+    assert logged_in.session["last_seen"] >= int(time.time()) - 2
+
+
+def test_the_idle_warning_is_on_every_page_of_a_logged_in_user_only(logged_in, client, settings):
+    html = logged_in.get(reverse("directory")).content.decode()
+    assert 'id="idle-warning"' in html
+    assert f'data-idle-seconds="{settings.SESSION_IDLE_SECONDS}"' in html
+    assert " hidden>" in html  # shown by samvirke.js shortly before the limit
+    logged_in.logout()
+    assert 'id="idle-warning"' not in client.get(reverse("login")).content.decode()
+
+
+def test_staying_logged_in_does_not_outlast_the_absolute_limit(logged_in, settings):
+    _shift(logged_in, "started_at", settings.SESSION_ABSOLUTE_SECONDS + 5)
+    response = logged_in.post(reverse("keepalive"))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]

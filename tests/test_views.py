@@ -309,7 +309,12 @@ def test_police_sees_shared_cases_read_only_and_only_what_was_consented(client, 
     assert "Kun sms" in html
     assert "Hemmeligt notat om naboen" not in html  # no NOTES consent
     assert "Begrundelse kun for kommunen" not in html  # no SITUATION consent
-    assert set(post_forms(html)) <= {reverse("logout"), reverse("set_language")}
+    # No form that changes the case: logging out, the language, the idle warning's "stay".
+    assert set(post_forms(html)) <= {
+        reverse("logout"),
+        reverse("set_language"),
+        reverse("keepalive"),
+    }
     case_prefix = f"/sager/{case.reference}/"
     own_referral = case.referrals.get(to_user=world.police_contact)
     action_links = {href for href in re.findall(r'href="([^"]+)"', html) if case_prefix in href}
