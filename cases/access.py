@@ -16,7 +16,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cooperation.models import Organisation, Role
+from cooperation.models import Role
 from cooperation.roles import has_role, held_roles, organisations_for
 
 from .models import (
@@ -27,6 +27,9 @@ from .models import (
     ConsentScope,
     Disqualification,
     EventKind,
+    Referral,
+    ReferralKind,
+    ReferralStatus,
 )
 
 MSG_ANONYMISED = gettext_lazy(
@@ -97,33 +100,44 @@ def _disqualified_case_ids(user):
 
 
 # A grant counts only while its holder still holds a role it was given for: a coordinator's
-# grants in the case's municipality, a police contact's in the municipalities of their
-# district, a DSC advisor's anywhere. Grants are taken away by services (handover, closing,
+# grants in the case's municipality, a police contact's and a DSC advisor's on the cases routed
+# to their organisation (PARTNER_ROUTES). Grants are taken away by services (handover, closing,
 # withdrawn consent), but a role can also simply end (its valid_to passes, a deputy period
 # runs out, an officer moves to another district) with no service run; access must end with
 # it, not wait for someone to remember the handover.
 
 
+# A partner's grant is given when a case is routed to their organisation (a referral to the
+# police district or to DSC); it counts while they hold that partner role there and the
+# referral was not declined. A grant left from another role (a coordinator who moved to DSC)
+# or another district counts for nothing.
+PARTNER_ROUTES = (
+    (Role.POLICE_CONTACT, ReferralKind.TO_POLICE, "police"),
+    (Role.DSC_ADVISOR, ReferralKind.TO_DSC, "dsc"),
+)
+
+
+def _routed_to(kind: str, organisations: list[int], via: str = "") -> Exists:
+    case_id = OuterRef(f"{via[:-2]}_id") if via else OuterRef("pk")
+    return Exists(
+        Referral.objects.filter(
+            case_id=case_id, kind=kind, to_organisation__in=organisations
+        ).exclude(status=ReferralStatus.DECLINED)
+    )
+
+
 def _grants_count_in(user, via: str = "") -> Q | None:
     """The cases on which the user's grants count today, or None for none at all. `via`:
     the path to the case from another model (e.g. "case__" for referrals)."""
-    if has_role(user, Role.DSC_ADVISOR):
-        return Q()
-    municipality = f"{via}municipality__in"
     scope = None
     coordinator_in = organisations_for(user, Role.COORDINATOR)
     if coordinator_in:
-        scope = Q(**{municipality: coordinator_in})
-    districts = organisations_for(user, Role.POLICE_CONTACT)
-    if districts:
-        of_districts = Q(
-            **{
-                municipality: Organisation.objects.filter(police_district__in=districts).values(
-                    "pk"
-                )
-            }
-        )
-        scope = of_districts if scope is None else scope | of_districts
+        scope = Q(**{f"{via}municipality__in": coordinator_in})
+    for role, kind, _level in PARTNER_ROUTES:
+        organisations = organisations_for(user, role)
+        if organisations:
+            routed = Q(_routed_to(kind, organisations, via))
+            scope = routed if scope is None else scope | routed
     return scope
 
 
@@ -207,14 +221,28 @@ def _coordinates(user, case: Case) -> bool:
     return has_grant(user, case, CHANGE) and has_role(user, Role.COORDINATOR, case.municipality_id)
 
 
+def _routed(case: Case, kind: str, organisations: list[int]) -> bool:
+    cache = getattr(case, "_routed_cache", None)
+    if cache is None:
+        cache = case._routed_cache = {}
+    key = (kind, tuple(organisations))
+    if key not in cache:
+        cache[key] = (
+            Referral.objects.filter(case=case, kind=kind, to_organisation__in=organisations)
+            .exclude(status=ReferralStatus.DECLINED)
+            .exists()
+        )
+    return cache[key]
+
+
 def _partner_level(user, case: Case) -> Level | None:
-    """The partner in which the user's view grant counts (see _grants_count_in)."""
+    """The partner in which the user's view grant counts (see PARTNER_ROUTES)."""
     if not has_grant(user, case, VIEW):
         return None
-    if has_role(user, Role.POLICE_CONTACT, case.municipality.police_district_id):
-        return Level.POLICE
-    if has_role(user, Role.DSC_ADVISOR):
-        return Level.DSC
+    for role, kind, level in PARTNER_ROUTES:
+        organisations = organisations_for(user, role)
+        if organisations and _routed(case, kind, organisations):
+            return Level(level)
     return None
 
 

@@ -98,3 +98,51 @@ def test_a_dsc_advisor_whose_role_ended_no_longer_reads_the_case(world, client):
     assert client.get(case.get_absolute_url()).status_code == 200
     _end_role(world.dsc, Role.DSC_ADVISOR)
     assert client.get(case.get_absolute_url()).status_code == 404
+
+
+def _move_to_role(user, old_role, new_role, organisation):
+    _end_role(user, old_role)
+    RoleAssignment.objects.create(
+        user=user, role=new_role, organisation=organisation, valid_from=timezone.localdate()
+    )
+    forget_roles(user)
+
+
+def test_a_coordinator_who_moves_to_dsc_does_not_keep_reading_their_old_case(world, client):
+    case = world.active()  # routed to the coordinator only, never to DSC
+    _move_to_role(world.coordinator, Role.COORDINATOR, Role.DSC_ADVISOR, world.dsc_org)
+    client.force_login(world.coordinator)
+    assert not access.cases_visible_to(world.coordinator).filter(pk=case.pk).exists()
+    assert client.get(case.get_absolute_url()).status_code == 404
+
+
+def test_a_police_contact_who_moves_to_dsc_does_not_keep_reading_police_cases(world, client):
+    case = world.active(police=True)
+    _move_to_role(world.police_contact, Role.POLICE_CONTACT, Role.DSC_ADVISOR, world.dsc_org)
+    client.force_login(world.police_contact)
+    assert client.get(case.get_absolute_url()).status_code == 404
+    assert case.reference not in client.get("/delte-sager/").content.decode()
+
+
+def test_a_user_with_police_and_dsc_roles_reads_a_dsc_case_as_dsc(world):
+    case = world.active(dsc=True)
+    RoleAssignment.objects.create(
+        user=world.dsc,
+        role=Role.POLICE_CONTACT,
+        organisation=world.police,
+        valid_from=timezone.localdate(),
+    )
+    forget_roles(world.dsc)
+    assert access.level_for(world.dsc, case) == access.Level.DSC
+    assert access.access_route(world.dsc, case) == "grant:dsc"
+
+
+def test_a_declined_referral_gives_the_partner_nothing(world, client):
+    from cases.models import Referral
+
+    case = world.active(police=True)
+    Referral.objects.filter(case=case, kind="to_police").update(
+        status="declined", decline_reason="Ikke vores"
+    )
+    client.force_login(world.police_contact)
+    assert client.get(case.get_absolute_url()).status_code == 404
