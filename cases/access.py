@@ -286,10 +286,20 @@ def may_read_network_meetings(user, case: Case, scopes: set[str] | None = None) 
 
 # What a partner (police, DSC) reads of the case's timeline: that these events happened, not
 # their summary, which is free text written for the case's own people (a reopening's comment,
-# a declined referral's reason) or the reference of another case of the citizen's.
+# a declined referral's reason), the reference of another case of the citizen's, or where
+# the case was routed (that the citizen also involved the other partner is not theirs).
 SUMMARY_FOR_FULL_ACCESS_ONLY = frozenset(
-    {EventKind.REOPENED, EventKind.REFERRAL_DECLINED, EventKind.MERGED}
+    {EventKind.REOPENED, EventKind.REFERRAL_DECLINED, EventKind.MERGED, EventKind.ROUTED}
 )
+
+
+def referrals_shown_to(level: Level, referrals: list) -> list:
+    """A partner sees the referral to the visitator and the ones to their own organisation
+    kind, not whether the case was also referred to the other partner."""
+    if level == Level.FULL:
+        return referrals
+    own = {Level.POLICE: ReferralKind.TO_POLICE, Level.DSC: ReferralKind.TO_DSC}[level]
+    return [r for r in referrals if r.kind in (own, ReferralKind.TO_VISITATOR)]
 
 
 def hidden_events_for(level: Level, scopes: set[str]) -> list[str]:

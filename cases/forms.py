@@ -1,11 +1,12 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cooperation.models import Organisation
 from cooperation.ui import DateInput, DkfdsFormMixin
 
-from .cpr import normalise_cpr
+from .cpr import birth_date_from_cpr, normalise_cpr
 from .models import (
     Case,
     CaseState,
@@ -27,6 +28,9 @@ CONSENT_CHOICES = [
 ]
 
 
+MSG_BIRTH_DATE_NOT_CPR = _(
+    "Fødselsdatoen passer ikke med CPR-nummeret. Ret den, eller lad feltet stå tomt."
+)
 DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%Y"]
 
 
@@ -122,6 +126,24 @@ class ReferralForm(DkfdsFormMixin, forms.Form):
 
     def clean_consents(self):
         return parse_consents(self.cleaned_data["consents"])
+
+    def clean_birth_date(self):
+        born = self.cleaned_data["birth_date"]
+        if born and born > timezone.localdate():
+            raise ValidationError(_("Fødselsdatoen kan ikke ligge i fremtiden."))
+        return born
+
+    def clean(self):
+        data = super().clean()
+        cpr, born = data.get("cpr"), data.get("birth_date")
+        if cpr and born and born != birth_date_from_cpr(cpr):
+            # The CPR number holds the birth date; two that disagree would also keep the
+            # duplicate check from finding the person.
+            self.add_error(
+                "birth_date",
+                MSG_BIRTH_DATE_NOT_CPR,
+            )
+        return data
 
 
 class TriageForm(DkfdsFormMixin, forms.Form):

@@ -32,5 +32,5 @@ def remember_search(request, list_name: str, *, keep: tuple[str, ...] = ()):
         searches.pop(list_name, None)
     request.session[SESSION_KEY] = searches
     filters = {name: request.POST[name] for name in keep if request.POST.get(name)}
-    query = f"?{urlencode(filters)}" if filters and CLEAR not in request.POST else ""
+    query = f"?{urlencode(filters)}" if filters else ""
     return HttpResponseRedirect(request.path + query, status=303)

@@ -257,15 +257,21 @@ def timeline(case: Case):
 
 
 def people_who_could_reach(case: Case, *, besides):
-    """Whom a disqualification is for: the active users holding a role today in the case's
-    municipality, its police district or DSC (the only ones the case can ever be shared
-    with), and not already disqualified on it; not `besides` (the visitator registering it)."""
+    """Whom a disqualification is for: the active users holding a role, today or from a later
+    date, in the case's municipality, its police district or DSC (the only ones the case can
+    ever be shared with), and not already disqualified on it; not `besides` (the visitator
+    registering it)."""
     organisations = Organisation.objects.filter(
         Q(pk=case.municipality_id)
         | Q(pk=case.municipality.police_district_id)
         | Q(kind=OrganisationKind.DSC)
     )
-    holders = RoleAssignment.objects.current().filter(organisation__in=organisations)
+    # Today's roles and those yet to start: a known stalker about to take up a role there must
+    # be disqualified before their first day.
+    today = timezone.localdate()
+    holders = RoleAssignment.objects.filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gte=today), organisation__in=organisations
+    )
     return (
         get_user_model()
         .objects.filter(is_active=True, pk__in=holders.values("user_id"))

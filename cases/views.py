@@ -27,6 +27,7 @@ from .access import (
     hidden_events_for,
     level_for,
     may_read_network_meetings,
+    referrals_shown_to,
     require_may,
     visible_scopes,
 )
@@ -286,7 +287,7 @@ def case_detail(request, reference):
         "scopes": scopes,
         "actions": {a.value for a in actions},
         "events": events[:200],
-        "referrals": referrals,
+        "referrals": referrals_shown_to(level, referrals),
         "consents": consents,
         # Police, DSC or both, when the case may be referred to them now (after triage).
         "refer_to": [

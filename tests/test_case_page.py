@@ -145,3 +145,26 @@ def test_no_risk_banner_without_high_risk_signs_or_for_a_reader_without_the_situ
     _assessment_with(world, case, {_indicators(high=True)[0]: "yes"})
     client.force_login(world.dsc)
     assert "Højrisiko-tegn" not in client.get(case.get_absolute_url()).content.decode()
+
+
+def test_someone_whose_role_starts_next_week_can_be_disqualified_now(world, client):
+    from cooperation.models import Role, RoleAssignment
+
+    from .factories import UserFactory
+
+    case = world.active()
+    newcomer = UserFactory(username="newcomer")
+    RoleAssignment.objects.create(
+        user=newcomer,
+        role=Role.VISITATOR,
+        organisation=world.municipality,
+        is_deputy=True,
+        valid_from=timezone.localdate() + datetime.timedelta(days=7),
+    )
+    client.force_login(world.visitator)
+    response = client.post(
+        reverse("cases:disqualify", args=[case.reference]),
+        {"user": newcomer.pk, "reason": "Er borgerens tidligere partner"},
+    )
+    assert response.status_code == 302
+    assert case.disqualifications.filter(user=newcomer).exists()

@@ -167,3 +167,13 @@ def test_the_police_list_shows_and_finds_a_name_only_where_the_citizen_shared_it
     client.post(url, {"q": "Vestergaard"})
     found = {case.reference for case in client.get(url).context["page"].object_list}
     assert found == {shared.reference}  # the other's name is not the partner's to search
+
+
+def test_clearing_the_search_keeps_the_lists_filters(world, client):
+    world.in_triage()
+    client.force_login(world.visitator)
+    url = reverse("cases:triage_dashboard")
+    client.post(url, {"q": "Mette", "state": "in_triage"})
+    response = client.post(url, {"q": "Mette", "state": "in_triage", "ryd": "1"})
+    assert response.status_code == 303
+    assert response["Location"] == url + "?state=in_triage"

@@ -71,3 +71,27 @@ def test_dsc_does_not_read_what_the_citizen_agreed_to_share_with_the_police(worl
     kinds = {event.kind for event in response.context["events"]}
     assert not kinds & {"consent_given", "consent_withdrawn", "disqualified"}
     assert "Samtykke givet" not in response.content.decode()
+
+
+def test_dsc_does_not_learn_that_the_case_was_also_referred_to_the_police(world, client):
+    case = world.in_triage(
+        consents=[
+            (ConsentPartner.POLICE, ConsentScope.CONTACT),
+            (ConsentPartner.DSC, ConsentScope.CONTACT),
+        ]
+    )
+    services.triage(
+        actor=world.visitator,
+        case=case,
+        is_stalking=True,
+        reasoning="Stalking",
+        coordinator=world.coordinator,
+        to_police=True,
+        to_dsc=True,
+    )
+    client.force_login(world.dsc)
+    response = client.get(case.get_absolute_url())
+    html = response.content.decode()
+    assert world.police.name not in html
+    assert world.police_contact.get_full_name() not in html
+    assert {r.kind for r in response.context["referrals"]} <= {"to_visitator", "to_dsc"}

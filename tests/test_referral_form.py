@@ -57,3 +57,24 @@ def test_a_first_contact_with_one_municipality_has_it_chosen(world, client):
     client.force_login(world.first_contact)
     form = client.get(reverse("cases:referral_create")).content.decode()
     assert "Vælg kommune" not in form
+
+
+def test_a_birth_date_that_contradicts_the_cpr_number_is_refused_on_its_field(world, client):
+    client.force_login(world.first_contact)
+    response = client.post(
+        reverse("cases:referral_create"),
+        referral_data(world, cpr="150385-1237", birth_date="05.11.1958"),
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["birth_date"]
+    assert not Case.objects.exists()
+
+
+def test_a_birth_date_in_the_future_is_refused(world, client):
+    future = (datetime.date.today() + datetime.timedelta(days=30)).strftime("%d.%m.%Y")
+    client.force_login(world.first_contact)
+    response = client.post(
+        reverse("cases:referral_create"), referral_data(world, birth_date=future)
+    )
+    assert response.context["form"].errors["birth_date"]
+    assert not Case.objects.exists()
