@@ -102,6 +102,8 @@ class DisqualificationAdmin(ReadOnlyAdmin):
     list_display = ["case", "user", "created_by", "created_at"]
     search_fields = ["case__reference", "user__username"]
     list_select_related = ["case", "user", "created_by"]
+    # Not the reason: it says why (a relative, the person who stalks) in the visitator's words.
+    fields = list_display
 
 
 @admin.register(CaseEvent)

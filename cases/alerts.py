@@ -25,6 +25,11 @@ from .models import Referral, ReferralKind, ReferralStatus, Urgency
 logger = logging.getLogger(__name__)
 
 
+def absolute_url(path: str) -> str:
+    """A link for an e-mail: SITE_URL and the path (a path alone without SITE_URL)."""
+    return f"{settings.SITE_URL}{path}"
+
+
 def waiting_acute_referrals():
     """Acute referrals to the visitator that are still waiting and have not been alerted."""
     return Referral.objects.filter(
@@ -72,7 +77,7 @@ def send_acute_alert(referral_id: int) -> bool:
                     )
                     % {
                         "municipality": municipality.name,
-                        "url": reverse("cases:triage_dashboard"),
+                        "url": absolute_url(reverse("cases:triage_dashboard")),
                     },
                     from_email=None,
                     recipient_list=recipients,

@@ -53,7 +53,7 @@ def remind_overdue_triage() -> int:
                 % {
                     "count": counts[municipality.pk],
                     "municipality": municipality.name,
-                    "url": reverse("cases:triage_dashboard"),
+                    "url": alerts.absolute_url(reverse("cases:triage_dashboard")),
                 },
                 from_email=None,
                 recipient_list=recipients,

@@ -275,6 +275,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# The address users reach Samvirke at (https://samvirke.kommune.dk), for the links in e-mails;
+# without it they carry the path only.
+SITE_URL = env.str("SITE_URL", default="").rstrip("/")
+
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {

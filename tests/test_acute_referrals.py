@@ -124,3 +124,12 @@ def test_the_referrer_of_an_acute_referral_is_told_to_call_112_and_given_the_vis
     assert "ring 112" in html
     assert "76 16 10 02" in html
     assert "alert-warning" in html
+
+
+def test_the_alerts_link_is_absolute_when_the_site_address_is_set(
+    world, addresses, mailoutbox, settings
+):
+    settings.SITE_URL = "https://samvirke.example.dk"
+    world.refer(urgency=Urgency.ACUTE)
+    tasks.relay_acute_alerts()
+    assert "https://samvirke.example.dk/visitation/" in mailoutbox[0].body
