@@ -311,31 +311,17 @@ class NetworkMeetingEditForm(NetworkMeetingForm):
     field_order = ["version"]
 
 
-class _ListFilterForm(forms.Form):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.widget.attrs.setdefault(
-                "class",
-                "form-checkbox"
-                if isinstance(field.widget, forms.CheckboxInput)
-                else "form-select"
-                if isinstance(field.widget, forms.Select)
-                else "form-input",
-            )
-
-
 SEARCH_LABEL = _("Søg på sagsnummer, navn eller CPR-nummer")
 
 
-class CaseListFilterForm(_ListFilterForm):
+class CaseListFilterForm(DkfdsFormMixin, forms.Form):
     q = forms.CharField(label=SEARCH_LABEL, required=False, max_length=100)
     state = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("Alle")), *CaseState.choices]
     )
 
 
-class QueueFilterForm(_ListFilterForm):
+class QueueFilterForm(DkfdsFormMixin, forms.Form):
     q = forms.CharField(label=SEARCH_LABEL, required=False, max_length=100)
     state = forms.ChoiceField(
         label=_("Status"),

@@ -11,15 +11,22 @@ pytestmark = pytest.mark.django_db
 SECRET = "Borgeren er indlagt på psykiatrisk afdeling"
 
 
-def _reopened_and_shared_with_police(world):
-    case = world.in_triage(consents=[(ConsentPartner.POLICE, ConsentScope.CONTACT)])
-    case = services.triage(
+def _triaged(world, consents, **routes):
+    """A case the visitator has triaged as stalking and routed to the coordinator (and, with
+    to_police/to_dsc, to the partners)."""
+    case = world.in_triage(consents=consents)
+    return services.triage(
         actor=world.visitator,
         case=case,
         is_stalking=True,
         reasoning="Stalking",
         coordinator=world.coordinator,
+        **routes,
     )
+
+
+def _reopened_and_shared_with_police(world):
+    case = _triaged(world, consents=[(ConsentPartner.POLICE, ConsentScope.CONTACT)])
     case = services.close(actor=world.coordinator, case=case, reason="resolved")
     case = services.reopen(actor=world.coordinator, case=case, comment=SECRET)
     services.refer_to_partner(actor=world.coordinator, case=case, partner=ConsentPartner.POLICE)
@@ -50,15 +57,7 @@ def test_a_partner_does_not_read_why_a_referral_was_declined(world, client):
 
 
 def test_dsc_does_not_read_what_the_citizen_agreed_to_share_with_the_police(world, client):
-    case = world.in_triage(consents=[(ConsentPartner.DSC, ConsentScope.CONTACT)])
-    case = services.triage(
-        actor=world.visitator,
-        case=case,
-        is_stalking=True,
-        reasoning="Stalking",
-        coordinator=world.coordinator,
-        to_dsc=True,
-    )
+    case = _triaged(world, consents=[(ConsentPartner.DSC, ConsentScope.CONTACT)], to_dsc=True)
     services.record_consent(
         actor=world.coordinator,
         case=case,
@@ -74,21 +73,8 @@ def test_dsc_does_not_read_what_the_citizen_agreed_to_share_with_the_police(worl
 
 
 def test_dsc_does_not_learn_that_the_case_was_also_referred_to_the_police(world, client):
-    case = world.in_triage(
-        consents=[
-            (ConsentPartner.POLICE, ConsentScope.CONTACT),
-            (ConsentPartner.DSC, ConsentScope.CONTACT),
-        ]
-    )
-    services.triage(
-        actor=world.visitator,
-        case=case,
-        is_stalking=True,
-        reasoning="Stalking",
-        coordinator=world.coordinator,
-        to_police=True,
-        to_dsc=True,
-    )
+    both = [(partner, ConsentScope.CONTACT) for partner in ConsentPartner.values]
+    case = _triaged(world, consents=both, to_police=True, to_dsc=True)
     client.force_login(world.dsc)
     response = client.get(case.get_absolute_url())
     html = response.content.decode()

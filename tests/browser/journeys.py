@@ -40,6 +40,11 @@ SUBMIT = "main form.samvirke-form button.button-primary"
 SEARCH = "form.samvirke-filters button[type=submit]"
 
 
+def search(label: str, path: str, words: str) -> "Step":
+    """A list's search box: it posts (names stay out of URLs) and comes back to the list."""
+    return Step(label, path, submit=SEARCH, fill={"#id_q": words}, expect_errors=False)
+
+
 @dataclass
 class Step:
     label: str
@@ -148,23 +153,10 @@ def journey(username: str) -> list[Step]:
             Step("visitation", triage),
             Step("visitation, filter", f"{triage}?state=referred&urgency=3&overdue=on"),
             Step("visitation, tomt filter", f"{triage}?state=in_triage&urgency=1&overdue=on"),
-            # The search box posts (names stay out of URLs) and comes back to the list.
-            Step(
-                "visitation, søgning",
-                triage,
-                submit=SEARCH,
-                fill={"#id_q": "findes-ikke"},
-                expect_errors=False,
-            ),
+            search("visitation, søgning", triage, "findes-ikke"),
             Step("kommunens sager", municipality),
             Step("kommunens sager, lukkede", f"{municipality}?state=closed"),
-            Step(
-                "kommunens sager, søgning",
-                municipality,
-                submit=SEARCH,
-                fill={"#id_q": "e"},
-                expect_errors=False,
-            ),
+            search("kommunens sager, søgning", municipality, "e"),
         ]
         if selectors.triage_queue(user).count() > PAGE_SIZE:
             steps.append(Step("visitation, side 2", f"{triage}?side=2"))
@@ -173,13 +165,7 @@ def journey(username: str) -> list[Step]:
         steps += [
             Step("mine sager", mine),
             Step("mine sager, lukkede", f"{mine}?lukkede=1"),
-            Step(
-                "mine sager, søgning",
-                mine,
-                submit=SEARCH,
-                fill={"#id_q": "e"},
-                expect_errors=False,
-            ),
+            search("mine sager, søgning", mine, "e"),
         ]
         if selectors.my_cases(user).count() > PAGE_SIZE:
             steps.append(Step("mine sager, side 2", f"{mine}?side=2"))
@@ -188,20 +174,8 @@ def journey(username: str) -> list[Step]:
         first = selectors.partner_cases(user).first()
         steps += [
             Step("delte sager", shared),
-            Step(
-                "delte sager, søgning",
-                shared,
-                submit=SEARCH,
-                fill={"#id_q": first.reference if first else "x"},
-                expect_errors=False,
-            ),
-            Step(
-                "delte sager, tom søgning",
-                shared,
-                submit=SEARCH,
-                fill={"#id_q": "findes-ikke"},
-                expect_errors=False,
-            ),
+            search("delte sager, søgning", shared, first.reference if first else "x"),
+            search("delte sager, tom søgning", shared, "findes-ikke"),
         ]
     if municipalities_user_can_refer_to(user).exists():
         referrals = reverse("cases:my_referrals")
