@@ -99,21 +99,16 @@ def _disqualified_case_ids(user):
     return Disqualification.objects.filter(user=user).values("case_id")
 
 
-# A grant counts only while its holder still holds a role it was given for: a coordinator's
-# grants in the case's municipality, a police contact's and a DSC advisor's on the cases routed
-# to their organisation (PARTNER_ROUTES). Grants are taken away by services (handover, closing,
-# withdrawn consent), but a role can also simply end (its valid_to passes, a deputy period
-# runs out, an officer moves to another district) with no service run; access must end with
-# it, not wait for someone to remember the handover.
-
-
-# A partner's grant is given when a case is routed to their organisation (a referral to the
-# police district or to DSC); it counts while they hold that partner role there and the
-# referral was not declined. A grant left from another role (a coordinator who moved to DSC)
-# or another district counts for nothing.
+# A grant counts only while its holder still holds the role it was given for: a coordinator's
+# while they are a coordinator in the case's municipality; a police contact's or a DSC
+# advisor's while they hold that role in the organisation the case was routed to (a referral
+# to their district or to DSC that was not declined). Grants are taken away by services
+# (handover, closing, withdrawn consent), but a role can also simply end or move (its valid_to
+# passes, a deputy period runs out, an officer moves district, a coordinator moves to DSC)
+# with no service run; access ends with it, and a grant left from another role reads nothing.
 PARTNER_ROUTES = (
-    (Role.POLICE_CONTACT, ReferralKind.TO_POLICE, "police"),
-    (Role.DSC_ADVISOR, ReferralKind.TO_DSC, "dsc"),
+    (Role.POLICE_CONTACT, ReferralKind.TO_POLICE, Level.POLICE),
+    (Role.DSC_ADVISOR, ReferralKind.TO_DSC, Level.DSC),
 )
 
 
@@ -143,8 +138,8 @@ def _grants_count_in(user, via: str = "") -> Q | None:
 
 def reachable_through_roles(user, via: str = "") -> Q | None:
     """Cheaper than cases_visible_to where a grant is implied (a referral sent to the user
-    comes with one): the cases of the municipalities the user's roles reach today, as
-    visitator or through grants; None for none."""
+    comes with one): the cases the user's roles reach today, as visitator or through grants
+    that count (no grant lookup); None for none."""
     grants_count = _grants_count_in(user, via)
     visitator_in = organisations_for(user, Role.VISITATOR)
     if not visitator_in:
@@ -242,7 +237,7 @@ def _partner_level(user, case: Case) -> Level | None:
     for role, kind, level in PARTNER_ROUTES:
         organisations = organisations_for(user, role)
         if organisations and _routed(case, kind, organisations):
-            return Level(level)
+            return level
     return None
 
 

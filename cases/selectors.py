@@ -268,10 +268,7 @@ def people_who_could_reach(case: Case, *, besides):
     )
     # Today's roles and those yet to start: a known stalker about to take up a role there must
     # be disqualified before their first day.
-    today = timezone.localdate()
-    holders = RoleAssignment.objects.filter(
-        Q(valid_to__isnull=True) | Q(valid_to__gte=today), organisation__in=organisations
-    )
+    holders = RoleAssignment.objects.not_ended().filter(organisation__in=organisations)
     return (
         get_user_model()
         .objects.filter(is_active=True, pk__in=holders.values("user_id"))

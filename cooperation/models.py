@@ -113,11 +113,14 @@ ROLE_ORGANISATION_KIND = {
 
 
 class RoleAssignmentQuerySet(models.QuerySet):
+    def not_ended(self, on=None):
+        """Held today or from a later date."""
+        today = on or timezone.localdate()
+        return self.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today))
+
     def current(self, on=None):
         today = on or timezone.localdate()
-        return self.filter(valid_from__lte=today).filter(
-            Q(valid_to__isnull=True) | Q(valid_to__gte=today)
-        )
+        return self.not_ended(today).filter(valid_from__lte=today)
 
 
 class RoleAssignment(models.Model):
