@@ -825,8 +825,8 @@ def to_pdf(data: dict) -> bytes:
     Made by the Celery worker as a Document of kind SUBJECT_ACCESS (stalkingpakke.pdf.
     subject_access_pdf), not in the request: a case with a very long incident log (thousands
     of entries, hundreds of pages at WeasyPrint's ~80 ms a page) takes longer than the web
-    server lets a request run. The stored file is deleted after 48 hours
-    (stalkingpakke.documents.SUBJECT_ACCESS_KEEP); the JSON file is made in the request."""
+    server lets a request run. The stored file is deleted after
+    SUBJECT_ACCESS_KEEP_HOURS (48 by default); the JSON file is made in the request."""
     from django.template.loader import render_to_string
     from django.utils.safestring import mark_safe
 

@@ -9,9 +9,10 @@ link checker, nor left in the history as a URL to repeat.
 The PDF is ordered (POST) and made by the Celery worker like the tools' documents: a case
 with a long incident log takes longer than a web request may. The page then shows it, and
 it is fetched through the documents' permission-checked download (audited); the stored file
-is deleted after 48 hours (stalkingpakke.documents.SUBJECT_ACCESS_KEEP).
+is deleted after SUBJECT_ACCESS_KEEP_HOURS (48 by default).
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -45,7 +46,7 @@ def page(request, reference):
         "case": case,
         "sections": subject_access.EXPLANATIONS.values(),
         "copies": documents.subject_access_copies(request.user, case)[:5],
-        "keep_hours": int(documents.SUBJECT_ACCESS_KEEP.total_seconds() // 3600),
+        "keep_hours": settings.SUBJECT_ACCESS_KEEP_HOURS,
     }
     return render(request, "subject_access/page.html", context)
 

@@ -304,6 +304,9 @@ RETENTION_MIN_YEARS = env.int("RETENTION_MIN_YEARS", default=3)
 # Answered and withdrawn consultations (sparring, no personal data) are deleted this many
 # years after they were asked (cooperation.consultations.delete_expired, Celery beat daily).
 CONSULTATION_RETENTION_YEARS = env.int("CONSULTATION_RETENTION_YEARS", default=2)
+# How long the citizen's copy (indsigt) is kept after it was ordered: long enough to be fetched
+# and sent on, short enough not to become one more copy of everything on the case.
+SUBJECT_ACCESS_KEEP_HOURS = env.int("SUBJECT_ACCESS_KEEP_HOURS", default=48)
 
 LOGGING = {
     "version": 1,

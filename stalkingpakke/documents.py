@@ -6,6 +6,7 @@ the document waits (PENDING, never sent) and the relay sends it later (see tasks
 import contextlib
 import datetime
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -95,14 +96,15 @@ def retry_document(*, actor, document: Document, request=None) -> Document:
     return document
 
 
-# The citizen's copy is a file with everything on the case: kept long enough to be fetched and
-# sent on, then deleted (file and row), so it does not become one more copy to keep safe.
-SUBJECT_ACCESS_KEEP = datetime.timedelta(hours=48)
+def subject_access_keep() -> datetime.timedelta:
+    """The citizen's copy is a file with everything on the case: kept long enough to be fetched
+    and sent on, then deleted (file and row), so it does not become one more copy to keep safe."""
+    return datetime.timedelta(hours=settings.SUBJECT_ACCESS_KEEP_HOURS)
 
 
 def delete_expired_subject_access_copies(*, now=None) -> int:
-    """Delete the citizen's copies older than SUBJECT_ACCESS_KEEP; one audit entry each."""
-    cutoff = (now or timezone.now()) - SUBJECT_ACCESS_KEEP
+    """Delete the citizen's copies older than SUBJECT_ACCESS_KEEP_HOURS; one audit entry each."""
+    cutoff = (now or timezone.now()) - subject_access_keep()
     expired = Document.objects.filter(kind=DocumentKind.SUBJECT_ACCESS, requested_at__lt=cutoff)
     deleted = 0
     for document_id in expired.values_list("pk", flat=True).iterator():

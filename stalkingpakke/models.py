@@ -227,7 +227,8 @@ class DocumentKind(models.TextChoices):
     ASSESSMENT = "assessment", _("Afdækning")
     ADVICE = "advice", _("Gode råd (folder)")
     # The citizen's copy of everything on the case (cases.subject_access): made by the same
-    # worker as the tool documents, kept only SUBJECT_ACCESS_KEEP_HOURS (stalkingpakke.tasks).
+    # worker as the tool documents, kept only
+    # SUBJECT_ACCESS_KEEP_HOURS (a setting; stalkingpakke.tasks).
     SUBJECT_ACCESS = "subject_access", _("Indsigt til borgeren")
 
 

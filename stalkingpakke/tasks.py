@@ -282,7 +282,8 @@ def relay_pending_documents() -> int:
 
 @shared_task(ignore_result=True)
 def delete_expired_subject_access_copies() -> int:
-    """Celery beat, every hour: the citizen's copies past their 48 hours (documents.py)."""
+    """Celery beat, every hour: the citizen's copies past SUBJECT_ACCESS_KEEP_HOURS
+    (documents.py)."""
     from .documents import delete_expired_subject_access_copies as delete_expired
 
     deleted = delete_expired()

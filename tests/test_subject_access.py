@@ -557,7 +557,7 @@ def test_the_page_shows_the_buttons_and_reads_no_case_data(client, world):
     assert not AuditEntry.objects.filter(what__startswith="subject_access").exists()
 
 
-# -- the PDF is made by the worker and kept 48 hours ---------------------------------------
+# -- the PDF is made by the worker and kept SUBJECT_ACCESS_KEEP_HOURS ----------------------
 
 
 def _order(client, user, case):
@@ -634,7 +634,9 @@ def test_copies_older_than_48_hours_are_deleted_with_their_file_and_audited(
     case = world.active()
     old, fresh = _order(client, world.coordinator, case), _order(client, world.coordinator, case)
     Document.objects.filter(pk=old.pk).update(
-        requested_at=timezone.now() - documents.SUBJECT_ACCESS_KEEP - datetime.timedelta(minutes=1)
+        requested_at=timezone.now()
+        - documents.subject_access_keep()
+        - datetime.timedelta(minutes=1)
     )
     old_file = tmp_path / old.file.name
     assert old_file.exists()
@@ -655,13 +657,30 @@ def test_copies_older_than_48_hours_are_deleted_with_their_file_and_audited(
     assert documents.delete_expired_subject_access_copies() == 0  # nothing twice
 
 
+def test_the_keep_time_is_a_setting_the_page_and_the_deletion_both_follow(client, world, settings):
+    settings.SUBJECT_ACCESS_KEEP_HOURS = 2
+    case = world.active()
+    copy = _order(client, world.coordinator, case)
+    Document.objects.filter(pk=copy.pk).update(
+        requested_at=timezone.now() - datetime.timedelta(hours=2, minutes=1)
+    )
+
+    page = client.get(_url("page", case))
+
+    assert "efter 2 timer" in page.content.decode()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert documents.delete_expired_subject_access_copies() == 1
+
+
 def test_a_copy_whose_file_cannot_be_deleted_stays_for_the_next_run(
     client, world, tmp_path, monkeypatch
 ):
     case = world.active()
     copy = _order(client, world.coordinator, case)
     Document.objects.filter(pk=copy.pk).update(
-        requested_at=timezone.now() - documents.SUBJECT_ACCESS_KEEP - datetime.timedelta(minutes=1)
+        requested_at=timezone.now()
+        - documents.subject_access_keep()
+        - datetime.timedelta(minutes=1)
     )
 
     def refuse(storage, name):
