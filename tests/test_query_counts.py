@@ -16,6 +16,8 @@ In between, per page (measured on SQLite; PostgreSQL runs the same statements):
 - my cases (coordinator), 4: COUNT; the audit INSERT; waiting referrals; the page of cases
   with the municipality.
 - partner cases (police), 4: the same four, restricted to cases shared through a grant.
+- the municipality's cases (visitator), 3: COUNT; the audit INSERT; the page of cases with the
+  municipality (no "waiting for you" box on this page).
 - my referrals (first contact), 3: may the user refer at all (EXISTS); COUNT; the page of
   referrals with case and receiving organisation joined, only the columns shown.
 - case page (coordinator, full access), 11: the case with municipality and responsible; the
@@ -28,7 +30,7 @@ In between, per page (measured on SQLite; PostgreSQL runs the same statements):
   citizen consented to; the audit INSERT; the referrals; the referral waiting for the user;
   the timeline.
 
-The three lists show citizens' names, so each page shown writes one audit entry without a
+The four lists show citizens' names, so each page shown writes one audit entry without a
 case ("list:<name>", cases/audit.py record_list_read): one INSERT, whatever the rows.
 
 Each test measures the page with one row, grows it to 30 rows (30 cases, or 30 notes on the
@@ -102,6 +104,13 @@ PAGES = {
         max_queries=10,
         first=lambda world: world.active(),
         url=lambda world, case: reverse("cases:my_cases"),
+        more=lambda world, case: world.active(),
+    ),
+    "municipality_cases": Page(
+        role="visitator",
+        max_queries=9,
+        first=lambda world: world.active(),
+        url=lambda world, case: reverse("cases:municipality_cases"),
         more=lambda world, case: world.active(),
     ),
     "partner_cases": Page(
