@@ -23,6 +23,7 @@ from .models import (
     Case,
     CaseState,
     CaseUserObjectPermission,
+    Consent,
     ConsentPartner,
     ConsentScope,
     Disqualification,
@@ -266,6 +267,55 @@ def visible_scopes(user, case: Case) -> set[str]:
         return set(ConsentScope.values)
     partner = partner_for_level(level) if level else None
     return consented_scopes(case, partner) if partner else set()
+
+
+# The filled-in tools (checklist, assessment, typology) belong to the situation, and so do the
+# risk signs drawn from the assessment: police and DSC read them only if the citizen consented
+# to share the situation with them (stalkingpakke.views.tool_form). Full access always does.
+ASSESSMENT_SCOPE = ConsentScope.SITUATION
+
+
+def scope_readable(user, scope: str) -> Q | None:
+    """`scope in visible_scopes(user, case)` as a condition on the cases of a list, so that a
+    page of rows asks no query per row; None where it holds for no case. For querysets of
+    cases_visible_to(user) or municipality_cases(user), like visible_scopes (a case the user
+    is disqualified on is never among them). The same rule, part for part: full access
+    (level_for) reads every scope; otherwise the user's view grant counts through the first
+    route of PARTNER_ROUTES the case was routed along (_partner_level), and only that
+    partner's consent to the scope, not withdrawn, lets it be read."""
+    readable = []
+    visitator_in = organisations_for(user, Role.VISITATOR)
+    if visitator_in:
+        readable.append(Q(municipality__in=visitator_in))
+    coordinator_in = organisations_for(user, Role.COORDINATOR)
+    if coordinator_in:
+        readable.append(Q(municipality__in=coordinator_in) & Q(Exists(granted_to(user, CHANGE))))
+    through_partner, earlier_routes = [], Q()
+    for role, kind, level in PARTNER_ROUTES:
+        organisations = organisations_for(user, role)
+        if not organisations:
+            continue
+        routed = Q(_routed_to(kind, organisations))
+        consented = Exists(
+            Consent.objects.filter(
+                case=OuterRef("pk"),
+                partner=partner_for_level(level),
+                scope=scope,
+                withdrawn_at__isnull=True,
+            )
+        )
+        through_partner.append(earlier_routes & routed & Q(consented))
+        earlier_routes &= ~routed
+    if through_partner:
+        readable.append(Q(Exists(granted_to(user, VIEW))) & _any(through_partner))
+    return _any(readable) if readable else None
+
+
+def _any(conditions: list[Q]) -> Q:
+    combined = conditions[0]
+    for condition in conditions[1:]:
+        combined |= condition
+    return combined
 
 
 # A network meeting's record (who took part, what was discussed and agreed) is part of the

@@ -21,6 +21,7 @@ from cooperation.ui import apply_errors, querystring_without
 
 from . import audit, selectors, services
 from .access import (
+    ASSESSMENT_SCOPE,
     Action,
     Level,
     allowed_actions,
@@ -46,7 +47,7 @@ from .forms import (
     TriageForm,
 )
 from .list_search import current_search, remember_search
-from .models import ConsentPartner, ConsentScope, Referral, Urgency
+from .models import ConsentPartner, Referral, Urgency
 
 User = get_user_model()
 PAGE_SIZE = 25
@@ -317,7 +318,7 @@ def case_detail(request, reference):
 def _risk_signs(case, scopes) -> dict | None:
     """The latest assessment's risk screen, for readers who may see the assessment: high-risk
     signs belong at the top of the case, not only on the assessment's own page."""
-    if ConsentScope.SITUATION not in scopes:
+    if ASSESSMENT_SCOPE not in scopes:
         return None
     from stalkingpakke.services import latest_form, risk_summary
 
