@@ -6,6 +6,8 @@ save; a stale save (someone else saved in between) is refused and the first save
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.db.models.fields.json import KeyTransform
 from django.utils.translation import gettext_lazy as _
 
 from cases import audit
@@ -33,12 +35,26 @@ def current_tool(kind: str) -> ToolVersion:
     return version
 
 
+# Which of a case's forms of one kind is its latest: latest_form, and latest_form_id for lists.
+NEWEST_FIRST = ("-created_at", "-pk")
+
+
 def latest_form(case: Case, kind: str) -> FilledForm | None:
     return (
         case.filled_forms.filter(tool_version__kind=kind)
         .select_related("tool_version")
-        .order_by("-created_at", "-pk")
+        .order_by(*NEWEST_FIRST)
         .first()
+    )
+
+
+def latest_form_id(kind: str) -> Subquery:
+    """The id of latest_form(case, kind) for each case of a case queryset (on its "pk"), so
+    that a list finds its rows' latest forms in its own query instead of one query a row."""
+    return Subquery(
+        FilledForm.objects.filter(case=OuterRef("pk"), tool_version__kind=kind)
+        .order_by(*NEWEST_FIRST)
+        .values("pk")[:1]
     )
 
 
@@ -58,13 +74,31 @@ def risk_summary(form: FilledForm | None) -> dict:
     professional's judgement; it never decides on its own."""
     if form is None:
         return {"present": [], "high": [], "level": "none", "unknown": 0}
-    indicators = form.tool_version.content.get("risk_indicators", [])
-    answers = form.answers
+    return _summarise_risk(form.tool_version.content.get("risk_indicators", []), form.answers)
+
+
+def _summarise_risk(indicators: list, answers: dict) -> dict:
     present = [r for r in indicators if answers.get(f"risk:{r['key']}") == "yes"]
     high = [r for r in present if r.get("high_risk")]
     unknown = sum(1 for r in indicators if answers.get(f"risk:{r['key']}") in (None, "unknown"))
     level = "high" if high else "some" if present else "none"
     return {"present": present, "high": high, "level": level, "unknown": unknown}
+
+
+def high_risk_forms(form_ids) -> set[int]:
+    """Of these filled-in assessments, the ones whose risk_summary is "high": one query for a
+    whole page of a list. Of the tool version it reads only the risk indicators, a seventh of
+    its content, which would otherwise come again with every row."""
+    rows = (
+        FilledForm.objects.filter(pk__in=form_ids)
+        .annotate(indicators=KeyTransform("risk_indicators", "tool_version__content"))
+        .values_list("pk", "answers", "indicators")
+    )
+    return {
+        pk
+        for pk, answers, indicators in rows
+        if _summarise_risk(indicators or [], answers)["level"] == "high"
+    }
 
 
 @transaction.atomic

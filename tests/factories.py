@@ -42,3 +42,25 @@ def user_with_role(role: str, organisation: Organisation, *, deputy=False, usern
     user = UserFactory(**kwargs)
     RoleAssignmentFactory(user=user, organisation=organisation, role=role, is_deputy=deputy)
     return user
+
+
+def _current_assessment():
+    from stalkingpakke.models import ToolKind, ToolVersion
+
+    return ToolVersion.objects.current(ToolKind.ASSESSMENT)
+
+
+class AssessmentFactory(factory.django.DjangoModelFactory):
+    """A filled-in assessment stored as it is, past the service: e.g. an earlier one that
+    save_form (which edits the latest in place) would never leave behind. `risk` gives the
+    risk indicators' answers by key: AssessmentFactory(case=case, risk={"escalation": "yes"})."""
+
+    class Meta:
+        model = "stalkingpakke.FilledForm"
+        exclude = ("risk",)
+
+    case = None  # required
+    tool_version = factory.LazyFunction(_current_assessment)
+    created_by = factory.SubFactory(UserFactory)
+    risk = factory.Dict({})
+    answers = factory.LazyAttribute(lambda o: {f"risk:{k}": v for k, v in o.risk.items()})
