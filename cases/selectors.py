@@ -2,7 +2,8 @@
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, Q, Value
+from django.db import models
+from django.db.models import Count, Exists, OuterRef, Q, Value, When
 from django.db.models.functions import Lower, NullIf
 from django.http import Http404
 from django.utils import timezone
@@ -12,12 +13,14 @@ from cooperation.roles import has_role
 
 from . import audit
 from .access import (
+    ASSESSMENT_SCOPE,
     VIEW,
     cases_visible_to,
     granted_to,
     municipality_cases,
     reachable_through_roles,
     remember_access_facts,
+    scope_readable,
     with_access_facts,
 )
 from .cpr import cpr_index, normalise_cpr
@@ -87,6 +90,39 @@ CASE_ROW_FIELDS = (
 )
 
 
+def _readable_assessment(user):
+    """Each row's latest assessment (its id) where the user may read it, by the rule of the
+    case page's risk banner (cases.views._risk_signs); NULL elsewhere. mark_high_risk reads
+    whether it shows high-risk signs, for the whole page in one query."""
+    from stalkingpakke.models import ToolKind
+    from stalkingpakke.services import latest_form_id
+
+    readable = scope_readable(user, ASSESSMENT_SCOPE)
+    if readable is None:
+        return Value(None, output_field=models.IntegerField())
+    return models.Case(
+        When(readable, then=latest_form_id(ToolKind.ASSESSMENT)),
+        default=None,
+        output_field=models.IntegerField(),
+    )
+
+
+def mark_high_risk(page):
+    """Reads the page's rows and sets `high_risk` on each: the latest assessment of the case
+    that the user may read shows high-risk signs answered yes (risk_summary's "high"). One
+    query for the page, whatever its length; none if no row has an assessment to read. For
+    pages of the lists below, whose rows carry `readable_assessment`."""
+    from stalkingpakke.services import high_risk_forms
+
+    rows = list(page.object_list)
+    form_ids = {row.readable_assessment for row in rows} - {None}
+    high = high_risk_forms(form_ids) if form_ids else set()
+    for row in rows:
+        row.high_risk = row.readable_assessment in high
+    page.object_list = rows
+    return page
+
+
 def _matching(search: str) -> Q:
     """A list's search: part of the reference or the name, or the whole CPR number (found
     through its blind index; the number itself is never compared or stored in clear)."""
@@ -108,7 +144,10 @@ def triage_queue(user, *, state=None, urgency=None, overdue=False, search=""):
         municipality_cases(user)
         .filter(state__in=OPEN_TRIAGE_STATES)
         .only(*QUEUE_ROW_FIELDS)
-        .annotate(possible_duplicate=_duplicate_exists(user))
+        .annotate(
+            possible_duplicate=_duplicate_exists(user),
+            readable_assessment=_readable_assessment(user),
+        )
     )
     if state in OPEN_TRIAGE_STATES:
         cases = cases.filter(state=state)
@@ -163,6 +202,7 @@ def my_cases(user, *, include_closed=False, search=""):
         .filter(responsible=user)
         .select_related("municipality")
         .only(*CASE_ROW_FIELDS)
+        .annotate(readable_assessment=_readable_assessment(user))
     )
     if not include_closed:
         cases = cases.exclude(state=CaseState.CLOSED)
@@ -174,7 +214,12 @@ def my_cases(user, *, include_closed=False, search=""):
 def municipality_case_list(user, *, state=None, search=""):
     """Every case of the municipalities where the user is visitator, in any state: the
     visitator finds a case that has left the queue (a citizen calling back, a closed case)."""
-    cases = municipality_cases(user).select_related("municipality").only(*CASE_ROW_FIELDS)
+    cases = (
+        municipality_cases(user)
+        .select_related("municipality")
+        .only(*CASE_ROW_FIELDS)
+        .annotate(readable_assessment=_readable_assessment(user))
+    )
     if state in CaseState.values:
         cases = cases.filter(state=state)
     if search:
@@ -199,7 +244,7 @@ def partner_cases(user, *, search=""):
     cases = (
         cases_visible_to(user)
         .filter(Exists(granted))
-        .annotate(name_shared=name_shared)
+        .annotate(name_shared=name_shared, readable_assessment=_readable_assessment(user))
         .select_related("municipality")
         .only(*CASE_ROW_FIELDS)
         .order_by("-received_at")

@@ -159,7 +159,7 @@ def triage_dashboard(request):
     context = {
         "filters": filters,
         "search": params.get("q", ""),
-        "page": _page(request, queue, count=known),
+        "page": selectors.mark_high_risk(_page(request, queue, count=known)),
         "counts": counts,
         "waiting": selectors.referrals_waiting_for(request.user)[:10],
         "querystring": querystring_without(request, "side"),
@@ -186,7 +186,7 @@ def municipality_case_list(request):
     context = {
         "filters": filters,
         "search": params.get("q", ""),
-        "page": _page(request, cases),
+        "page": selectors.mark_high_risk(_page(request, cases)),
         "querystring": querystring_without(request, "side"),
     }
     audit.record_list_read(
@@ -206,7 +206,7 @@ def my_cases(request):
     include_closed = request.GET.get("lukkede") == "1"
     cases = selectors.my_cases(request.user, include_closed=include_closed, search=search)
     context = {
-        "page": _page(request, cases),
+        "page": selectors.mark_high_risk(_page(request, cases)),
         "search": search,
         "include_closed": include_closed,
         "waiting": selectors.referrals_waiting_for(request.user)[:10],
@@ -229,7 +229,9 @@ def partner_cases(request):
         return remember_search(request, "partner_cases")
     search = current_search(request, "partner_cases")
     context = {
-        "page": _page(request, selectors.partner_cases(request.user, search=search)),
+        "page": selectors.mark_high_risk(
+            _page(request, selectors.partner_cases(request.user, search=search))
+        ),
         "search": search,
         "waiting": selectors.referrals_waiting_for(request.user)[:10],
         "querystring": querystring_without(request, "side"),

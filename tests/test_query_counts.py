@@ -10,14 +10,19 @@ Every logged-in request pays the same three queries up front and two at the end:
 
 In between, per page (measured on SQLite; PostgreSQL runs the same statements):
 
-- triage dashboard (visitator), 5: COUNT for the paginator; one aggregate with the state and
+- triage dashboard (visitator), 6: COUNT for the paginator; one aggregate with the state and
   overdue counts; the audit INSERT; referrals waiting for the user (with their case); the
-  page of cases with "possible duplicate" as an EXISTS subquery, not per row.
-- my cases (coordinator), 4: COUNT; the audit INSERT; waiting referrals; the page of cases
-  with the municipality.
-- partner cases (police), 4: the same four, restricted to cases shared through a grant.
-- the municipality's cases (visitator), 3: COUNT; the audit INSERT; the page of cases with the
-  municipality (no "waiting for you" box on this page).
+  page of cases with "possible duplicate" as an EXISTS subquery, not per row, and the id of
+  each case's latest assessment the user may read as a subquery; those assessments' answers
+  and risk indicators, one query for the page (the high-risk mark; none when no row has an
+  assessment to read).
+- my cases (coordinator), 5: COUNT; the audit INSERT; waiting referrals; the page of cases
+  with the municipality and the latest assessment's id; the assessments.
+- partner cases (police), 5: the same five, restricted to cases shared through a grant, and
+  the assessments only where the citizen shares the situation with the partner.
+- the municipality's cases (visitator), 4: COUNT; the audit INSERT; the page of cases with the
+  municipality and the latest assessment's id (no "waiting for you" box on this page); the
+  assessments.
 - my referrals (first contact), 3: may the user refer at all (EXISTS); COUNT; the page of
   referrals with case and receiving organisation joined, only the columns shown.
 - case page (coordinator, full access), 11: the case with municipality and responsible; the
@@ -34,7 +39,9 @@ The four lists show citizens' names, so each page shown writes one audit entry w
 case ("list:<name>", cases/audit.py record_list_read): one INSERT, whatever the rows.
 
 Each test measures the page with one row, grows it to 30 rows (30 cases, or 30 notes on the
-case page), and requires exactly the same number of queries again.
+case page), and requires exactly the same number of queries again. The cases of the lists
+have an assessment, every other one with a high-risk sign, so the high-risk mark's query is
+among those counted and the marks are on the page.
 """
 
 from collections.abc import Callable
@@ -50,6 +57,7 @@ from cases import access, selectors, services
 from cases.models import Case
 from cases.views import PAGE_SIZE
 from cooperation.roles import held_roles
+from stalkingpakke.models import ToolKind, ToolVersion
 
 pytestmark = [
     pytest.mark.django_db,
@@ -75,6 +83,22 @@ def _add_note(world, case):
     services.add_note(actor=world.coordinator, case=case, text=NOTE)
 
 
+def _assessed(world, case):
+    """The case with an assessment, high-risk on every other case: the lists' risk mark."""
+    from stalkingpakke.services import save_form
+
+    content = ToolVersion.objects.current(ToolKind.ASSESSMENT).content
+    indicators = {bool(r.get("high_risk")): r["key"] for r in content["risk_indicators"]}
+    high = Case.objects.count() % 2 == 1
+    save_form(
+        actor=world.visitator,  # full access to every case of the municipality
+        case=case,
+        kind=ToolKind.ASSESSMENT,
+        answers={f"risk:{indicators[high]}": "yes"},
+    )
+    return case
+
+
 def _case_with_one_note(world):
     case = world.active(police=True)
     _add_note(world, case)
@@ -86,7 +110,7 @@ def _refer_mixed(world, _case):
     n = Case.objects.count()
     kwargs = {"urgency": 1 + n % 3, "cpr": "010190-1234" if n % 4 == 0 else ""}
     if n % 2:
-        world.in_triage(**kwargs)
+        _assessed(world, world.in_triage(**kwargs))
     else:
         world.refer(**kwargs)
 
@@ -94,31 +118,31 @@ def _refer_mixed(world, _case):
 PAGES = {
     "triage_dashboard": Page(
         role="visitator",
-        max_queries=11,
-        first=lambda world: world.refer(),
+        max_queries=12,
+        first=lambda world: _assessed(world, world.in_triage()),
         url=lambda world, case: reverse("cases:triage_dashboard"),
         more=_refer_mixed,
     ),
     "my_cases": Page(
         role="coordinator",
-        max_queries=10,
-        first=lambda world: world.active(),
+        max_queries=11,
+        first=lambda world: _assessed(world, world.active()),
         url=lambda world, case: reverse("cases:my_cases"),
-        more=lambda world, case: world.active(),
+        more=lambda world, case: _assessed(world, world.active()),
     ),
     "municipality_cases": Page(
         role="visitator",
-        max_queries=9,
-        first=lambda world: world.active(),
+        max_queries=10,
+        first=lambda world: _assessed(world, world.active()),
         url=lambda world, case: reverse("cases:municipality_cases"),
-        more=lambda world, case: world.active(),
+        more=lambda world, case: _assessed(world, world.active()),
     ),
     "partner_cases": Page(
         role="police_contact",
-        max_queries=10,
-        first=lambda world: world.active(police=True),
+        max_queries=11,
+        first=lambda world: _assessed(world, world.active(police=True)),
         url=lambda world, case: reverse("cases:partner_cases"),
-        more=lambda world, case: world.active(police=True),
+        more=lambda world, case: _assessed(world, world.active(police=True)),
     ),
     "my_referrals": Page(
         role="first_contact",
@@ -175,6 +199,8 @@ def test_query_count_does_not_grow_with_rows(
     else:
         references = Case.objects.values_list("reference", flat=True)
         assert sum(reference in html for reference in references) == PAGE_SIZE
+        if page_name != "my_referrals":
+            assert "Høj risiko" in html
 
 
 def test_the_waiting_for_you_box_costs_one_query_whatever_it_lists(world):

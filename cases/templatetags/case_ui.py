@@ -122,6 +122,22 @@ def _urgency(case) -> str:
     return label
 
 
+@cache
+def _high_risk_mark(language: str) -> str:
+    # Text and icon, not colour alone; the words are the mark's accessible name.
+    return format_html(
+        '<strong class="badge badge-error samvirke-risk-mark">{}{}</strong>',
+        _icon("error"),
+        gettext("Høj risiko"),
+    )
+
+
+def _risk_mark(case) -> str:
+    """The latest assessment has high-risk signs answered yes, where the reader may read the
+    assessment (cases.selectors.mark_high_risk sets high_risk on every row of a list)."""
+    return _high_risk_mark(get_language()) if case.high_risk else ""
+
+
 @register.simple_tag(takes_context=True)
 def queue_row(context, case):
     """A row of the visitator's triage queue."""
@@ -132,9 +148,10 @@ def queue_row(context, case):
         if case.possible_duplicate
         else ""
     )
+    risk = _risk_mark(case)
     return format_html(
         '<tr><th scope="row"><a class="samvirke-ref" href="{}">{}</a><br>{}</th><td>{}</td>'
-        '<td><span class="samvirke-date">{}</span> ({})</td><td>{}</td><td>{}</td><td>{}</td>'
+        '<td><span class="samvirke-date">{}</span> ({})</td><td>{}</td><td>{}</td><td>{}{}{}</td>'
         "</tr>",
         case_url(case),
         case.reference,
@@ -144,28 +161,35 @@ def queue_row(context, case):
         _age(case, context["today"]),
         deadline(context, case),
         state_badge(case),
+        risk,
+        " " if risk and duplicate else "",
         duplicate,
     )
 
 
 @register.simple_tag
 def case_row(case, show_names):
-    """A row of "my cases" and "shared cases"; names only where the reader may see them."""
+    """A row of "my cases", "the municipality's cases" and "shared cases"; names only where
+    the reader may see them, the high-risk mark beside the state."""
     if not show_names:
         name = ""
     elif case.anonymised_at:
         name = format_html("<br><em>{}</em>", gettext("anonymiseret"))
     else:
         name = format_html("<br>{}", case.full_name)
+    risk = _risk_mark(case)
+    if risk:
+        risk = format_html(" {}", risk)
     return format_html(
         '<tr><th scope="row"><a class="samvirke-ref" href="{}">{}</a>{}</th><td>{}</td>'
-        '<td class="samvirke-date">{}</td><td>{}</td></tr>',
+        '<td class="samvirke-date">{}</td><td>{}{}</td></tr>',
         case_url(case),
         case.reference,
         name,
         case.municipality.name,
         _received(case),
         state_badge(case),
+        risk,
     )
 
 
