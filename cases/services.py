@@ -193,8 +193,63 @@ def refer(
     if not municipalities_user_can_refer_to(actor).filter(pk=municipality.pk).exists():
         raise PermissionDenied(MSG_CANNOT_REFER_HERE)
     consents = _clean_consents(consents)
-    visitator = _visitator_of(municipality)
+    person = {
+        "person_kind": person_kind,
+        "full_name": full_name.strip(),
+        "birth_date": birth_date,
+        "safe_contact": safe_contact.strip(),
+        "safe_contact_time": safe_contact_time.strip(),
+        "children_in_household": children_in_household,
+        "relation": relation,
+        "stalker_works_in_municipality": stalker_works_in_municipality,
+    }
+    if cpr:
+        digits = normalise_cpr(cpr)
+        person["cpr_encrypted"] = encrypt_cpr(digits)
+        person["cpr_index"] = cpr_index(digits)
+        person["cpr_last4"] = digits[-4:]
+        person["birth_date"] = birth_date or birth_date_from_cpr(digits)
     now = _now()
+    from_org = _acting_organisation(actor, municipality)
+    case, _referrals = _open_referred_case(
+        municipality=municipality,
+        urgency=urgency,
+        person=person,
+        referrals=[
+            {
+                "from_user": actor,
+                "from_organisation": from_org,
+                "from_unit_id": _referring_unit_id(actor, from_org),
+                "reason": reason.strip(),
+            }
+        ],
+        consents=[
+            {"partner": partner, "scope": scope, "given_at": now, "recorded_by": actor}
+            for partner, scope in consents
+        ],
+        now=now,
+    )
+    _event(case, actor, EventKind.REFERRED, summary=from_org.name)
+    audit.record(user=actor, action=AuditAction.CREATE, case=case, what="case", request=request)
+    return case
+
+
+def _open_referred_case(
+    *,
+    municipality: Organisation,
+    urgency: int,
+    person: dict,
+    referrals: list[dict],
+    consents: Iterable[dict],
+    now,
+) -> tuple[Case, list[Referral]]:
+    """A new case in the municipality's triage queue, as a referral makes it (refer) and as a
+    forwarded one is made again in the municipality it belongs to (forward_to_municipality):
+    the municipality's reference, its visitator responsible, its deadline from today, a
+    referral to the visitator for each of `referrals` (from_user, from_organisation,
+    from_unit_id, reason), the consents, and an acute alert for each referral after the
+    commit. `person`: the Case's fields about the person exposed."""
+    visitator = _visitator_of(municipality)
     case = Case(
         reference=_next_reference(municipality, timezone.localdate(now).year),
         municipality=municipality,
@@ -203,44 +258,27 @@ def refer(
         received_at=now,
         triage_deadline=_triage_deadline(timezone.localdate(now), municipality, urgency),
         responsible=visitator,
-        person_kind=person_kind,
-        full_name=full_name.strip(),
-        birth_date=birth_date,
-        safe_contact=safe_contact.strip(),
-        safe_contact_time=safe_contact_time.strip(),
-        children_in_household=children_in_household,
-        relation=relation,
-        stalker_works_in_municipality=stalker_works_in_municipality,
+        **person,
     )
-    if cpr:
-        digits = normalise_cpr(cpr)
-        case.cpr_encrypted = encrypt_cpr(digits)
-        case.cpr_index = cpr_index(digits)
-        case.cpr_last4 = digits[-4:]
-        case.birth_date = case.birth_date or birth_date_from_cpr(digits)
     case.full_clean(exclude=["responsible"])
     case.save()
-    from_org = _acting_organisation(actor, municipality)
-    referral = Referral.objects.create(
-        case=case,
-        kind=ReferralKind.TO_VISITATOR,
-        from_user=actor,
-        from_organisation=from_org,
-        from_unit_id=_referring_unit_id(actor, from_org),
-        to_organisation=municipality,
-        to_user=visitator,
-        reason=reason.strip(),
-    )
-    for partner, scope in consents:
-        Consent.objects.create(
-            case=case, partner=partner, scope=scope, given_at=now, recorded_by=actor
+    created = [
+        Referral.objects.create(
+            case=case,
+            kind=ReferralKind.TO_VISITATOR,
+            to_organisation=municipality,
+            to_user=visitator,
+            **referral,
         )
-    _event(case, actor, EventKind.REFERRED, summary=from_org.name)
-    audit.record(user=actor, action=AuditAction.CREATE, case=case, what="case", request=request)
+        for referral in referrals
+    ]
+    for consent in consents:
+        Consent.objects.create(case=case, **consent)
     if case.urgency == Urgency.ACUTE:
-        # robust: a broker that is down must not fail the referral; the relay sends it.
-        transaction.on_commit(lambda: _queue_acute_alert(referral.pk), robust=True)
-    return case
+        for referral in created:
+            # robust: a broker that is down must not fail the referral; the relay sends it.
+            transaction.on_commit(lambda pk=referral.pk: _queue_acute_alert(pk), robust=True)
+    return case, created
 
 
 def _queue_acute_alert(referral_id: int) -> None:
