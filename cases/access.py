@@ -50,6 +50,7 @@ class Action(StrEnum):
     REOPEN = "reopen"
     DISQUALIFY = "disqualify"
     DECLINE = "decline"
+    FORWARD = "forward"
     EDIT_TOOLS = "edit_tools"
     NETWORK_MEETING = "network_meeting"
     REFER_PARTNER = "refer_partner"
@@ -331,10 +332,19 @@ def may_read_network_meetings(user, case: Case, scopes: set[str] | None = None) 
 
 # What a partner (police, DSC) reads of the case's timeline: that these events happened, not
 # their summary, which is free text written for the case's own people (a reopening's comment,
-# a declined referral's reason), the reference of another case of the citizen's, or where
-# the case was routed (that the citizen also involved the other partner is not theirs).
+# a declined referral's reason, why a referral was forwarded), the reference of another case
+# of the citizen's, where the case was routed (that the citizen also involved the other
+# partner is not theirs), or which other municipality a forwarded referral came from or went
+# to (where the citizen lives or lived).
 SUMMARY_FOR_FULL_ACCESS_ONLY = frozenset(
-    {EventKind.REOPENED, EventKind.REFERRAL_DECLINED, EventKind.MERGED, EventKind.ROUTED}
+    {
+        EventKind.REOPENED,
+        EventKind.REFERRAL_DECLINED,
+        EventKind.MERGED,
+        EventKind.ROUTED,
+        EventKind.FORWARDED_OUT,
+        EventKind.FORWARDED_IN,
+    }
 )
 
 
@@ -379,6 +389,8 @@ RULES = {
     Action.CLOSE: ({CaseState.ACTIVE}, "owner_or_visitator"),
     Action.REOPEN: ({CaseState.CLOSED}, "owner_or_visitator"),
     Action.DECLINE: ({CaseState.REFERRED, CaseState.IN_TRIAGE}, "visitator"),
+    # Forwarding a misdirected referral to the municipality it belongs to: where declining is.
+    Action.FORWARD: ({CaseState.REFERRED, CaseState.IN_TRIAGE}, "visitator"),
     Action.EDIT_TOOLS: ({CaseState.IN_TRIAGE, CaseState.ACTIVE}, "full"),
     # Recording and correcting network meetings: the case's people with full access (its
     # coordinator, the municipality's visitator) while the case is being worked on; in triage

@@ -256,6 +256,8 @@ class ReferralStatus(models.TextChoices):
     ACCEPTED = "accepted", _("Modtaget")
     DECLINED = "declined", _("Afvist")
     COMPLETED = "completed", _("Afsluttet")
+    # The visitator sent it on to the municipality it belongs to (forwarded_as is the new one).
+    FORWARDED = "forwarded", _("Videresendt")
 
 
 class Referral(models.Model):
@@ -315,6 +317,16 @@ class Referral(models.Model):
     )
     # When the visitator and deputy were mailed about an acute referral (cases.alerts).
     alerted_at = models.DateTimeField(_("varslet"), null=True, blank=True)
+    # A misdirected referral the visitator forwarded to another municipality: the referral
+    # to that municipality's visitator on the new case (services.forward_to_municipality).
+    forwarded_as = models.OneToOneField(
+        "self",
+        verbose_name=_("videresendt som"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="forwarded_from",
+    )
 
     class Meta:
         verbose_name = _("henvisning")
@@ -508,6 +520,8 @@ class EventKind(models.TextChoices):
     HANDOVER = "handover", _("Overdraget")
     NETWORK_MEETING = "network_meeting", _("Netværksmøde registreret")
     NETWORK_MEETING_CHANGED = "network_meeting_changed", _("Netværksmøde rettet")
+    FORWARDED_OUT = "forwarded_out", _("Videresendt til anden kommune")
+    FORWARDED_IN = "forwarded_in", _("Videresendt fra anden kommune")
 
 
 class CaseEvent(models.Model):
