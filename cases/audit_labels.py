@@ -67,6 +67,7 @@ WHAT_LABELS = {
     "referral:accepted": _("Svar på en henvisning: modtaget"),
     "referral:declined": _("Svar på en henvisning: afvist"),
     "decline_referral": _("Afvisning af en henvisning"),
+    "forward_referral": _("Videresendelse af en henvisning til en anden kommune"),
     "consent:police": _("Samtykke til deling med politiet"),
     "consent:dsc": _("Samtykke til deling med Dansk Stalking Center"),
     "withdraw_consent:police": _("Tilbagetrukket samtykke til deling med politiet"),

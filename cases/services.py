@@ -89,6 +89,23 @@ MSG_MEETING_AGREEMENTS = _(
 )
 MSG_MEETING_NEXT = _("Næste møde skal ligge efter dette møde.")
 MSG_MEETING_BEFORE_CASE = _("Mødet kan ikke ligge før den dag, sagen blev modtaget.")
+MSG_FORWARD_SAME = _(
+    "Henvisningen er allerede i denne kommune. Vælg den kommune, den skal videresendes til."
+)
+MSG_FORWARD_NOT_MUNICIPALITY = _("En henvisning kan kun videresendes til en kommune.")
+MSG_FORWARD_NO_VISITATOR = _(
+    "%(municipality)s har ingen stalkingvisitator lige nu, så henvisningen kan ikke "
+    "videresendes dertil. Kontakt administrationen."
+)
+MSG_FORWARD_COMMENT = _("Skriv, hvorfor henvisningen videresendes. Modtageren kan læse det.")
+MSG_FORWARD_COMMENT_LONG = _("Skriv begrundelsen kortere: højst %(limit)d tegn.")
+MSG_NOTHING_TO_FORWARD = _(
+    "Sagen har ingen åben henvisning at videresende, for den har været visiteret før. Afvis "
+    "den i stedet, og aftal overdragelsen med den anden kommunes stalkingvisitator."
+)
+# The receiving visitator reads the comment in the new case's timeline (CaseEvent.summary,
+# 500 characters with the sending municipality's name): short enough to arrive whole.
+FORWARD_COMMENT_MAX_LENGTH = 400
 
 
 def _now():
@@ -736,6 +753,126 @@ def decline_incoming(*, actor, case: Case, reason: str, request=None) -> Case:
     _event(case, actor, EventKind.REFERRAL_DECLINED, summary=reason.strip()[:500])
     _audit_change(actor, case, "decline_referral", request=request)
     return case
+
+
+# What travels with a forwarded referral: the person exposed as the referrer described them.
+# Whether the person who stalks works in the municipality was asked about the first one, so
+# it starts as "unknown" in the new one; nothing of the work on the case travels (notes,
+# tools, triage, network meetings, disqualifications).
+_FORWARDED_PERSON_FIELDS = (
+    "person_kind",
+    "full_name",
+    "cpr_encrypted",
+    "cpr_index",
+    "cpr_last4",
+    "birth_date",
+    "safe_contact",
+    "safe_contact_time",
+    "children_in_household",
+    "relation",
+)
+_OPEN_REFERRAL = (ReferralStatus.SENT, ReferralStatus.ACCEPTED)
+
+
+def forward_problem(referrals) -> str | None:
+    """Why the case's referral cannot be forwarded, or None if it can: there is a referral to
+    the visitator that is still open (sent or accepted). A case that has been triaged before
+    and came back (reopened, or declined by its coordinator) has none. Takes the case's
+    referrals, so that the case page can ask with the list it has already loaded."""
+    if any(r.kind == ReferralKind.TO_VISITATOR and r.status in _OPEN_REFERRAL for r in referrals):
+        return None
+    return MSG_NOTHING_TO_FORWARD
+
+
+@transaction.atomic
+def forward_to_municipality(
+    *, actor, case: Case, municipality: Organisation, comment: str, request=None
+) -> Case:
+    """The visitator sends a referral that belongs to another municipality (the citizen lives
+    or has moved there) on to that municipality's visitator, instead of declining it and
+    leaving the referrer to fill in the form again. The new case is made as a referral makes
+    it, with the person, the referrers and their reasons, and the consents in force; this
+    case is closed as transferred, and its referrals to the visitator say where they went.
+    Returns the new case."""
+    case = _lock(case)
+    require(actor, Action.FORWARD, case)
+    _require_state(case, CaseState.REFERRED, CaseState.IN_TRIAGE)
+    comment = comment.strip()
+    errors = {}
+    if not comment:
+        errors["comment"] = ValidationError(MSG_FORWARD_COMMENT, code="required")
+    elif len(comment) > FORWARD_COMMENT_MAX_LENGTH:
+        errors["comment"] = ValidationError(
+            MSG_FORWARD_COMMENT_LONG,
+            code="max_length",
+            params={"limit": FORWARD_COMMENT_MAX_LENGTH},
+        )
+    if municipality.kind != OrganisationKind.MUNICIPALITY:
+        errors["municipality"] = ValidationError(MSG_FORWARD_NOT_MUNICIPALITY, code="invalid")
+    elif municipality.pk == case.municipality_id:
+        errors["municipality"] = ValidationError(MSG_FORWARD_SAME, code="same_municipality")
+    elif not current_holders(municipality.pk, Role.VISITATOR).exists():
+        errors["municipality"] = ValidationError(
+            MSG_FORWARD_NO_VISITATOR,
+            code="no_visitator",
+            params={"municipality": municipality.name},
+        )
+    if errors:
+        raise ValidationError(errors)
+    open_referrals = list(
+        case.referrals.filter(kind=ReferralKind.TO_VISITATOR, status__in=_OPEN_REFERRAL)
+        .select_for_update()
+        .order_by("created_at", "pk")
+    )
+    if forward_problem(open_referrals):
+        raise TransitionError(MSG_NOTHING_TO_FORWARD, code="nothing_to_forward")
+    now = _now()
+    new_case, new_referrals = _open_referred_case(
+        municipality=municipality,
+        urgency=case.urgency,
+        person={
+            **{name: getattr(case, name) for name in _FORWARDED_PERSON_FIELDS},
+            "stalker_works_in_municipality": YesNoUnknown.UNKNOWN,
+        },
+        # The referrers stay the referrers: each follows their referral in "Mine henvisninger".
+        referrals=[
+            {
+                "from_user_id": old.from_user_id,
+                "from_organisation_id": old.from_organisation_id,
+                "from_unit_id": old.from_unit_id,
+                "reason": old.reason,
+            }
+            for old in open_referrals
+        ],
+        consents=[
+            {
+                "partner": consent.partner,
+                "scope": consent.scope,
+                "given_at": consent.given_at,
+                "recorded_by_id": consent.recorded_by_id,
+            }
+            for consent in case.consents.filter(withdrawn_at__isnull=True).order_by("pk")
+        ],
+        now=now,
+    )
+    for old, new in zip(open_referrals, new_referrals, strict=True):
+        old.status = ReferralStatus.FORWARDED
+        old.forwarded_as = new
+        old.responded_at = now
+        old.responded_by = actor
+        old.save(update_fields=["status", "forwarded_as", "responded_at", "responded_by"])
+    # Closing completes any other open referral (to a partner) and ends the partners' access.
+    _close_locked(actor, case, ClosingReason.TRANSFERRED, comment, now)
+    _save(case, *_CLOSE_FIELDS)
+    _event(case, actor, EventKind.FORWARDED_OUT, summary=municipality.name)
+    _event(
+        new_case,
+        actor,
+        EventKind.FORWARDED_IN,
+        summary=f"{case.municipality.name}: {comment}"[:500],
+    )
+    _audit_change(actor, case, "forward_referral", object_id=new_case.pk, request=request)
+    return new_case
 
 
 @transaction.atomic
