@@ -46,6 +46,7 @@ WHAT_LABELS = {
     "case_form:close": _("Formularen til at lukke sagen"),
     "case_form:reopen": _("Formularen til at genåbne sagen"),
     "case_form:decline": _("Formularen til at afvise en henvisning"),
+    "case_form:forward": _("Formularen til at videresende en henvisning til en anden kommune"),
     "case_form:respond": _("Formularen til at svare på en henvisning"),
     "case_form:join": _("Formularen til at lægge sager sammen"),
     "case_form:refer_police": _("Formularen til at henvise sagen til politiet"),

@@ -19,7 +19,12 @@ from .models import (
     Urgency,
     YesNoUnknown,
 )
-from .services import MSG_ROUTE_NEEDED, MSG_ROUTE_NOT_STALKING
+from .services import (
+    FORWARD_COMMENT_MAX_LENGTH,
+    MSG_FORWARD_COMMENT,
+    MSG_ROUTE_NEEDED,
+    MSG_ROUTE_NOT_STALKING,
+)
 
 CONSENT_CHOICES = [
     (f"{partner}:{scope}", f"{partner_label}: {scope_label}")
@@ -226,6 +231,34 @@ class CloseForm(DkfdsFormMixin, forms.Form):
 
 class ReasonForm(DkfdsFormMixin, forms.Form):
     reason = forms.CharField(label=_("Begrundelse"), widget=forms.Textarea, max_length=4000)
+
+
+class ForwardForm(DkfdsFormMixin, forms.Form):
+    """Where a misdirected referral goes, and why. The municipality is chosen by its code (the
+    one in case references), which is the same in every installation's forms and tests."""
+
+    municipality = forms.ModelChoiceField(
+        label=_("Kommune"),
+        queryset=Organisation.objects.none(),
+        to_field_name="code",
+        empty_label=_("Vælg kommune"),
+        help_text=_("Kommunen, hvor borgeren bor. Kun kommuner med en stalkingvisitator."),
+        error_messages={
+            "required": _("Vælg den kommune, henvisningen skal videresendes til."),
+            "invalid_choice": _("Vælg en af kommunerne på listen."),
+        },
+    )
+    comment = forms.CharField(
+        label=_("Hvorfor videresendes henvisningen? Modtageren kan læse det."),
+        widget=forms.Textarea,
+        max_length=FORWARD_COMMENT_MAX_LENGTH,
+        help_text=_("Fx at borgeren bor eller er flyttet dertil. Skriv kort."),
+        error_messages={"required": MSG_FORWARD_COMMENT},
+    )
+
+    def __init__(self, *args, municipalities, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["municipality"].queryset = municipalities
 
 
 class ConsentForm(DkfdsFormMixin, forms.Form):

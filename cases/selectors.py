@@ -260,7 +260,7 @@ def referrals_made_by(user):
     return (
         Referral.objects.filter(from_user=user)
         .exclude(case__disqualifications__user=user)  # inhabil: not even the reference
-        .select_related("case", "to_organisation")
+        .select_related("case", "to_organisation", "forwarded_as__to_organisation")
         .only(
             "pk",
             "status",
@@ -274,6 +274,8 @@ def referrals_made_by(user):
             "case__full_name",
             "case__anonymised_at",
             "to_organisation__name",
+            # Where a forwarded referral went (its new referral is in the list too).
+            "forwarded_as__to_organisation__name",
         )
         .order_by("-created_at")
     )
@@ -294,6 +296,21 @@ def referrals_waiting_for(user):
         # every column of up to ten cases on every list page.
         .only("pk", "kind", "status", "created_at", "case__reference")
         .order_by("-created_at")
+    )
+
+
+def forward_targets(case: Case):
+    """Where the visitator can forward the case's referral: the other municipalities that have
+    a visitator today (services.forward_to_municipality checks it again)."""
+    with_visitator = RoleAssignment.objects.current().filter(
+        role=Role.VISITATOR, user__is_active=True
+    )
+    return (
+        Organisation.objects.filter(
+            kind=OrganisationKind.MUNICIPALITY, pk__in=with_visitator.values("organisation_id")
+        )
+        .exclude(pk=case.municipality_id)
+        .order_by("name")
     )
 
 

@@ -38,6 +38,7 @@ from .forms import (
     CloseForm,
     ConsentForm,
     DisqualifyForm,
+    ForwardForm,
     NetworkMeetingEditForm,
     NetworkMeetingForm,
     NoteForm,
@@ -275,7 +276,11 @@ def case_detail(request, reference):
     audit.record_read(user=request.user, case=case, what="case", request=request)
     referrals = list(
         case.referrals.select_related(
-            "from_user", "from_organisation", "to_user", "to_organisation"
+            "from_user",
+            "from_organisation",
+            "to_user",
+            "to_organisation",
+            "forwarded_as__to_organisation",
         )
     )
     consents = (
@@ -299,6 +304,8 @@ def case_detail(request, reference):
             if Action.REFER_PARTNER in actions
             and not services.partner_referral_problem(partner, consents, referrals)
         ],
+        # Next to declining: when the referral may be sent on to another municipality.
+        "can_forward": Action.FORWARD in actions and not services.forward_problem(referrals),
         "duplicates": selectors.possible_duplicates(case, request.user)[:5]
         if Action.JOIN in actions
         else None,
@@ -523,6 +530,46 @@ def decline_incoming(request, reference):
         success=_("Henvisningen er afvist."),
         what="case_form:decline",
     )
+
+
+@login_required
+def forward(request, reference):
+    """Forward a misdirected referral to the municipality it belongs to: the form (where and
+    why), a confirmation that names the municipality, then the forwarding. The confirmation
+    carries the input in hidden fields; "ret" goes back to the form with it."""
+    case = _case_for_action(request, reference)
+    require_may(request.user, Action.FORWARD, case)
+    problem = services.forward_problem(case.referrals.all())
+    if problem:
+        messages.error(request, problem)
+        return redirect(case)
+    form = ForwardForm(request.POST or None, municipalities=selectors.forward_targets(case))
+    confirming = False
+    if request.method == "POST" and form.is_valid():
+        municipality = form.cleaned_data["municipality"]
+        if "bekraeft" in request.POST:
+            try:
+                services.forward_to_municipality(
+                    actor=request.user,
+                    case=case,
+                    municipality=municipality,
+                    comment=form.cleaned_data["comment"],
+                    request=request,
+                )
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                messages.success(
+                    request,
+                    _("Henvisningen er videresendt til %(municipality)s, og sagen er lukket her.")
+                    % {"municipality": municipality.name},
+                )
+                return redirect(case)
+        else:
+            confirming = "ret" not in request.POST
+    audit.record_read(user=request.user, case=case, what="case_form:forward", request=request)
+    template = "cases/forward_confirm.html" if confirming else "cases/forward_form.html"
+    return render(request, template, {"case": case, "form": form})
 
 
 @login_required

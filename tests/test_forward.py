@@ -1,6 +1,6 @@
-"""Forwarding a misdirected referral to another municipality (services.forward_to_municipality):
-the visitator sends a referral that belongs elsewhere on to that municipality's visitator
-instead of declining it, so the referrer need not fill in the form again.
+"""Forwarding a misdirected referral to another municipality (services.forward_to_municipality
+and its pages): the visitator sends a referral that belongs elsewhere on to that municipality's
+visitator instead of declining it, so the referrer need not fill in the form again.
 
 The new case is made as a referral makes one, with the person as stored, the referrers and
 their reasons, and the consents in force; nothing of the work on the old case travels. The old
@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from cases import services
@@ -40,9 +41,9 @@ from cases.models import (
 )
 from cases.selectors import referrals_made_by
 from cases.services import TransitionError
-from cooperation.models import RoleAssignment, Unit
+from cooperation.models import Organisation, OrganisationKind, Role, RoleAssignment, Unit
 
-from .factories import OrganisationFactory
+from .factories import OrganisationFactory, user_with_role
 
 pytestmark = [
     pytest.mark.django_db,
@@ -527,3 +528,247 @@ def test_a_failed_forwarding_leaves_nothing_behind(world):
     _unchanged(world, case)
     assert Consent.objects.count() == 1
     assert Referral.objects.count() == 1
+
+
+# --- the pages --------------------------------------------------------------------------------
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+def url(case) -> str:
+    return reverse("cases:forward", args=[case.reference])
+
+
+def test_the_case_page_offers_forwarding_next_to_declining(client, world):
+    client.force_login(world.visitator)
+    for case in (world.refer(), world.in_triage()):
+        html = text(client.get(case.get_absolute_url()))
+        decline = html.index(reverse("cases:decline_incoming", args=[case.reference]))
+        assert url(case) in html[decline:]
+        assert "Videresend til anden kommune" in html
+
+
+def test_the_case_page_offers_no_forwarding_without_an_open_referral(client, world):
+    case = world.active(coordinator=False, dsc=True)
+    case = services.close(actor=world.visitator, case=case, reason="resolved")
+    case = services.reopen(actor=world.visitator, case=case, comment="Ny henvendelse")
+    client.force_login(world.visitator)
+
+    assert url(case) not in text(client.get(case.get_absolute_url()))
+    response = client.get(url(case), follow=True)
+    assert response.redirect_chain[-1][0] == case.get_absolute_url()
+    assert "ingen åben henvisning at videresende" in text(response)
+
+
+def test_the_form_offers_the_other_municipalities_that_have_a_visitator(client, world):
+    OrganisationFactory(name="Tomkommune", code="TOM", police_district=world.police)
+    case = world.refer()
+    client.force_login(world.visitator)
+
+    response = client.get(url(case))
+
+    assert response.status_code == 200
+    options = [(str(o[1]), o[0]) for o in response.context["form"].fields["municipality"].choices]
+    assert [label for label, _value in options] == ["Vælg kommune", "Andenkommune"]
+    html = text(response)
+    assert '<option value="AND">Andenkommune</option>' in html
+    assert "Hvorfor videresendes henvisningen? Modtageren kan læse det." in html
+    assert '<label class="form-label" for="id_municipality">' in html
+
+
+def test_a_form_with_errors_keeps_what_was_typed_and_changes_nothing(client, world):
+    case = world.refer()
+    client.force_login(world.visitator)
+
+    response = client.post(url(case), {"municipality": "", "comment": COMMENT})
+
+    assert response.status_code == 200
+    html = text(response)
+    assert "Der er fejl i formularen" in html
+    assert 'href="#id_municipality"' in html
+    assert COMMENT in html
+    _unchanged(world, case)
+
+
+def test_the_confirmation_names_the_municipality_and_changes_nothing_yet(client, world):
+    case = world.refer()
+    client.force_login(world.visitator)
+
+    response = client.post(url(case), {"municipality": "AND", "comment": COMMENT})
+
+    assert response.status_code == 200
+    html = text(response)
+    assert "Sagen lukkes her og oprettes hos Andenkommune. Du kan ikke fortryde." in html
+    assert 'name="bekraeft"' in html
+    assert 'type="hidden" name="municipality" value="AND"' in html
+    assert COMMENT in html
+    _unchanged(world, case)
+
+
+def test_a_municipality_that_lost_its_visitator_is_no_longer_a_choice(client, world):
+    case = world.refer()
+    client.force_login(world.visitator)
+    RoleAssignment.objects.filter(user=world.other_visitator).update(
+        valid_to=datetime.date(2021, 1, 1)
+    )
+
+    response = client.post(url(case), {"municipality": "AND", "comment": COMMENT})
+
+    assert response.status_code == 200
+    assert "Der er fejl i formularen" in text(response)
+    assert response.context["form"].errors["municipality"]
+    _unchanged(world, case)
+
+
+def test_going_back_from_the_confirmation_keeps_what_was_typed(client, world):
+    case = world.refer()
+    client.force_login(world.visitator)
+
+    response = client.post(url(case), {"municipality": "AND", "comment": COMMENT, "ret": "1"})
+
+    assert response.status_code == 200
+    html = text(response)
+    assert "Du kan ikke fortryde" not in html
+    assert '<option value="AND" selected>Andenkommune</option>' in html
+    assert COMMENT in html
+    _unchanged(world, case)
+
+
+def test_confirming_forwards_and_names_the_municipality_not_the_person(client, world):
+    case = world.refer()
+    client.force_login(world.visitator)
+
+    response = client.post(
+        url(case), {"municipality": "AND", "comment": COMMENT, "bekraeft": "1"}, follow=True
+    )
+
+    assert response.redirect_chain == [(case.get_absolute_url(), 302)]
+    new = Case.objects.get(municipality=world.other_municipality)
+    [message] = [str(m) for m in response.context["messages"]]
+    assert "Andenkommune" in message
+    assert NAME not in message and new.reference not in message
+    assert reload(case).state == CaseState.CLOSED
+    html = text(response)
+    assert "Videresendt til anden kommune" in html
+    assert url(case) not in html  # nothing more to forward
+
+
+def test_a_refusal_at_confirmation_comes_back_on_the_form_with_the_input(client, world):
+    case = world.refer()
+    client.force_login(world.visitator)
+    # Between the form and the confirmation the receiving visitator's role ended.
+    RoleAssignment.objects.filter(user=world.other_visitator).update(
+        valid_to=datetime.date(2021, 1, 1)
+    )
+    # The form still offered it (the list was read before); the service has the last word.
+    with mock.patch("cases.selectors.forward_targets", return_value=_all_municipalities()):
+        response = client.post(
+            url(case), {"municipality": "AND", "comment": COMMENT, "bekraeft": "1"}
+        )
+
+    assert response.status_code == 200
+    html = text(response)
+    assert "Der er fejl i formularen" in html
+    assert "Andenkommune har ingen stalkingvisitator lige nu" in html
+    assert COMMENT in html
+    _unchanged(world, case)
+
+
+def _all_municipalities():
+    return Organisation.objects.filter(kind=OrganisationKind.MUNICIPALITY).order_by("name")
+
+
+def test_the_referrer_reads_where_the_referral_went_in_my_referrals(client, world):
+    case = world.refer(safe_contact="Kun sms efter kl. 16")
+    new = forward(world, case)
+    client.force_login(world.first_contact)
+
+    html = text(client.get(reverse("cases:my_referrals")))
+
+    old_row = html[html.index(case.reference) : html.index("</tr>", html.index(case.reference))]
+    assert "Videresendt til Andenkommune" in old_row
+    new_row = html[html.index(new.reference) : html.index("</tr>", html.index(new.reference))]
+    assert "Andenkommune" in new_row and "Sendt" in new_row
+    assert COMMENT not in html
+    assert "Kun sms efter kl. 16" not in html
+    assert client.get(new.get_absolute_url()).status_code == 404
+    assert client.get(case.get_absolute_url()).status_code == 404
+
+
+def test_the_receiving_visitator_reads_why_and_from_where(client, world):
+    case = world.refer(reason="Ekskæresten venter ved jobcentret")
+    new = forward(world, case)
+    client.force_login(world.other_visitator)
+
+    html = text(client.get(new.get_absolute_url()))
+
+    assert "Videresendt fra anden kommune" in html
+    assert f"Testkommune: {COMMENT}" in html
+    assert "Ekskæresten venter ved jobcentret" in html
+    assert world.first_contact.get_full_name() in html  # who referred, to call them back
+    assert client.get(case.get_absolute_url()).status_code == 404
+
+
+def test_the_police_read_that_the_case_was_forwarded_but_not_why_or_from_where(client, world):
+    case = world.refer(consents=[(ConsentPartner.POLICE, ConsentScope.CONTACT)])
+    new = forward(world, case)
+    new = services.start_triage(actor=world.other_visitator, case=new)
+    services.triage(
+        actor=world.other_visitator, case=new, is_stalking=True, reasoning="Ja", to_police=True
+    )
+    client.force_login(world.police_contact)
+
+    response = client.get(new.get_absolute_url())
+
+    assert response.status_code == 200
+    html = text(response)
+    assert "Videresendt fra anden kommune" in html
+    assert COMMENT not in html
+    assert "Testkommune" not in html
+
+
+def test_the_sending_visitator_reads_where_it_went_on_the_closed_case(client, world):
+    case = world.refer()
+    forward(world, case)
+    client.force_login(world.visitator)
+
+    html = text(client.get(case.get_absolute_url()))
+
+    assert "Videresendt til Andenkommune" in html  # the referral's status
+    assert COMMENT in html  # the closing comment
+    assert "Overdraget til anden myndighed" in html
+
+
+def test_the_targets_are_the_other_municipalities_with_a_current_visitator(world):
+    from cases.selectors import forward_targets
+
+    far = OrganisationFactory(name="Fjernkommune", code="FJK")
+    user_with_role(Role.VISITATOR, far, username="fjernvisitator")
+    OrganisationFactory(name="Tomkommune", code="TOM")
+    gone = OrganisationFactory(name="Gammelkommune", code="GAM")
+    user_with_role(Role.VISITATOR, gone, username="gammel")
+    RoleAssignment.objects.filter(organisation=gone).update(valid_to=datetime.date(2021, 1, 1))
+    case = world.refer()
+
+    names = [m.name for m in forward_targets(case)]
+
+    assert names == ["Andenkommune", "Fjernkommune"]
+
+
+def test_the_citizens_copy_of_each_case_tells_the_forwarding(world):
+    from cases import subject_access
+
+    case = world.refer()
+    new = forward(world, case)
+
+    old_copy = subject_access.collect(Case.objects.select_related("municipality").get(pk=case.pk))
+    new_copy = subject_access.collect(Case.objects.select_related("municipality").get(pk=new.pk))
+
+    assert [r["status_label"] for r in old_copy["referrals"]] == ["Videresendt"]
+    assert [r["status_label"] for r in new_copy["referrals"]] == ["Sendt"]
+    assert {e["kind"] for e in old_copy["timeline"]} >= {EventKind.FORWARDED_OUT}
+    assert [e["summary"] for e in new_copy["timeline"]] == [f"Testkommune: {COMMENT}"]
+    # Each copy stays within its own municipality: neither names the other case.
+    assert new.reference not in str(old_copy) and case.reference not in str(new_copy)

@@ -185,6 +185,37 @@ CASE_MATRIX = {
         "disqualified":         _NONE,
         "anonymous":            _ANON,
     },
+    # Forwarding a misdirected referral to another municipality: where declining is. The
+    # other municipality's visitator (the receiver in POST_DATA) does not see the old case.
+    "cases:forward": {
+        "first_contact":        _NONE,
+        "visitator":            "200  200  403  403  403  403",
+        "deputy_visitator":     "200  200  403  403  403  403",
+        "coordinator":          "404  404  403  403  404  403",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
+    # The confirmed forwarding (302 back to the case, now closed).
+    "cases:forward POST": {
+        "first_contact":        _NONE,
+        "visitator":            "302  302  403  403  403  403",
+        "deputy_visitator":     "302  302  403  403  403  403",
+        "coordinator":          "404  404  403  403  404  403",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
     "cases:add_note": {role: _POST_ONLY for role in ROLES[:-1]} | {"anonymous": _ANON},
     "cases:add_note POST": {
         "first_contact":        _NONE,
@@ -384,6 +415,12 @@ POST_DATA = {
     "cases:add_note POST": {"text": "Matrix-notat"},
     "cases:reveal_cpr POST": {},
     "cases:refer_partner POST": {},
+    # To Andenkommune (code AND), whose visitator is other_visitator.
+    "cases:forward POST": {
+        "municipality": "AND",
+        "comment": "Borgeren bor i Andenkommune",
+        "bekraeft": "1",
+    },
     "cases:network_meeting_create POST": {
         "held_on": timezone.localdate().isoformat(),
         "participants": "Borgeren, primær koordinator, politiets kontaktperson",

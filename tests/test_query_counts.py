@@ -24,7 +24,8 @@ In between, per page (measured on SQLite; PostgreSQL runs the same statements):
   municipality and the latest assessment's id (no "waiting for you" box on this page); the
   assessments.
 - my referrals (first contact), 3: may the user refer at all (EXISTS); COUNT; the page of
-  referrals with case and receiving organisation joined, only the columns shown.
+  referrals with case and receiving organisation joined, only the columns shown; also when
+  they were forwarded (where to is joined as well).
 - case page (coordinator, full access), 11: the case with municipality and responsible; the
   CHANGE grant (cached on the case for the request); one "is the user disqualified" EXISTS
   per action the user's role could take (4 for the owner: the same query repeated, see the
@@ -115,6 +116,17 @@ def _refer_mixed(world, _case):
         world.refer(**kwargs)
 
 
+def _forwarded(world):
+    """A referral the visitator forwarded to another municipality: the referrer's list shows
+    the old one ("Videresendt til ...") and the new one."""
+    return services.forward_to_municipality(
+        actor=world.visitator,
+        case=world.refer(),
+        municipality=world.other_municipality,
+        comment="Borgeren bor i Andenkommune",
+    )
+
+
 PAGES = {
     "triage_dashboard": Page(
         role="visitator",
@@ -150,6 +162,13 @@ PAGES = {
         first=lambda world: world.refer(),
         url=lambda world, case: reverse("cases:my_referrals"),
         more=lambda world, case: world.refer(),
+    ),
+    "my_referrals_forwarded": Page(
+        role="first_contact",
+        max_queries=9,
+        first=_forwarded,
+        url=lambda world, case: reverse("cases:my_referrals"),
+        more=lambda world, case: _forwarded(world),
     ),
     "case_page_coordinator": Page(
         role="coordinator",

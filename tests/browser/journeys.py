@@ -61,6 +61,24 @@ def _forms_for(user, case, action: Action) -> list[Step]:
     url = lambda name, *args: reverse(f"cases:{name}", args=[ref, *args])  # noqa: E731
     if action == "decline":  # declining an incoming referral (its own action since the rule split)
         return [Step("afvis henvisning (fejl)", url("decline_incoming"), submit=SUBMIT)]
+    if action is Action.FORWARD:
+        if services.forward_problem(case.referrals.all()):
+            return []  # triaged before: nothing open to forward, and no button for it
+        steps = [Step("videresend (fejl)", url("forward"), submit=SUBMIT)]
+        target = selectors.forward_targets(case).first()
+        if target is not None:
+            # The confirmation that names the municipality (nothing is forwarded yet).
+            steps.append(
+                Step(
+                    "videresend, bekræft",
+                    url("forward"),
+                    submit=SUBMIT,
+                    select={"#id_municipality": target.code},
+                    fill={"#id_comment": "Borgeren er flyttet dertil"},
+                    expect_errors=False,
+                )
+            )
+        return steps
     if action is Action.START_TRIAGE:
         return []  # a button on the case page (POST); the decline form is its sibling
     if action is Action.TRIAGE:
