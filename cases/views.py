@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cooperation.models import Role
@@ -52,6 +53,10 @@ from .models import ConsentPartner, Referral, Urgency
 
 User = get_user_model()
 PAGE_SIZE = 25
+MSG_NO_FORWARD_TARGET = gettext_lazy(
+    "Ingen anden kommune i Samvirke har en stalkingvisitator lige nu, så henvisningen kan ikke "
+    "videresendes her. Afvis den, og skriv, hvor borgeren kan henvises."
+)
 
 
 def _page(request, queryset, *, count: int | None = None):
@@ -543,7 +548,11 @@ def forward(request, reference):
     if problem:
         messages.error(request, problem)
         return redirect(case)
-    form = ForwardForm(request.POST or None, municipalities=selectors.forward_targets(case))
+    targets = selectors.forward_targets(case)
+    if not targets.exists():
+        messages.error(request, MSG_NO_FORWARD_TARGET)
+        return redirect(case)
+    form = ForwardForm(request.POST or None, municipalities=targets)
     confirming = False
     if request.method == "POST" and form.is_valid():
         municipality = form.cleaned_data["municipality"]

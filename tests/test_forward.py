@@ -562,6 +562,19 @@ def test_the_case_page_offers_no_forwarding_without_an_open_referral(client, wor
     assert "ingen åben henvisning at videresende" in text(response)
 
 
+def test_without_another_municipality_to_receive_it_the_form_says_so(client, world):
+    RoleAssignment.objects.filter(user=world.other_visitator).update(
+        valid_to=datetime.date(2021, 1, 1)
+    )
+    case = world.refer()
+    client.force_login(world.visitator)
+
+    response = client.get(url(case), follow=True)
+
+    assert response.redirect_chain[-1][0] == case.get_absolute_url()
+    assert "Ingen anden kommune i Samvirke har en stalkingvisitator" in text(response)
+
+
 def test_the_form_offers_the_other_municipalities_that_have_a_visitator(client, world):
     OrganisationFactory(name="Tomkommune", code="TOM", police_district=world.police)
     case = world.refer()
@@ -608,6 +621,8 @@ def test_the_confirmation_names_the_municipality_and_changes_nothing_yet(client,
 
 
 def test_a_municipality_that_lost_its_visitator_is_no_longer_a_choice(client, world):
+    far = OrganisationFactory(name="Fjernkommune", code="FJK")
+    user_with_role(Role.VISITATOR, far, username="fjernvisitator")
     case = world.refer()
     client.force_login(world.visitator)
     RoleAssignment.objects.filter(user=world.other_visitator).update(
