@@ -16,6 +16,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from cases.cpr import cpr_index, encrypt_cpr
 from cases.deadlines import add_working_days
@@ -41,6 +42,7 @@ from cases.models import (
     YesNoUnknown,
 )
 from cooperation.models import Organisation, OrganisationKind, Role, RoleAssignment, Unit
+from stalkingpakke.models import FilledForm, ToolKind, ToolVersion
 
 User = get_user_model()
 
@@ -636,6 +638,42 @@ class _Loader:
         _reset_sequences(Note, CaseEvent)
         return len(notes), len(events)
 
+    def assessments(self):
+        """The situation assessment of most stalking cases, some assessed twice, a quarter of
+        them with a high-risk sign answered yes: the lists' risk mark and the case page's risk
+        banner read the newest one (stalkingpakke.services.risk_summary)."""
+        rng = self.rng
+        version = ToolVersion.objects.filter(kind=ToolKind.ASSESSMENT).order_by("-pk").first()
+        content = version.content
+        fields = [f["key"] for section in content["sections"] for f in section["fields"]]
+        indicators = content["risk_indicators"]
+        high = [r["key"] for r in indicators if r.get("high_risk")]
+        rows, form_id = [], 0
+        for s in self.specs:
+            stalking = s["triaged_at"] and s["closing_reason"] != ClosingReason.NOT_STALKING
+            if not stalking or rng.random() > 0.8:
+                continue
+            end = s["closed_at"] or self.now
+            for _ in range(1 if rng.random() > 0.25 else 2):
+                answers = {key: _text(rng, 1, 2) for key in fields}
+                for r in indicators:
+                    answers[f"risk:{r['key']}"] = _pick(
+                        rng, [("yes", 2), ("no", 6), ("unknown", 2)]
+                    )
+                if high and rng.random() < 0.25:
+                    answers[f"risk:{rng.choice(high)}"] = "yes"
+                at = s["triaged_at"] + (end - s["triaged_at"]) * rng.random()
+                form_id += 1
+                rows.append((form_id, s["pk"], version.pk, Jsonb(answers), s["responsible"], at))
+        _copy(
+            FilledForm,
+            ["id", "case_id", "tool_version_id", "answers", "created_by_id", "created_at"]
+            + ["updated_at", "version"],
+            [(*row, row[-1], 1) for row in rows],
+        )
+        _reset_sequences(FilledForm)
+        return len(rows)
+
 
 def load() -> dict:
     """Fill an empty, migrated database. Returns the counts and the users/case to measure."""
@@ -646,6 +684,7 @@ def load() -> dict:
         loader.cases()
         n_referrals, n_consents, n_grants = loader.referrals_consents_grants()
         n_notes, n_events = loader.notes_and_events()
+        n_assessments = loader.assessments()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     return {
@@ -656,4 +695,5 @@ def load() -> dict:
         "grants": n_grants,
         "notes": n_notes,
         "events": n_events,
+        "assessments": n_assessments,
     }

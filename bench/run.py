@@ -176,7 +176,9 @@ def setup_database(reuse: bool) -> dict:
     )
     log(
         "  {cases} cases, {notes} notes, {events} case events, {referrals} referrals, "
-        "{consents} consents, {grants} grants, {users} users".format(**counts)
+        "{consents} consents, {grants} grants, {assessments} assessments, {users} users".format(
+            **counts
+        )
     )
     log(f"  migrate {info['migrate_seconds']} s, load + VACUUM ANALYZE {info['load_seconds']} s")
     return info
