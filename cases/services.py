@@ -99,6 +99,10 @@ MSG_FORWARD_NO_VISITATOR = _(
 )
 MSG_FORWARD_COMMENT = _("Skriv, hvorfor henvisningen videresendes. Modtageren kan læse det.")
 MSG_FORWARD_COMMENT_LONG = _("Skriv begrundelsen kortere: højst %(limit)d tegn.")
+MSG_FORWARDED_NO_REOPEN = _(
+    "Henvisningen er videresendt til en anden kommune, som nu har borgerens sag. Sagen kan "
+    "ikke genåbnes her; kontakt den anden kommunes stalkingvisitator."
+)
 MSG_NOTHING_TO_FORWARD = _(
     "Sagen har ingen åben henvisning at videresende, for den har været visiteret før. Afvis "
     "den i stedet, og aftal overdragelsen med den anden kommunes stalkingvisitator."
@@ -166,12 +170,14 @@ def _revoke(user, case: Case, *codenames: str) -> None:
         remove_perm(f"cases.{codename}", user, case)
 
 
-def _visitator_of(municipality: Organisation, case: Case | None = None):
+def _visitator_of(municipality: Organisation, case: Case | None = None, *, excluding=()):
     """The visitator who answers for the municipality now (the deputy if the visitator is
-    away or disqualified on this case)."""
+    away or disqualified on this case, or among the users `excluding`)."""
     holders = current_holders(municipality.pk, Role.VISITATOR)
     if case is not None and case.pk:
         holders = holders.exclude(user__disqualifications__case=case)
+    if excluding:
+        holders = holders.exclude(user_id__in=excluding)
     holder = holders.first()
     if holder is None:
         raise TransitionError(MSG_NO_VISITATOR, code="no_visitator")
@@ -259,14 +265,18 @@ def _open_referred_case(
     referrals: list[dict],
     consents: Iterable[dict],
     now,
+    disqualifications: Iterable[dict] = (),
 ) -> tuple[Case, list[Referral]]:
     """A new case in the municipality's triage queue, as a referral makes it (refer) and as a
     forwarded one is made again in the municipality it belongs to (forward_to_municipality):
     the municipality's reference, its visitator responsible, its deadline from today, a
     referral to the visitator for each of `referrals` (from_user, from_organisation,
     from_unit_id, reason), the consents, and an acute alert for each referral after the
-    commit. `person`: the Case's fields about the person exposed."""
-    visitator = _visitator_of(municipality)
+    commit. `person`: the Case's fields about the person exposed. `disqualifications` (user_id,
+    reason, created_by_id) hold on the new case from the start: no visitator among them is
+    made responsible for it."""
+    disqualifications = list(disqualifications)
+    visitator = _visitator_of(municipality, excluding=[d["user_id"] for d in disqualifications])
     case = Case(
         reference=_next_reference(municipality, timezone.localdate(now).year),
         municipality=municipality,
@@ -291,6 +301,8 @@ def _open_referred_case(
     ]
     for consent in consents:
         Consent.objects.create(case=case, **consent)
+    for disqualification in disqualifications:
+        Disqualification.objects.create(case=case, **disqualification)
     if case.urgency == Urgency.ACUTE:
         for referral in created:
             # robust: a broker that is down must not fail the referral; the relay sends it.
@@ -557,12 +569,24 @@ def close(
     return case
 
 
+def reopen_problem(referrals) -> str | None:
+    """Why the closed case cannot be reopened, or None if it can: its referral was forwarded
+    to another municipality, which has the citizen's case now (two open cases about one person
+    in two municipalities would let it fall between them). Takes the case's referrals, so
+    that the case page can ask with the list it has already loaded."""
+    if any(r.status == ReferralStatus.FORWARDED for r in referrals):
+        return MSG_FORWARDED_NO_REOPEN
+    return None
+
+
 @transaction.atomic
 def reopen(*, actor, case: Case, comment: str, request=None) -> Case:
     """A closed case comes back: to the coordinator who owned it, or to the visitator."""
     case = _lock(case)
     require(actor, Action.REOPEN, case)
     _require_state(case, CaseState.CLOSED)
+    if reopen_problem(case.referrals.all()):
+        raise TransitionError(MSG_FORWARDED_NO_REOPEN, code="forwarded")
     if not comment.strip():
         raise ValidationError({"comment": MSG_REASON_REQUIRED}, code="required")
     owner = case.responsible
@@ -853,6 +877,12 @@ def forward_to_municipality(
             }
             for consent in case.consents.filter(withdrawn_at__isnull=True).order_by("pk")
         ],
+        # Whoever must not see the citizen's case (the person who stalks, a relative) must
+        # not see it in the next municipality either: a police contact or DSC advisor may
+        # well reach both.
+        disqualifications=case.disqualifications.order_by("pk").values(
+            "user_id", "reason", "created_by_id"
+        ),
         now=now,
     )
     for old, new in zip(open_referrals, new_referrals, strict=True):

@@ -311,6 +311,7 @@ def case_detail(request, reference):
         ],
         # Next to declining: when the referral may be sent on to another municipality.
         "can_forward": Action.FORWARD in actions and not services.forward_problem(referrals),
+        "can_reopen": Action.REOPEN in actions and not services.reopen_problem(referrals),
         "duplicates": selectors.possible_duplicates(case, request.user)[:5]
         if Action.JOIN in actions
         else None,

@@ -28,6 +28,7 @@ from cases.models import (
     Consent,
     ConsentPartner,
     ConsentScope,
+    Disqualification,
     EventKind,
     NetworkMeeting,
     Note,
@@ -787,3 +788,76 @@ def test_the_citizens_copy_of_each_case_tells_the_forwarding(world):
     assert [e["summary"] for e in new_copy["timeline"]] == [f"Testkommune: {COMMENT}"]
     # Each copy stays within its own municipality: neither names the other case.
     assert new.reference not in str(old_copy) and case.reference not in str(new_copy)
+
+
+# --- who must not see the case, and what cannot come back -------------------------------------
+
+
+def test_a_disqualification_travels_with_the_referral_and_keeps_the_person_out_there(world):
+    """The police contact reaches both municipalities (one district): disqualified on the
+    citizen's case here, they stay out of it in the municipality it is forwarded to, also
+    once it is routed to the police there."""
+    other_coordinator = user_with_role(Role.COORDINATOR, world.other_municipality)
+    deputy_police = user_with_role(Role.POLICE_CONTACT, world.police, deputy=True)
+    case = world.refer(consents=[(ConsentPartner.POLICE, s) for s in ConsentScope.values])
+    services.disqualify(
+        actor=world.visitator, case=case, user=world.police_contact, reason="Kender udøveren"
+    )
+
+    new = forward(world, case)
+
+    moved = new.disqualifications.get()
+    assert (moved.user, moved.reason, moved.created_by) == (
+        world.police_contact,
+        "Kender udøveren",
+        world.visitator,
+    )
+    services.start_triage(actor=world.other_visitator, case=new)
+    services.triage(
+        actor=world.other_visitator,
+        case=reload(new),
+        is_stalking=True,
+        reasoning="Stalking",
+        coordinator=other_coordinator,
+        to_police=True,
+        to_dsc=False,
+    )
+    assert not sees(world.police_contact, new)
+    assert sees(deputy_police, new) and sees(other_coordinator, new)
+
+
+def test_a_visitator_disqualified_on_the_case_is_not_made_responsible_for_it_there(world):
+    deputy = user_with_role(Role.VISITATOR, world.other_municipality, deputy=True)
+    case = world.refer()
+    # Set up directly: the other municipality's visitator is nobody this case's people reach.
+    Disqualification.objects.create(
+        case=case, user=world.other_visitator, reason="Nabo", created_by=world.visitator
+    )
+
+    new = reload(forward(world, case))
+
+    assert new.responsible == deputy
+    assert to_visitator(new).to_user == deputy
+    assert not sees(world.other_visitator, new)
+
+
+def test_a_forwarded_case_cannot_be_reopened_and_its_page_does_not_offer_it(world, client):
+    case = world.in_triage()
+    forward(world, case)
+
+    with pytest.raises(TransitionError) as exc:
+        services.reopen(actor=world.visitator, case=reload(case), comment="Fortrudt")
+
+    assert exc.value.code == "forwarded"
+    assert reload(case).state == CaseState.CLOSED
+    client.force_login(world.visitator)
+    page = client.get(case.get_absolute_url()).content.decode()
+    assert reverse("cases:reopen", args=[case.reference]) not in page
+
+
+def test_a_declined_case_can_still_be_reopened_from_its_page(world, client):
+    case = world.in_triage()
+    services.decline_incoming(actor=world.visitator, case=case, reason="Forkert kommune")
+    client.force_login(world.visitator)
+    page = client.get(case.get_absolute_url()).content.decode()
+    assert reverse("cases:reopen", args=[case.reference]) in page
