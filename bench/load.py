@@ -662,13 +662,16 @@ class _Loader:
                     )
                 if high and rng.random() < 0.25:
                     answers[f"risk:{rng.choice(high)}"] = "yes"
+                is_high = any(answers[f"risk:{key}"] == "yes" for key in high)
                 at = s["triaged_at"] + (end - s["triaged_at"]) * rng.random()
                 form_id += 1
-                rows.append((form_id, s["pk"], version.pk, Jsonb(answers), s["responsible"], at))
+                rows.append(
+                    (form_id, s["pk"], version.pk, Jsonb(answers), is_high, s["responsible"], at)
+                )
         _copy(
             FilledForm,
-            ["id", "case_id", "tool_version_id", "answers", "created_by_id", "created_at"]
-            + ["updated_at", "version"],
+            ["id", "case_id", "tool_version_id", "answers", "high_risk", "created_by_id"]
+            + ["created_at", "updated_at", "version"],
             [(*row, row[-1], 1) for row in rows],
         )
         _reset_sequences(FilledForm)

@@ -347,11 +347,17 @@ class NetworkMeetingEditForm(NetworkMeetingForm):
 SEARCH_LABEL = _("Søg på sagsnummer, navn eller CPR-nummer")
 
 
+# The lists' filter on the high-risk mark (cases.selectors._high_risk): what the reader may see
+# of the latest assessment, as the mark itself.
+HIGH_RISK_LABEL = _("Kun sager med høj risiko ved seneste afdækning")
+
+
 class CaseListFilterForm(DkfdsFormMixin, forms.Form):
     q = forms.CharField(label=SEARCH_LABEL, required=False, max_length=100)
     state = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("Alle")), *CaseState.choices]
     )
+    high_risk = forms.BooleanField(label=HIGH_RISK_LABEL, required=False)
 
 
 class QueueFilterForm(DkfdsFormMixin, forms.Form):
@@ -369,3 +375,4 @@ class QueueFilterForm(DkfdsFormMixin, forms.Form):
         choices=[("", _("Alle")), *Urgency.choices],
     )
     overdue = forms.BooleanField(label=_("Kun overskredne frister"), required=False)
+    high_risk = forms.BooleanField(label=HIGH_RISK_LABEL, required=False)

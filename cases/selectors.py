@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q, Value, When
-from django.db.models.functions import Lower, NullIf
+from django.db.models.functions import Coalesce, Lower, NullIf
 from django.http import Http404
 from django.utils import timezone
 
@@ -90,37 +90,21 @@ CASE_ROW_FIELDS = (
 )
 
 
-def _readable_assessment(user):
-    """Each row's latest assessment (its id) where the user may read it, by the rule of the
-    case page's risk banner (cases.views._risk_signs); NULL elsewhere. mark_high_risk reads
-    whether it shows high-risk signs, for the whole page in one query."""
+def _high_risk(user):
+    """Whether each row's latest assessment shows high-risk signs answered yes, where the user
+    may read the assessment by the rule of the case page's risk banner (cases.views._risk_signs);
+    False elsewhere. A column of the list's own query: the lists mark and filter by it."""
     from stalkingpakke.models import ToolKind
-    from stalkingpakke.services import latest_form_id
+    from stalkingpakke.services import latest_form_field
 
     readable = scope_readable(user, ASSESSMENT_SCOPE)
     if readable is None:
-        return Value(None, output_field=models.IntegerField())
+        return Value(False)
     return models.Case(
-        When(readable, then=latest_form_id(ToolKind.ASSESSMENT)),
-        default=None,
-        output_field=models.IntegerField(),
+        When(readable, then=Coalesce(latest_form_field(ToolKind.ASSESSMENT, "high_risk"), False)),
+        default=False,
+        output_field=models.BooleanField(),
     )
-
-
-def mark_high_risk(page):
-    """Reads the page's rows and sets `high_risk` on each: the latest assessment of the case
-    that the user may read shows high-risk signs answered yes (risk_summary's "high"). One
-    query for the page, whatever its length; none if no row has an assessment to read. For
-    pages of the lists below, whose rows carry `readable_assessment`."""
-    from stalkingpakke.services import high_risk_forms
-
-    rows = list(page.object_list)
-    form_ids = {row.readable_assessment for row in rows} - {None}
-    high = high_risk_forms(form_ids) if form_ids else set()
-    for row in rows:
-        row.high_risk = row.readable_assessment in high
-    page.object_list = rows
-    return page
 
 
 def _matching(search: str) -> Q:
@@ -139,14 +123,14 @@ def unfiltered_queue_size(counts: dict[str, int]) -> int:
     return counts["referred"] + counts["in_triage"]
 
 
-def triage_queue(user, *, state=None, urgency=None, overdue=False, search=""):
+def triage_queue(user, *, state=None, urgency=None, overdue=False, high_risk=False, search=""):
     cases = (
         municipality_cases(user)
         .filter(state__in=OPEN_TRIAGE_STATES)
         .only(*QUEUE_ROW_FIELDS)
         .annotate(
             possible_duplicate=_duplicate_exists(user),
-            readable_assessment=_readable_assessment(user),
+            high_risk=_high_risk(user),
         )
     )
     if state in OPEN_TRIAGE_STATES:
@@ -155,6 +139,8 @@ def triage_queue(user, *, state=None, urgency=None, overdue=False, search=""):
         cases = cases.filter(urgency=urgency)
     if overdue:
         cases = cases.filter(triage_deadline__lt=timezone.localdate())
+    if high_risk:
+        cases = cases.filter(high_risk=True)
     if search:
         cases = cases.filter(_matching(search))
     return cases.order_by("-urgency", "triage_deadline", "received_at")
@@ -196,32 +182,36 @@ def possible_duplicates(case: Case, user):
     )
 
 
-def my_cases(user, *, include_closed=False, search=""):
+def my_cases(user, *, include_closed=False, high_risk=False, search=""):
     cases = (
         cases_visible_to(user)
         .filter(responsible=user)
         .select_related("municipality")
         .only(*CASE_ROW_FIELDS)
-        .annotate(readable_assessment=_readable_assessment(user))
+        .annotate(high_risk=_high_risk(user))
     )
     if not include_closed:
         cases = cases.exclude(state=CaseState.CLOSED)
+    if high_risk:
+        cases = cases.filter(high_risk=True)
     if search:
         cases = cases.filter(_matching(search))
     return cases.order_by("state", "-received_at")
 
 
-def municipality_case_list(user, *, state=None, search=""):
+def municipality_case_list(user, *, state=None, high_risk=False, search=""):
     """Every case of the municipalities where the user is visitator, in any state: the
     visitator finds a case that has left the queue (a citizen calling back, a closed case)."""
     cases = (
         municipality_cases(user)
         .select_related("municipality")
         .only(*CASE_ROW_FIELDS)
-        .annotate(readable_assessment=_readable_assessment(user))
+        .annotate(high_risk=_high_risk(user))
     )
     if state in CaseState.values:
         cases = cases.filter(state=state)
+    if high_risk:
+        cases = cases.filter(high_risk=True)
     if search:
         cases = cases.filter(_matching(search))
     return cases.order_by("-received_at", "-pk")
@@ -244,7 +234,7 @@ def partner_cases(user, *, search=""):
     cases = (
         cases_visible_to(user)
         .filter(Exists(granted))
-        .annotate(name_shared=name_shared, readable_assessment=_readable_assessment(user))
+        .annotate(name_shared=name_shared, high_risk=_high_risk(user))
         .select_related("municipality")
         .only(*CASE_ROW_FIELDS)
         .order_by("-received_at")

@@ -35,6 +35,7 @@ from .access import (
 )
 from .cpr import reveal
 from .forms import (
+    HIGH_RISK_LABEL,
     CaseListFilterForm,
     CloseForm,
     ConsentForm,
@@ -150,7 +151,7 @@ def triage_dashboard(request):
     if not has_role(request.user, Role.VISITATOR):
         raise PermissionDenied
     if request.method == "POST":
-        return remember_search(request, "triage", keep=("state", "urgency", "overdue"))
+        return remember_search(request, "triage", keep=("state", "urgency", "overdue", "high_risk"))
     filters = _filters_with_search(QueueFilterForm, request, "triage")
     params = filters.cleaned_data if filters.is_valid() else {}
     queue = selectors.triage_queue(
@@ -158,6 +159,7 @@ def triage_dashboard(request):
         state=params.get("state") or None,
         urgency=params.get("urgency"),
         overdue=params.get("overdue", False),
+        high_risk=params.get("high_risk", False),
         search=params.get("q", ""),
     )
     counts = selectors.state_counts(request.user)
@@ -165,7 +167,7 @@ def triage_dashboard(request):
     context = {
         "filters": filters,
         "search": params.get("q", ""),
-        "page": selectors.mark_high_risk(_page(request, queue, count=known)),
+        "page": _page(request, queue, count=known),
         "counts": counts,
         "waiting": selectors.referrals_waiting_for(request.user)[:10],
         "querystring": querystring_without(request, "side"),
@@ -183,16 +185,19 @@ def municipality_case_list(request):
     if not has_role(request.user, Role.VISITATOR):
         raise PermissionDenied
     if request.method == "POST":
-        return remember_search(request, "municipality_cases", keep=("state",))
+        return remember_search(request, "municipality_cases", keep=("state", "high_risk"))
     filters = _filters_with_search(CaseListFilterForm, request, "municipality_cases")
     params = filters.cleaned_data if filters.is_valid() else {}
     cases = selectors.municipality_case_list(
-        request.user, state=params.get("state") or None, search=params.get("q", "")
+        request.user,
+        state=params.get("state") or None,
+        high_risk=params.get("high_risk", False),
+        search=params.get("q", ""),
     )
     context = {
         "filters": filters,
         "search": params.get("q", ""),
-        "page": selectors.mark_high_risk(_page(request, cases)),
+        "page": _page(request, cases),
         "querystring": querystring_without(request, "side"),
     }
     audit.record_list_read(
@@ -207,14 +212,19 @@ def my_cases(request):
     if not (has_role(request.user, Role.COORDINATOR) or has_role(request.user, Role.VISITATOR)):
         raise PermissionDenied
     if request.method == "POST":
-        return remember_search(request, "my_cases", keep=("lukkede",))
+        return remember_search(request, "my_cases", keep=("lukkede", "high_risk"))
     search = current_search(request, "my_cases")
     include_closed = request.GET.get("lukkede") == "1"
-    cases = selectors.my_cases(request.user, include_closed=include_closed, search=search)
+    high_risk = request.GET.get("high_risk") == "1"
+    cases = selectors.my_cases(
+        request.user, include_closed=include_closed, high_risk=high_risk, search=search
+    )
     context = {
-        "page": selectors.mark_high_risk(_page(request, cases)),
+        "page": _page(request, cases),
         "search": search,
         "include_closed": include_closed,
+        "high_risk": high_risk,
+        "high_risk_label": HIGH_RISK_LABEL,
         "waiting": selectors.referrals_waiting_for(request.user)[:10],
         "querystring": querystring_without(request, "side"),
     }
@@ -235,9 +245,7 @@ def partner_cases(request):
         return remember_search(request, "partner_cases")
     search = current_search(request, "partner_cases")
     context = {
-        "page": selectors.mark_high_risk(
-            _page(request, selectors.partner_cases(request.user, search=search))
-        ),
+        "page": _page(request, selectors.partner_cases(request.user, search=search)),
         "search": search,
         "waiting": selectors.referrals_waiting_for(request.user)[:10],
         "querystring": querystring_without(request, "side"),

@@ -62,6 +62,10 @@ class FilledForm(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="filled_forms")
     tool_version = models.ForeignKey(ToolVersion, on_delete=models.PROTECT, related_name="+")
     answers = models.JSONField(default=dict)
+    # An assessment with a high-risk sign answered yes (risk_summary's "high"), set whenever it
+    # is saved: the lists mark and filter such cases in their own query. It cannot go stale:
+    # the tool version it was filled against never changes (an edit makes a new version).
+    high_risk = models.BooleanField(_("høj risiko"), default=False, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -7,7 +7,6 @@ save; a stale save (someone else saved in between) is refused and the first save
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
-from django.db.models.fields.json import KeyTransform
 from django.utils.translation import gettext_lazy as _
 
 from cases import audit
@@ -35,7 +34,7 @@ def current_tool(kind: str) -> ToolVersion:
     return version
 
 
-# Which of a case's forms of one kind is its latest: latest_form, and latest_form_id for lists.
+# Which of a case's forms of one kind is its latest: latest_form, and latest_form_field for lists.
 NEWEST_FIRST = ("-created_at", "-pk")
 
 
@@ -48,13 +47,13 @@ def latest_form(case: Case, kind: str) -> FilledForm | None:
     )
 
 
-def latest_form_id(kind: str) -> Subquery:
-    """The id of latest_form(case, kind) for each case of a case queryset (on its "pk"), so
-    that a list finds its rows' latest forms in its own query instead of one query a row."""
+def latest_form_field(kind: str, field: str) -> Subquery:
+    """A field of latest_form(case, kind) for each case of a case queryset (on its "pk"), so
+    that a list reads its rows' latest forms in its own query instead of one query a row."""
     return Subquery(
         FilledForm.objects.filter(case=OuterRef("pk"), tool_version__kind=kind)
         .order_by(*NEWEST_FIRST)
-        .values("pk")[:1]
+        .values(field)[:1]
     )
 
 
@@ -85,20 +84,9 @@ def _summarise_risk(indicators: list, answers: dict) -> dict:
     return {"present": present, "high": high, "level": level, "unknown": unknown}
 
 
-def high_risk_forms(form_ids) -> set[int]:
-    """Of these filled-in assessments, the ones whose risk_summary is "high": one query for a
-    whole page of a list. Of the tool version it reads only the risk indicators, a seventh of
-    its content, which would otherwise come again with every row."""
-    rows = (
-        FilledForm.objects.filter(pk__in=form_ids)
-        .annotate(indicators=KeyTransform("risk_indicators", "tool_version__content"))
-        .values_list("pk", "answers", "indicators")
-    )
-    return {
-        pk
-        for pk, answers, indicators in rows
-        if _summarise_risk(indicators or [], answers)["level"] == "high"
-    }
+def is_high_risk(form: FilledForm) -> bool:
+    """What FilledForm.high_risk stores: an assessment whose risk_summary is "high"."""
+    return form.tool_version.kind == ToolKind.ASSESSMENT and risk_summary(form)["level"] == "high"
 
 
 @transaction.atomic
@@ -132,6 +120,7 @@ def save_form(
         if key.startswith("risk:") and value not in RISK_ANSWERS:
             raise ValidationError(_("Svar ja, nej eller ved ikke."), code="risk_answer")
     form.answers = answers
+    form.high_risk = is_high_risk(form)
     if form.pk:
         form.version += 1
     form.save()

@@ -50,6 +50,14 @@ def _current_assessment():
     return ToolVersion.objects.current(ToolKind.ASSESSMENT)
 
 
+def _stored_high_risk(tool_version, answers) -> bool:
+    """FilledForm.high_risk as save_form stores it."""
+    from stalkingpakke.models import FilledForm
+    from stalkingpakke.services import is_high_risk
+
+    return is_high_risk(FilledForm(tool_version=tool_version, answers=answers))
+
+
 class AssessmentFactory(factory.django.DjangoModelFactory):
     """A filled-in assessment stored as it is, past the service: e.g. an earlier one that
     save_form (which edits the latest in place) would never leave behind. `risk` gives the
@@ -64,3 +72,4 @@ class AssessmentFactory(factory.django.DjangoModelFactory):
     created_by = factory.SubFactory(UserFactory)
     risk = factory.Dict({})
     answers = factory.LazyAttribute(lambda o: {f"risk:{k}": v for k, v in o.risk.items()})
+    high_risk = factory.LazyAttribute(lambda o: _stored_high_risk(o.tool_version, o.answers))

@@ -16,9 +16,8 @@ from cases import selectors, services
 from cases.models import Case, ConsentPartner, ConsentScope
 from stalkingpakke.models import FilledForm, ToolKind, ToolVersion
 from stalkingpakke.services import (
-    high_risk_forms,
     latest_form,
-    latest_form_id,
+    latest_form_field,
     risk_summary,
     save_form,
 )
@@ -275,7 +274,7 @@ def test_the_list_finds_the_same_latest_assessment_as_the_case_page(world, high,
     )
     AssessmentFactory(case=none, tool_version=ToolVersion.objects.current(ToolKind.CHECKLIST))
     annotated = dict(
-        Case.objects.annotate(latest=latest_form_id(ToolKind.ASSESSMENT)).values_list(
+        Case.objects.annotate(latest=latest_form_field(ToolKind.ASSESSMENT, "pk")).values_list(
             "pk", "latest"
         )
     )
@@ -286,15 +285,35 @@ def test_the_list_finds_the_same_latest_assessment_as_the_case_page(world, high,
     assert annotated[spread.pk] == newest.pk
 
 
-def test_high_risk_forms_is_risk_summarys_high_for_each_form(world, high, some):
+def test_saving_an_assessment_stores_whether_it_is_high_risk_and_an_edit_updates_it(
+    world, high, some
+):
     case = world.active()
-    forms = [
-        AssessmentFactory(case=case, risk={high: "yes"}),
-        AssessmentFactory(case=case, risk={high: "yes", some: "yes"}),
-        AssessmentFactory(case=case, risk={some: "yes"}),
-        AssessmentFactory(case=case, risk={high: "unknown", some: "no"}),
-        AssessmentFactory(case=case),
-    ]
+    form = assess(world.coordinator, case, **{high: "yes"})
+    assert FilledForm.objects.get(pk=form.pk).high_risk
+
+    form = assess(world.coordinator, case, **{high: "no", some: "yes"})  # edited in place
+
+    assert FilledForm.objects.filter(case=case).count() == 1
+    assert not FilledForm.objects.get(pk=form.pk).high_risk
+    assert risk_summary(form)["level"] == "some"
+
+
+def test_only_an_assessment_is_ever_stored_as_high_risk(world, high):
+    case = world.active()
+    checklist = save_form(actor=world.coordinator, case=case, kind=ToolKind.CHECKLIST, answers={})
+    assert not checklist.high_risk
+
+
+def test_the_migration_marks_the_assessments_saved_before_by_the_version_they_were_filled_against(
+    world, high, some
+):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("stalkingpakke.migrations.0007_filledform_high_risk")
+    case = world.active()
     current = ToolVersion.objects.current(ToolKind.ASSESSMENT)
     later = ToolVersion.objects.create(
         kind=ToolKind.ASSESSMENT,
@@ -309,22 +328,33 @@ def test_high_risk_forms_is_risk_summarys_high_for_each_form(world, high, some):
     without_indicators = ToolVersion.objects.create(
         kind=ToolKind.ASSESSMENT, number=current.number + 2, content={"sections": []}
     )
-    forms += [
+    forms = [
+        AssessmentFactory(case=case, risk=risk, tool_version=current)
+        for risk in (
+            {high: "yes"},
+            {high: "yes", some: "yes"},
+            {some: "yes"},
+            {high: "unknown", some: "no"},
+            {},
+        )
+    ] + [
         AssessmentFactory(case=case, risk={high: "yes"}, tool_version=later),
         AssessmentFactory(case=case, risk={high: "yes"}, tool_version=without_indicators),
     ]
-    with CaptureQueriesContext(connection) as queries:
-        found = high_risk_forms([form.pk for form in forms])
-    assert len(queries.captured_queries) == 1
-    assert found == {form.pk for form in forms if risk_summary(form)["level"] == "high"}
-    assert found == {forms[0].pk, forms[1].pk}
+    FilledForm.objects.update(high_risk=False)  # as they were before the column
+
+    migration.mark_high_risk(apps, None)
+
+    marked = set(FilledForm.objects.filter(high_risk=True).values_list("pk", flat=True))
+    assert marked == {form.pk for form in forms if risk_summary(form)["level"] == "high"}
+    assert marked == {forms[0].pk, forms[1].pk}
 
 
 # ---- cost ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("rows", [1, 30])
-def test_marking_a_page_costs_one_query_however_many_rows(world, high, some, rows):
+def test_the_mark_is_a_column_of_the_lists_own_query(world, high, some, rows):
     for n in range(rows):
         case = world.active(police=True)
         assess(world.coordinator, case, **{(high if n % 2 else some): "yes"})
@@ -335,19 +365,68 @@ def test_marking_a_page_costs_one_query_however_many_rows(world, high, some, row
     ):
         page = Paginator(list_cases(user), 25).page(1)  # counted here, as the view does
         with CaptureQueriesContext(connection) as queries:
-            selectors.mark_high_risk(page)
-        assert len(queries.captured_queries) == 2  # the page's rows, then their assessments
-        for case in page.object_list:  # the case page's reading of the same assessment
+            rows_read = list(page.object_list)
+        assert len(queries.captured_queries) == 1  # the page's rows, marks included
+        for case in rows_read:  # the case page's reading of the same assessment
             summary = risk_summary(latest_form(case, ToolKind.ASSESSMENT))
             assert case.high_risk == (summary["level"] == "high")
-        assert any(case.high_risk for case in page.object_list) == (rows > 1)
+        assert any(case.high_risk for case in rows_read) == (rows > 1)
 
 
-def test_a_page_without_assessments_to_read_costs_no_query_more(world):
-    world.active(dsc=True)
-    world.active(dsc=True)
-    page = Paginator(selectors.partner_cases(world.dsc), 25).page(1)
-    with CaptureQueriesContext(connection) as queries:
-        selectors.mark_high_risk(page)
-    assert len(queries.captured_queries) == 1  # the rows only
-    assert not any(case.high_risk for case in page.object_list)
+# ---- "Kun sager med høj risiko" ------------------------------------------------------------
+
+
+def _references(html: str, *cases) -> list[bool]:
+    return [f">{case.reference}</a>" in html for case in cases]
+
+
+def test_the_coordinator_filters_my_cases_to_the_high_risk_ones(world, client, high, some):
+    risky, calm, unassessed = world.active(), world.active(), world.active()
+    assess(world.coordinator, risky, **{high: "yes"})
+    assess(world.coordinator, calm, **{some: "yes"})
+    client.force_login(world.coordinator)
+
+    html = client.get(MY_CASES, {"high_risk": "1"}).content.decode()
+
+    assert _references(html, risky, calm, unassessed) == [True, False, False]
+    assert 'id="id_high_risk" name="high_risk" value="1" checked' in html
+
+
+def test_the_visitator_filters_the_queue_and_the_municipalitys_cases_to_the_high_risk_ones(
+    world, client, high, some
+):
+    risky_queue, calm_queue = world.in_triage(), world.in_triage()
+    assess(world.visitator, risky_queue, **{high: "yes"})
+    assess(world.visitator, calm_queue, **{some: "yes"})
+    risky_active = world.active()
+    assess(world.coordinator, risky_active, **{high: "yes"})
+    client.force_login(world.visitator)
+
+    queue = client.get(DASHBOARD, {"high_risk": "on"}).content.decode()
+    every = client.get(MUNICIPALITY_CASES, {"high_risk": "on"}).content.decode()
+
+    assert _references(queue, risky_queue, calm_queue) == [True, False]
+    assert _references(every, risky_queue, calm_queue, risky_active) == [True, False, True]
+
+
+def test_the_high_risk_filter_stays_when_the_list_is_searched(world, client):
+    client.force_login(world.visitator)
+    response = client.post(DASHBOARD, {"q": "Hansen", "high_risk": "on"})
+    assert response.status_code == 303
+    assert response["Location"] == f"{DASHBOARD}?high_risk=on"
+    client.force_login(world.coordinator)
+    response = client.post(MY_CASES, {"q": "Hansen", "high_risk": "1"})
+    assert response["Location"] == f"{MY_CASES}?high_risk=1"
+
+
+def test_the_filter_finds_nothing_a_partner_may_not_read(world, client, high):
+    """A police contact without the situation shared reads no mark, so filtering on it can
+    tell them nothing either (the filter is the mark, in SQL)."""
+    case = world.active(police=True)
+    assess(world.coordinator, case, **{high: "yes"})
+    services.withdraw_consent(
+        actor=world.coordinator,
+        consent=case.consents.get(partner=ConsentPartner.POLICE, scope=ConsentScope.SITUATION),
+    )
+    cases = selectors.partner_cases(world.police_contact).filter(high_risk=True)
+    assert not cases.exists()

@@ -134,7 +134,7 @@ def _high_risk_mark(language: str) -> str:
 
 def _risk_mark(case) -> str:
     """The latest assessment has high-risk signs answered yes, where the reader may read the
-    assessment (cases.selectors.mark_high_risk sets high_risk on every row of a list)."""
+    assessment (cases.selectors._high_risk, a column of every list's rows)."""
     return _high_risk_mark(get_language()) if case.high_risk else ""
 
 
