@@ -249,6 +249,14 @@ class ReferralKind(models.TextChoices):
     TO_COORDINATOR = "to_coordinator", _("Til primær koordinator")
     TO_POLICE = "to_police", _("Til politiet")
     TO_DSC = "to_dsc", _("Til Dansk Stalking Center")
+    # The coordinator's onward referrals: to a department of the municipality (a Unit) or to
+    # an actor outside it (a crisis centre, victim counselling, a lawyer). The recipients do
+    # not use Samvirke; the coordinator records the referral and what came of it.
+    TO_UNIT = "to_unit", _("Til intern afdeling")
+    TO_EXTERNAL = "to_external", _("Til ekstern aktør")
+
+
+ONWARD_KINDS = (ReferralKind.TO_UNIT, ReferralKind.TO_EXTERNAL)
 
 
 class ReferralStatus(models.TextChoices):
@@ -304,6 +312,18 @@ class Referral(models.Model):
         blank=True,
         related_name="referrals_received",
     )
+    # An onward referral's recipient (ONWARD_KINDS): a department of the case's municipality,
+    # or the name of an external actor (a place or a profession, not the citizen). For both,
+    # to_organisation is the case's municipality, which keeps the referral.
+    to_unit = models.ForeignKey(
+        "cooperation.Unit",
+        verbose_name=_("til afdeling"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="onward_referrals",
+    )
+    to_external = models.CharField(_("til ekstern aktør"), max_length=200, blank=True)
     reason = models.TextField(_("hvad drejer henvendelsen sig om?"), blank=True)
     decline_reason = models.TextField(_("begrundelse for afvisning"), blank=True)
     created_at = models.DateTimeField(_("sendt"), auto_now_add=True)
@@ -352,11 +372,42 @@ class Referral(models.Model):
             models.CheckConstraint(
                 condition=~Q(status=ReferralStatus.DECLINED) | ~Q(decline_reason=""),
                 name="referral_declined_has_reason",
-            )
+            ),
+            # Exactly one recipient of the right kind: a unit for TO_UNIT, an external actor's
+            # name for TO_EXTERNAL, and neither for the other kinds. An onward referral has no
+            # recipient user (nobody answers it in Samvirke; the coordinator records it).
+            models.CheckConstraint(
+                condition=Q(
+                    kind=ReferralKind.TO_UNIT,
+                    to_unit__isnull=False,
+                    to_external="",
+                    to_user__isnull=True,
+                )
+                | (
+                    Q(kind=ReferralKind.TO_EXTERNAL, to_unit__isnull=True, to_user__isnull=True)
+                    & ~Q(to_external="")
+                )
+                | (~Q(kind__in=ONWARD_KINDS) & Q(to_unit__isnull=True, to_external="")),
+                name="referral_onward_recipient",
+            ),
         ]
 
     def __str__(self):
         return f"{self.case.reference}: {self.get_kind_display()}"
+
+    @property
+    def is_onward(self) -> bool:
+        return self.kind in ONWARD_KINDS
+
+    @property
+    def recipient_name(self) -> str:
+        """Whom the referral went to, as the case page and the lists name it: the department
+        or external actor of an onward referral, else the organisation."""
+        if self.kind == ReferralKind.TO_UNIT:
+            return self.to_unit.name
+        if self.kind == ReferralKind.TO_EXTERNAL:
+            return self.to_external
+        return self.to_organisation.name
 
 
 class ConsentPartner(models.TextChoices):
@@ -522,6 +573,8 @@ class EventKind(models.TextChoices):
     NETWORK_MEETING_CHANGED = "network_meeting_changed", _("Netværksmøde rettet")
     FORWARDED_OUT = "forwarded_out", _("Videresendt til anden kommune")
     FORWARDED_IN = "forwarded_in", _("Videresendt fra anden kommune")
+    ONWARD_REFERRED = "onward_referred", _("Henvist til afdeling eller ekstern aktør")
+    ONWARD_OUTCOME = "onward_outcome", _("Svar på henvisning registreret")
 
 
 class CaseEvent(models.Model):
