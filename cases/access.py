@@ -54,6 +54,8 @@ class Action(StrEnum):
     EDIT_TOOLS = "edit_tools"
     NETWORK_MEETING = "network_meeting"
     REFER_PARTNER = "refer_partner"
+    REFER_ONWARD = "refer_onward"
+    RECORD_ONWARD_OUTCOME = "record_onward_outcome"
 
 
 class Level(StrEnum):
@@ -348,9 +350,13 @@ SUMMARY_FOR_FULL_ACCESS_ONLY = frozenset(
 )
 
 
+ONWARD_EVENTS = (EventKind.ONWARD_REFERRED, EventKind.ONWARD_OUTCOME)
+
+
 def referrals_shown_to(level: Level, referrals: list) -> list:
     """A partner sees the referral to the visitator and the ones to their own organisation
-    kind, not whether the case was also referred to the other partner."""
+    kind, not whether the case was also referred to the other partner, nor the coordinator's
+    onward referrals (to a department or an external actor: the municipality's own work)."""
     if level == Level.FULL:
         return referrals
     own = {Level.POLICE: ReferralKind.TO_POLICE, Level.DSC: ReferralKind.TO_DSC}[level]
@@ -361,10 +367,17 @@ def hidden_events_for(level: Level, scopes: set[str]) -> list[str]:
     """The timeline events a reader at this level does not see at all: for a partner, who is
     disqualified (that is about a colleague, not the citizen), the consents (what the citizen
     agreed to share with the other partner is not theirs to know; what they may read shows
-    on the page itself), and notes and meetings unless the citizen shared the journal."""
+    on the page itself), the onward referrals (which help the citizen was referred to, in
+    the municipality or outside it, is not shared with them), and notes and meetings unless
+    the citizen shared the journal."""
     if level == Level.FULL:
         return []
-    hidden = [EventKind.DISQUALIFIED, EventKind.CONSENT_GIVEN, EventKind.CONSENT_WITHDRAWN]
+    hidden = [
+        EventKind.DISQUALIFIED,
+        EventKind.CONSENT_GIVEN,
+        EventKind.CONSENT_WITHDRAWN,
+        *ONWARD_EVENTS,
+    ]
     if ConsentScope.NOTES not in scopes:
         hidden.append(EventKind.NOTE_ADDED)
     if NETWORK_MEETING_SCOPE not in scopes:
@@ -398,6 +411,12 @@ RULES = {
     Action.NETWORK_MEETING: ({CaseState.IN_TRIAGE, CaseState.ACTIVE}, "full"),
     # Referring an active case to the police or DSC after triage (within the consent).
     Action.REFER_PARTNER: ({CaseState.ACTIVE}, "owner_or_visitator"),
+    # Referring the citizen onward, to a department of the municipality or an external actor,
+    # and recording what came of it: the case's people with full access, like notes and
+    # network meetings. New referrals only while the case is active; an answer also while it
+    # is back in triage (a coordinator who declined the case may have left one open).
+    Action.REFER_ONWARD: ({CaseState.ACTIVE}, "full"),
+    Action.RECORD_ONWARD_OUTCOME: ({CaseState.IN_TRIAGE, CaseState.ACTIVE}, "full"),
     Action.DISQUALIFY: (
         {CaseState.REFERRED, CaseState.IN_TRIAGE, CaseState.ACTIVE, CaseState.CLOSED},
         "visitator",

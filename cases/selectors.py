@@ -250,7 +250,7 @@ def referrals_made_by(user):
     return (
         Referral.objects.filter(from_user=user)
         .exclude(case__disqualifications__user=user)  # inhabil: not even the reference
-        .select_related("case", "to_organisation", "forwarded_as__to_organisation")
+        .select_related("case", "to_organisation", "to_unit", "forwarded_as__to_organisation")
         .only(
             "pk",
             "status",
@@ -258,6 +258,9 @@ def referrals_made_by(user):
             "created_at",
             "responded_at",
             "kind",
+            # An onward referral's department or external actor (Referral.recipient_name).
+            "to_unit__name",
+            "to_external",
             "case__reference",
             "case__state",
             # The name the referrer gave, so they can tell their referrals apart; never more.

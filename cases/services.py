@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.shortcuts import assign_perm, remove_perm
 
-from cooperation.models import Organisation, OrganisationKind, Role, RoleAssignment
+from cooperation.models import Organisation, OrganisationKind, Role, RoleAssignment, Unit
 from cooperation.roles import (
     current_holders,
     has_role,
@@ -24,6 +24,7 @@ from .access import CHANGE, MSG_ANONYMISED, VIEW, Action, is_disqualified, requi
 from .cpr import birth_date_from_cpr, cpr_index, encrypt_cpr, normalise_cpr
 from .deadlines import add_working_days
 from .models import (
+    ONWARD_KINDS,
     AuditAction,
     Case,
     CaseEvent,
@@ -110,6 +111,17 @@ MSG_NOTHING_TO_FORWARD = _(
 # The receiving visitator reads the comment in the new case's timeline (CaseEvent.summary,
 # 500 characters with the sending municipality's name): short enough to arrive whole.
 FORWARD_COMMENT_MAX_LENGTH = 400
+MSG_ONWARD_ONE_RECIPIENT = _(
+    "Vælg enten en afdeling i kommunen eller skriv navnet på en ekstern aktør, ikke begge."
+)
+MSG_ONWARD_UNIT_ELSEWHERE = _("Afdelingen hører ikke til sagens kommune.")
+MSG_ONWARD_REASON = _("Skriv, hvad I beder om hjælp til.")
+MSG_ONWARD_EXTERNAL_TOO_LONG = _("Navnet på den eksterne aktør må højst være 200 tegn.")
+MSG_ONWARD_NOT_ONWARD = _("Det er ikke en henvisning til en afdeling eller en ekstern aktør.")
+MSG_ONWARD_TRANSITION = _(
+    "En henvisning med status »%(current)s« kan ikke få status »%(status)s«. Indlæs siden "
+    "igen og se henvisningens status nu."
+)
 
 
 def _now():
@@ -723,7 +735,13 @@ def respond_to_referral(
 ) -> Referral:
     """The recipient of a routed referral (coordinator, police, DSC) accepts or declines.
     A declined coordinator referral sends the case back to the visitator."""
-    if referral.to_user_id != actor.pk or referral.kind == ReferralKind.TO_VISITATOR:
+    # An onward referral has no recipient in Samvirke: its case's people record the answer
+    # (record_onward_outcome).
+    if (
+        referral.to_user_id != actor.pk
+        or referral.kind == ReferralKind.TO_VISITATOR
+        or referral.kind in ONWARD_KINDS
+    ):
         raise PermissionDenied(MSG_NOT_RECIPIENT)
     case = _lock(referral.case)
     if is_disqualified(actor, case):
@@ -1042,3 +1060,96 @@ def update_network_meeting(
     _event(case, actor, EventKind.NETWORK_MEETING_CHANGED, summary=_meeting_summary(meeting))
     _audit_change(actor, case, "network_meeting", object_id=meeting.pk, request=request)
     return meeting
+
+
+# The answers an onward referral can get, from each status: the department or actor takes it
+# on (accepted) or turns it down (declined, with the reason they gave), and the help is given
+# (completed), also without an answer recorded first. Declined and completed are final.
+ONWARD_TRANSITIONS = {
+    ReferralStatus.SENT: (
+        ReferralStatus.ACCEPTED,
+        ReferralStatus.DECLINED,
+        ReferralStatus.COMPLETED,
+    ),
+    ReferralStatus.ACCEPTED: (ReferralStatus.COMPLETED,),
+}
+
+
+@transaction.atomic
+def refer_onward(
+    *, actor, case: Case, unit: Unit | None = None, external: str = "", reason: str, request=None
+) -> Referral:
+    """The case's coordinator (or the visitator) refers the citizen onward: to a department
+    of the municipality (job centre, family counselling, housing ...) or to an actor outside
+    it (a crisis centre, victim counselling, a lawyer). The recipient does not use Samvirke;
+    the referral records what was asked of whom, and record_onward_outcome what came of it."""
+    case = _lock(case)
+    require(actor, Action.REFER_ONWARD, case)
+    _require_state(case, CaseState.ACTIVE)
+    external = external.strip()
+    if (unit is None) == (not external):
+        raise ValidationError(MSG_ONWARD_ONE_RECIPIENT, code="one_recipient")
+    errors = {}
+    if unit is not None and unit.organisation_id != case.municipality_id:
+        errors["unit"] = ValidationError(MSG_ONWARD_UNIT_ELSEWHERE, code="unit_elsewhere")
+    if len(external) > Referral._meta.get_field("to_external").max_length:
+        errors["external"] = ValidationError(MSG_ONWARD_EXTERNAL_TOO_LONG, code="max_length")
+    if not reason.strip():
+        errors["reason"] = ValidationError(MSG_ONWARD_REASON, code="required")
+    if errors:
+        raise ValidationError(errors)
+    referral = Referral.objects.create(
+        case=case,
+        kind=ReferralKind.TO_UNIT if unit is not None else ReferralKind.TO_EXTERNAL,
+        from_user=actor,
+        from_organisation=case.municipality,
+        to_organisation=case.municipality,
+        to_unit=unit,
+        to_external=external,
+        reason=reason.strip(),
+    )
+    _save(case)
+    # The recipient's name only: what was asked is in the referral, for full access.
+    _event(case, actor, EventKind.ONWARD_REFERRED, summary=referral.recipient_name)
+    _audit_change(actor, case, "refer_onward", object_id=referral.pk, request=request)
+    return referral
+
+
+@transaction.atomic
+def record_onward_outcome(
+    *, actor, referral: Referral, status: str, reason: str = "", request=None
+) -> Referral:
+    """The answer to an onward referral, as the coordinator heard it: taken on (accepted),
+    turned down (declined, with the reason), or the help given (completed). The referral is
+    found again through its case, under the case's lock."""
+    case = _lock(referral.case)
+    require(actor, Action.RECORD_ONWARD_OUTCOME, case)
+    _require_state(case, CaseState.IN_TRIAGE, CaseState.ACTIVE)
+    referral = (
+        Referral.objects.select_for_update()
+        .select_related("to_unit")
+        .filter(case=case, kind__in=ONWARD_KINDS)
+        .filter(pk=referral.pk)
+        .first()
+    )
+    if referral is None:
+        raise ValidationError(MSG_ONWARD_NOT_ONWARD, code="not_onward")
+    if status not in ONWARD_TRANSITIONS.get(referral.status, ()):
+        label = dict(ReferralStatus.choices).get(status, status)
+        raise TransitionError(
+            MSG_ONWARD_TRANSITION,
+            code="illegal_transition",
+            params={"current": referral.get_status_display(), "status": label},
+        )
+    if status == ReferralStatus.DECLINED and not reason.strip():
+        raise ValidationError({"reason": MSG_REASON_REQUIRED}, code="required")
+    referral.status = status
+    referral.decline_reason = reason.strip() if status == ReferralStatus.DECLINED else ""
+    referral.responded_at = _now()
+    referral.responded_by = actor
+    referral.save(update_fields=["status", "decline_reason", "responded_at", "responded_by"])
+    _save(case)
+    summary = f"{referral.recipient_name}: {referral.get_status_display()}"
+    _event(case, actor, EventKind.ONWARD_OUTCOME, summary=summary[:500])
+    _audit_change(actor, case, f"onward_outcome:{status}", referral.pk, request)
+    return referral

@@ -3,7 +3,7 @@ import datetime
 import factory
 from django.contrib.auth import get_user_model
 
-from cooperation.models import Organisation, OrganisationKind, Role, RoleAssignment
+from cooperation.models import Organisation, OrganisationKind, Role, RoleAssignment, Unit
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -25,6 +25,15 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Kommune {n}")
     code = factory.Sequence(lambda n: f"K{n:03d}")
     kind = OrganisationKind.MUNICIPALITY
+
+
+class UnitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Unit
+        django_get_or_create = ("organisation", "name")
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    name = factory.Sequence(lambda n: f"Afdeling {n}")
 
 
 class RoleAssignmentFactory(factory.django.DjangoModelFactory):

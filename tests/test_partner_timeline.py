@@ -81,3 +81,53 @@ def test_dsc_does_not_learn_that_the_case_was_also_referred_to_the_police(world,
     assert world.police.name not in html
     assert world.police_contact.get_full_name() not in html
     assert {r.kind for r in response.context["referrals"]} <= {"to_visitator", "to_dsc"}
+
+
+def _referred_onward(world, case):
+    """A department and an external actor, one declined: names, the ask and the answer."""
+    from .factories import UnitFactory
+
+    unit = UnitFactory(organisation=world.municipality, name="Boliganvisningen")
+    services.refer_onward(actor=world.coordinator, case=case, unit=unit, reason=SECRET)
+    lawyer = services.refer_onward(
+        actor=world.coordinator, case=case, external="Advokatfirmaet Holm", reason="Tilhold"
+    )
+    services.record_onward_outcome(
+        actor=world.coordinator,
+        referral=lawyer,
+        status=ReferralStatus.DECLINED,
+        reason="Sagen er for lille til dem",
+    )
+    return ["Boliganvisningen", "Advokatfirmaet Holm", SECRET, "Sagen er for lille til dem"]
+
+
+@pytest.mark.parametrize("partner", ["police_contact", "dsc"])
+def test_a_partner_does_not_see_the_onward_referrals_their_events_or_reasons(
+    world, client, partner
+):
+    """Even with every consent (the journal notes too): where else the municipality sent the
+    citizen for help is its own work, not shared with police or DSC."""
+    every = [(p, scope) for p in ConsentPartner.values for scope in ConsentScope.values]
+    case = _triaged(world, consents=every, to_police=True, to_dsc=True)
+    words = _referred_onward(world, case)
+
+    client.force_login(getattr(world, partner))
+    response = client.get(case.get_absolute_url())
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert not [word for word in words if word in html]
+    assert {r.kind for r in response.context["referrals"]} <= {
+        "to_visitator",
+        "to_police",
+        "to_dsc",
+    }
+    assert not {e.kind for e in response.context["events"]} & {"onward_referred", "onward_outcome"}
+    assert "Henvist til afdeling" not in html and "Svar på henvisning" not in html
+
+
+def test_the_coordinator_sees_the_onward_referrals_with_their_reasons(world, client):
+    case = _triaged(world, consents=[], to_police=False)
+    words = _referred_onward(world, case)
+    client.force_login(world.coordinator)
+    html = client.get(case.get_absolute_url()).content.decode()
+    assert all(word in html for word in words)
