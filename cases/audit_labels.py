@@ -55,6 +55,12 @@ WHAT_LABELS = {
     "case_form:withdraw_consent": _("Formularen til at trække et samtykke tilbage"),
     "case_form:disqualify": _("Formularen til at registrere inhabilitet"),
     "case_form:network_meeting": _("Formularen til et netværksmøde"),
+    "case_form:refer_onward": _(
+        "Formularen til at henvise borgeren til en afdeling eller en ekstern aktør"
+    ),
+    "case_form:onward_outcome": _(
+        "Formularen til at registrere svaret fra en afdeling eller en ekstern aktør"
+    ),
     # Lists of cases: one entry per page shown, without a case.
     "list:triage_dashboard": _("Listen »Visitation« (sager til visitation)"),
     "list:my_cases": _("Listen »Mine sager«"),
@@ -79,6 +85,10 @@ WHAT_LABELS = {
     "note": _("Et journalnotat"),
     "disqualify": _("Registrering af inhabilitet"),
     "network_meeting": _("Et netværksmøde"),
+    "refer_onward": _("Henvisning til en afdeling i kommunen eller en ekstern aktør"),
+    "onward_outcome:accepted": _("Svar fra en afdeling eller ekstern aktør: modtaget"),
+    "onward_outcome:declined": _("Svar fra en afdeling eller ekstern aktør: afvist"),
+    "onward_outcome:completed": _("Svar fra en afdeling eller ekstern aktør: afsluttet"),
     "incident": _("En registrering i logskemaet"),
     "incident_correction": _("En rettelse i logskemaet"),
     "incident_import": _("En import til logskemaet"),
@@ -107,6 +117,7 @@ WHAT_PREFIX_LABELS = {
     "triage:": _("Visitationen"),
     "refer:": _("Henvisning til en samarbejdspartner"),
     "referral:": _("Svar på en henvisning"),
+    "onward_outcome:": _("Svar fra en afdeling eller ekstern aktør"),
     "consent:": _("Samtykke til deling"),
     "withdraw_consent:": _("Tilbagetrukket samtykke til deling"),
     "consultation:": _("Sparring"),

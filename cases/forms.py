@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cooperation.models import Organisation
+from cooperation.models import Organisation, Unit
 from cooperation.ui import DateInput, DkfdsFormMixin
 
 from .cpr import birth_date_from_cpr, normalise_cpr
@@ -15,6 +15,7 @@ from .models import (
     ConsentPartner,
     ConsentScope,
     PersonKind,
+    ReferralStatus,
     Relation,
     Urgency,
     YesNoUnknown,
@@ -22,6 +23,8 @@ from .models import (
 from .services import (
     FORWARD_COMMENT_MAX_LENGTH,
     MSG_FORWARD_COMMENT,
+    MSG_ONWARD_REASON,
+    MSG_REASON_REQUIRED,
     MSG_ROUTE_NEEDED,
     MSG_ROUTE_NOT_STALKING,
 )
@@ -259,6 +262,114 @@ class ForwardForm(DkfdsFormMixin, forms.Form):
     def __init__(self, *args, municipalities, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["municipality"].queryset = municipalities
+
+
+class OnwardReferralForm(DkfdsFormMixin, forms.Form):
+    """Referring the citizen onward: to a department of the case's municipality or to an
+    external actor. Both fields are on the page (no script needed); the choice says which
+    one counts, and the other is not sent on."""
+
+    UNIT, EXTERNAL = "unit", "external"
+
+    recipient = forms.ChoiceField(
+        label=_("Hvem henviser I til?"),
+        choices=[(UNIT, _("Intern afdeling")), (EXTERNAL, _("Ekstern aktør"))],
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Vælg, om I henviser til en afdeling i kommunen eller en ekstern aktør.")
+        },
+    )
+    unit = forms.ModelChoiceField(
+        label=_("Afdeling i kommunen"),
+        queryset=Unit.objects.none(),
+        required=False,
+        empty_label=_("Vælg afdeling"),
+        help_text=_("Skal udfyldes, hvis I henviser til en intern afdeling."),
+        error_messages={"invalid_choice": _("Vælg en af kommunens afdelinger på listen.")},
+    )
+    external = forms.CharField(
+        label=_("Ekstern aktør"),
+        max_length=200,
+        required=False,
+        help_text=_(
+            "Skal udfyldes, hvis I henviser til en ekstern aktør: stedets eller fagpersonens "
+            "navn, fx Krisecentret, Offerrådgivningen eller en advokat. Ikke borgerens navn."
+        ),
+    )
+    reason = forms.CharField(
+        label=_("Hvad beder I om hjælp til?"),
+        widget=forms.Textarea,
+        max_length=4000,
+        help_text=_(
+            "Kort: hvad skal afdelingen eller aktøren hjælpe borgeren med? Politiet og Dansk "
+            "Stalking Center kan ikke se henvisningen."
+        ),
+        error_messages={"required": MSG_ONWARD_REASON},
+    )
+
+    def __init__(self, *args, units, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units
+        self.fields["unit"].label_from_instance = lambda unit: unit.name
+        # Required with one choice or the other: not labelled "(frivilligt)" (field.html).
+        self.fields["unit"].conditional = self.fields["external"].conditional = True
+
+    def clean(self):
+        data = super().clean()
+        recipient, missing = data.get("recipient"), None
+        if recipient == self.UNIT and not data.get("unit"):
+            missing = ("unit", _("Vælg afdelingen."))
+        elif recipient == self.EXTERNAL and not data.get("external", "").strip():
+            missing = ("external", _("Skriv navnet på den eksterne aktør."))
+        if missing and missing[0] not in self.errors:  # not over "not on the list" or too long
+            self.add_error(*missing)
+        return data
+
+    def recipient_kwargs(self) -> dict:
+        """The chosen recipient for services.refer_onward; the other field is left out."""
+        data = self.cleaned_data
+        if data["recipient"] == self.UNIT:
+            return {"unit": data["unit"], "external": ""}
+        return {"unit": None, "external": data["external"]}
+
+
+# How the answers to an onward referral read in the form (the status's own label is short).
+ONWARD_OUTCOME_LABELS = {
+    ReferralStatus.ACCEPTED: _("Modtaget: de tager sig af det"),
+    ReferralStatus.DECLINED: _("Afvist"),
+    ReferralStatus.COMPLETED: _("Afsluttet: hjælpen er givet"),
+}
+
+
+class OnwardOutcomeForm(DkfdsFormMixin, forms.Form):
+    """The answer to an onward referral: only the statuses allowed from its current one."""
+
+    status = forms.ChoiceField(
+        label=_("Hvad er svaret?"),
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Vælg, hvad der er kommet ud af henvisningen.")},
+    )
+    reason = forms.CharField(
+        label=_("Begrundelse for afvisningen"),
+        widget=forms.Textarea,
+        required=False,
+        max_length=4000,
+        help_text=_("Skal udfyldes, hvis henvisningen er afvist: hvad svarede de?"),
+    )
+
+    def __init__(self, *args, allowed, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [(s, ONWARD_OUTCOME_LABELS[s]) for s in allowed]
+        self.fields["reason"].conditional = True  # required with a decline (field.html)
+        if len(allowed) == 1:
+            self.fields["status"].initial = allowed[0]
+
+    def clean(self):
+        data = super().clean()
+        declined = data.get("status") == ReferralStatus.DECLINED
+        if declined and not data.get("reason", "").strip() and "reason" not in self.errors:
+            self.add_error("reason", MSG_REASON_REQUIRED)
+        return data
 
 
 class ConsentForm(DkfdsFormMixin, forms.Form):

@@ -32,6 +32,12 @@ urlpatterns = [
     path(f"sager/{REF}/inhabilitet/", views.disqualify, name="disqualify"),
     path(f"sager/{REF}/henvis/<str:partner>/", views.refer_partner, name="refer_partner"),
     path(f"sager/{REF}/henvisning/<int:referral_id>/", views.respond_to_referral, name="respond"),
+    path(f"sager/{REF}/henvis-videre/", views.refer_onward, name="refer_onward"),
+    path(
+        f"sager/{REF}/henvis-videre/<int:referral_id>/svar/",
+        views.record_onward_outcome,
+        name="onward_outcome",
+    ),
     path(
         f"sager/{REF}/netvaerksmoeder/ny/",
         views.network_meeting_create,

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cooperation.models import Role
+from cooperation.models import Role, Unit
 from cooperation.roles import current_holders, has_role, municipalities_user_can_refer_to
 from cooperation.ui import apply_errors, querystring_without
 
@@ -44,13 +44,15 @@ from .forms import (
     NetworkMeetingEditForm,
     NetworkMeetingForm,
     NoteForm,
+    OnwardOutcomeForm,
+    OnwardReferralForm,
     QueueFilterForm,
     ReasonForm,
     ReferralForm,
     TriageForm,
 )
 from .list_search import current_search, remember_search
-from .models import ConsentPartner, Referral, Urgency
+from .models import ONWARD_KINDS, ConsentPartner, Referral, Urgency
 
 User = get_user_model()
 PAGE_SIZE = 25
@@ -294,8 +296,12 @@ def case_detail(request, reference):
             "to_user",
             "to_organisation",
             "forwarded_as__to_organisation",
+            "to_unit",
         )
     )
+    # The onward referrals (to a department or an external actor) have their own list, for
+    # full access only; partners are never shown them (referrals_shown_to).
+    onward = [r for r in referrals if r.is_onward]
     consents = (
         list(case.consents.select_related("recorded_by").order_by("partner", "scope", "-given_at"))
         if level == Level.FULL
@@ -308,7 +314,12 @@ def case_detail(request, reference):
         "scopes": scopes,
         "actions": {a.value for a in actions},
         "events": events[:200],
-        "referrals": referrals_shown_to(level, referrals),
+        "referrals": referrals_shown_to(level, [r for r in referrals if not r.is_onward]),
+        # None: not shown (no full access, or none and none can be made now); else a list.
+        "onward_referrals": onward
+        if level == Level.FULL and (onward or Action.REFER_ONWARD in actions)
+        else None,
+        "onward_open": list(services.ONWARD_TRANSITIONS),
         "consents": consents,
         # Police, DSC or both, when the case may be referred to them now (after triage).
         "refer_to": [
@@ -826,4 +837,87 @@ def network_meeting_edit(request, reference, meeting_id):
         request,
         "cases/network_meeting_form.html",
         {"case": case, "form": form, "meeting": meeting},
+    )
+
+
+@login_required
+def refer_onward(request, reference):
+    """Refer the citizen onward: to a department of the case's municipality or to an external
+    actor, with what they are asked to help with."""
+    case = _case_for_action(request, reference)
+    require_may(request.user, Action.REFER_ONWARD, case)
+    units = Unit.objects.filter(organisation_id=case.municipality_id).order_by("name")
+    form = OnwardReferralForm(request.POST or None, units=units)
+    if request.method == "POST" and form.is_valid():
+        try:
+            referral = services.refer_onward(
+                actor=request.user,
+                case=case,
+                reason=form.cleaned_data["reason"],
+                request=request,
+                **form.recipient_kwargs(),
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Henvisningen til %(recipient)s er registreret.")
+                % {"recipient": referral.recipient_name},
+            )
+            return redirect(case)
+    audit.record_read(user=request.user, case=case, what="case_form:refer_onward", request=request)
+    return render(
+        request,
+        "cases/refer_onward_form.html",
+        {"case": case, "form": form, "has_units": units.exists()},
+    )
+
+
+@login_required
+def record_onward_outcome(request, reference, referral_id):
+    """Record the answer to an onward referral: taken on, turned down (why), or done."""
+    case = _case_for_action(request, reference)
+    require_may(request.user, Action.RECORD_ONWARD_OUTCOME, case)
+    referral = get_object_or_404(
+        case.referrals.filter(kind__in=ONWARD_KINDS).select_related("to_unit"), pk=referral_id
+    )
+    allowed = services.ONWARD_TRANSITIONS.get(referral.status)
+    if not allowed:
+        messages.info(
+            request,
+            _("Henvisningen til %(recipient)s har allerede status »%(status)s«.")
+            % {"recipient": referral.recipient_name, "status": referral.get_status_display()},
+        )
+        return redirect(case)
+    form = OnwardOutcomeForm(request.POST or None, allowed=allowed)
+    if request.method == "POST" and form.is_valid():
+        try:
+            referral = services.record_onward_outcome(
+                actor=request.user,
+                referral=referral,
+                status=form.cleaned_data["status"],
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Svaret fra %(recipient)s er registreret: %(status)s.")
+                % {"recipient": referral.recipient_name, "status": referral.get_status_display()},
+            )
+            return redirect(case)
+    audit.record_read(
+        user=request.user,
+        case=case,
+        what="case_form:onward_outcome",
+        object_id=referral.pk,
+        request=request,
+    )
+    return render(
+        request,
+        "cases/onward_outcome_form.html",
+        {"case": case, "referral": referral, "form": form},
     )

@@ -201,6 +201,8 @@ FAMILY_VALUES = {
         "withdraw_consent:{}": ConsentPartner.values,
         # respond_to_referral answers accepted or declined.
         "referral:{}": [ReferralStatus.ACCEPTED, ReferralStatus.DECLINED],
+        # record_onward_outcome records what a department or an external actor answered.
+        "onward_outcome:{}": [s for s in ReferralStatus.values if s != ReferralStatus.SENT],
         "retention_years:{}": None,
     },
     "purpose": {"consultation:{}": ConsultationKind.values},

@@ -22,6 +22,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
@@ -502,3 +503,223 @@ def test_the_onward_events_are_on_the_case_with_their_kinds_in_danish(world, job
         ).order_by("pk")
     ]
     assert labels == ["Henvist til afdeling eller ekstern aktør", "Svar på henvisning registreret"]
+
+
+# --- the pages -------------------------------------------------------------------------------
+
+
+def _refer_url(case):
+    return reverse("cases:refer_onward", args=[case.reference])
+
+
+def _outcome_url(case, referral):
+    return reverse("cases:onward_outcome", args=[case.reference, referral.pk])
+
+
+def test_the_case_page_offers_henvis_videre_on_an_active_case_only(client, world):
+    active, closed = world.active(), world.closed()
+    client.force_login(world.coordinator)
+    assert _refer_url(active) in client.get(active.get_absolute_url()).content.decode()
+    html = client.get(closed.get_absolute_url()).content.decode()
+    assert _refer_url(closed) not in html and "Henvis videre" not in html
+
+
+def test_the_form_lists_the_municipalitys_departments_only(client, world, jobcentre):
+    UnitFactory(organisation=world.other_municipality, name="Andenkommunes Boligkontor")
+    case = world.active()
+    client.force_login(world.coordinator)
+    response = client.get(_refer_url(case))
+    assert response.status_code == 200
+    assert list(response.context["form"].fields["unit"].queryset) == [jobcentre]
+    html = response.content.decode()
+    assert "Jobcentret" in html and "Boligkontor" not in html
+    assert 'type="radio"' in html and "Intern afdeling" in html and "Ekstern aktør" in html
+    assert "frivilligt" not in html  # one of the two is required, whichever is chosen
+    assert AuditEntry.objects.filter(
+        case=case, user=world.coordinator, what="case_form:refer_onward", action=AuditAction.VIEW
+    ).exists()
+
+
+def test_the_coordinator_refers_to_a_department_through_the_form(client, world, jobcentre):
+    case = world.active()
+    client.force_login(world.coordinator)
+    response = client.post(
+        _refer_url(case),
+        # The name typed in the other field before the choice was changed is not sent on.
+        {"recipient": "unit", "unit": jobcentre.pk, "external": "Glemt", "reason": REASON},
+        follow=True,
+    )
+    assert response.redirect_chain == [(case.get_absolute_url(), 302)]
+    referral = case.referrals.get(kind=ReferralKind.TO_UNIT)
+    assert (referral.to_unit, referral.to_external, referral.reason) == (jobcentre, "", REASON)
+    html = response.content.decode()
+    assert "Henvisningen til Jobcentret er registreret." in html
+    assert "Mette" not in str(list(response.context["messages"]))  # the recipient, not the person
+
+
+def test_the_coordinator_refers_to_an_external_actor_through_the_form(client, world, jobcentre):
+    case = world.active()
+    client.force_login(world.coordinator)
+    response = client.post(
+        _refer_url(case),
+        {"recipient": "external", "unit": jobcentre.pk, "external": EXTERNAL, "reason": REASON},
+    )
+    assert response.status_code == 302
+    referral = case.referrals.get(kind=ReferralKind.TO_EXTERNAL)
+    assert (referral.to_unit, referral.to_external) == (None, EXTERNAL)
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"reason": REASON}, "recipient", "Vælg, om I henviser til en afdeling"),
+        ({"recipient": "unit", "reason": REASON}, "unit", "Vælg afdelingen."),
+        ({"recipient": "unit", "unit": "999999", "reason": REASON}, "unit", "på listen"),
+        ({"recipient": "external", "external": "  ", "reason": REASON}, "external", "Skriv navnet"),
+        ({"recipient": "external", "external": "x" * 201, "reason": REASON}, "external", "200"),
+        ({"recipient": "external", "external": EXTERNAL}, "reason", "Skriv, hvad I beder om"),
+    ],
+    ids=["no-choice", "no-unit", "unknown-unit", "no-name", "long-name", "no-reason"],
+)
+def test_a_form_with_an_error_keeps_what_was_typed_and_names_the_field_in_danish(
+    client, world, jobcentre, data, field, message
+):
+    case = world.active()
+    client.force_login(world.coordinator)
+    response = client.post(_refer_url(case), data)
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert list(form.errors) == [field]
+    assert message in " ".join(form.errors[field])
+    html = response.content.decode()
+    assert 'id="error-summary"' in html and f'href="#id_{field}' in html
+    for value in data.values():
+        if value.strip() and value != "999999" and len(value) < 201:
+            assert value in html  # what was typed or chosen is still there
+    assert not case.referrals.filter(kind__in=[ReferralKind.TO_UNIT, ReferralKind.TO_EXTERNAL])
+
+
+def test_a_department_from_another_municipality_sent_by_hand_is_not_on_the_list(client, world):
+    elsewhere = UnitFactory(organisation=world.other_municipality, name="Jobcentret")
+    case = world.active()
+    client.force_login(world.coordinator)
+    response = client.post(
+        _refer_url(case), {"recipient": "unit", "unit": elsewhere.pk, "reason": REASON}
+    )
+    assert response.status_code == 200
+    assert list(response.context["form"].errors) == ["unit"]
+    assert not case.referrals.filter(kind=ReferralKind.TO_UNIT).exists()
+
+
+def test_the_case_page_lists_the_onward_referrals_with_status_in_words_and_an_answer_link(
+    client, world, jobcentre
+):
+    case = world.active()
+    open_one = _to_unit(world, case, jobcentre)
+    declined = _to_external(world, case)
+    _answer(world, declined, DECLINED, reason="Ingen ledige tider")
+    client.force_login(world.coordinator)
+
+    response = client.get(case.get_absolute_url())
+
+    assert [r.pk for r in response.context["onward_referrals"]] == [declined.pk, open_one.pk]
+    assert {r.kind for r in response.context["referrals"]} == {"to_visitator", "to_coordinator"}
+    html = response.content.decode()
+    section = html[html.index('id="onward-heading"') : html.index('id="timeline-heading"')]
+    assert "Jobcentret" in section and EXTERNAL in section and REASON in section
+    assert "Sendt" in section and "Afvist" in section and "Ingen ledige tider" in section
+    assert _outcome_url(case, open_one) in section
+    assert _outcome_url(case, declined) not in section  # answered: nothing more to record
+    assert "Registrér svar" in section
+
+
+def test_the_outcome_form_offers_only_the_answers_allowed_from_the_status_now(client, world):
+    case = world.active()
+    referral = _to_external(world, case)
+    client.force_login(world.coordinator)
+
+    sent = client.get(_outcome_url(case, referral))
+    assert [v for v, _label in sent.context["form"].fields["status"].choices] == [
+        ACCEPTED,
+        DECLINED,
+        COMPLETED,
+    ]
+    assert EXTERNAL in sent.content.decode()
+
+    _answer(world, referral, ACCEPTED)
+    accepted = client.get(_outcome_url(case, referral))
+    assert [v for v, _label in accepted.context["form"].fields["status"].choices] == [COMPLETED]
+    assert (
+        AuditEntry.objects.filter(
+            case=case, what="case_form:onward_outcome", object_id=str(referral.pk)
+        ).count()
+        == 2
+    )
+
+
+def test_the_coordinator_records_an_answer_through_the_form(client, world, jobcentre):
+    case = world.active()
+    referral = _to_unit(world, case, jobcentre)
+    client.force_login(world.coordinator)
+    response = client.post(_outcome_url(case, referral), {"status": ACCEPTED}, follow=True)
+    assert response.redirect_chain == [(case.get_absolute_url(), 302)]
+    assert Referral.objects.get(pk=referral.pk).status == ACCEPTED
+    assert "Svaret fra Jobcentret er registreret: Modtaget." in response.content.decode()
+
+
+def test_a_decline_without_a_reason_comes_back_with_the_choice_kept_and_the_error_on_reason(
+    client, world
+):
+    case = world.active()
+    referral = _to_external(world, case)
+    client.force_login(world.coordinator)
+    response = client.post(_outcome_url(case, referral), {"status": DECLINED, "reason": " "})
+    assert response.status_code == 200
+    assert list(response.context["form"].errors) == ["reason"]
+    html = response.content.decode()
+    assert 'value="declined" class="form-radio" id="id_status_1" required checked' in html
+    assert "frivilligt" not in html  # required with a decline, so not marked optional
+    assert 'href="#id_reason"' in html
+    assert Referral.objects.get(pk=referral.pk).status == SENT
+
+
+def test_an_answered_referral_sends_the_user_back_to_the_case_saying_so(client, world):
+    case = world.active()
+    referral = _to_external(world, case)
+    _answer(world, referral, COMPLETED)
+    client.force_login(world.coordinator)
+    response = client.get(_outcome_url(case, referral), follow=True)
+    assert response.redirect_chain == [(case.get_absolute_url(), 302)]
+    assert "har allerede status »Afsluttet«" in response.content.decode()
+
+
+def test_only_onward_referrals_of_this_case_are_found(client, world, jobcentre):
+    case, other = world.active(police=True), world.active()
+    theirs = _to_unit(world, other, jobcentre)
+    police = case.referrals.get(kind=ReferralKind.TO_POLICE)
+    client.force_login(world.coordinator)
+    for referral in (theirs, police):
+        assert client.get(_outcome_url(case, referral)).status_code == 404
+        assert client.post(_outcome_url(case, referral), {"status": ACCEPTED}).status_code == 404
+    assert Referral.objects.get(pk=theirs.pk).status == SENT
+
+
+def test_the_case_page_asks_no_extra_query_for_the_onward_referrals_however_many(
+    client, world, jobcentre
+):
+    """They come with the referrals the page reads anyway (the department joined)."""
+    case = world.active()
+    client.force_login(world.coordinator)
+    url = case.get_absolute_url()
+    assert client.get(url).status_code == 200  # warm up the session
+    with CaptureQueriesContext(transaction.get_connection()) as none:
+        client.get(url)
+
+    for i in range(15):
+        _to_unit(world, case, jobcentre)
+        _to_external(world, case, external=f"Aktør {i}")
+    with CaptureQueriesContext(transaction.get_connection()) as many:
+        response = client.get(url)
+
+    assert len(many.captured_queries) == len(none.captured_queries)
+    assert len(response.context["onward_referrals"]) == 30

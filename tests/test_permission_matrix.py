@@ -22,7 +22,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from cases import services
-from cases.models import ConsentPartner, ConsentScope, NetworkMeeting, Referral, ReferralKind
+from cases.models import (
+    ONWARD_KINDS,
+    ConsentPartner,
+    ConsentScope,
+    NetworkMeeting,
+    Referral,
+    ReferralKind,
+)
 from cooperation.models import Role, RoleAssignment
 
 pytestmark = [
@@ -362,6 +369,66 @@ CASE_MATRIX = {
         "disqualified":         _NONE,
         "anonymous":            _ANON,
     },
+    # Onward referrals (to a department of the municipality or an external actor): made by
+    # the case's people with full access on an active case; the answer recorded in triage too.
+    "cases:refer_onward": {
+        "first_contact":        _NONE,
+        "visitator":            "403  403  200  200  200  403",
+        "deputy_visitator":     "403  403  200  200  200  403",
+        "coordinator":          "404  404  200  200  404  403",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
+    "cases:refer_onward POST": {
+        "first_contact":        _NONE,
+        "visitator":            "403  403  302  302  302  403",
+        "deputy_visitator":     "403  403  302  302  302  403",
+        "coordinator":          "404  404  302  302  404  403",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
+    # Referral: an onward referral on the case, still waiting for its answer (made directly,
+    # so that every column has one).
+    "cases:onward_outcome": {
+        "first_contact":        _NONE,
+        "visitator":            "403  200  200  200  200  403",
+        "deputy_visitator":     "403  200  200  200  200  403",
+        "coordinator":          "404  404  200  200  404  403",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
+    "cases:onward_outcome POST": {
+        "first_contact":        _NONE,
+        "visitator":            "403  302  302  302  302  403",
+        "deputy_visitator":     "403  302  302  302  302  403",
+        "coordinator":          "404  404  302  302  404  403",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
     # Network meetings: recorded and corrected with full access while the case is worked on
     # (in triage, active); partners read them on the case page within the consent, no form.
     "cases:network_meeting_create": {
@@ -421,6 +488,12 @@ POST_DATA = {
         "comment": "Borgeren bor i Andenkommune",
         "bekraeft": "1",
     },
+    "cases:refer_onward POST": {
+        "recipient": "external",
+        "external": "Krisecentret",
+        "reason": "Et sikkert sted at bo i en periode",
+    },
+    "cases:onward_outcome POST": {"status": "accepted"},
     "cases:network_meeting_create POST": {
         "held_on": timezone.localdate().isoformat(),
         "participants": "Borgeren, primær koordinator, politiets kontaktperson",
@@ -485,6 +558,17 @@ def case_url(world, name, case, user):
         referral = mine.first() if user else None
         referral = referral or Referral.objects.filter(case=case).order_by("pk").first()
         kwargs["referral_id"] = referral.pk
+    elif name == "cases:onward_outcome":
+        onward = case.referrals.filter(kind__in=ONWARD_KINDS).first() or Referral.objects.create(
+            case=case,
+            kind=ReferralKind.TO_EXTERNAL,
+            from_user=world.visitator,
+            from_organisation=case.municipality,
+            to_organisation=case.municipality,
+            to_external="Krisecentret",
+            reason="Et sikkert sted at bo i en periode",
+        )
+        kwargs["referral_id"] = onward.pk
     elif name == "cases:network_meeting_edit":
         meeting = case.network_meetings.first() or NetworkMeeting.objects.create(
             case=case,

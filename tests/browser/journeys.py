@@ -21,7 +21,7 @@ from cases.access import (
     level_for,
     visible_scopes,
 )
-from cases.models import ConsentPartner, ConsentScope
+from cases.models import ONWARD_KINDS, ConsentPartner, ConsentScope
 from cases.views import PAGE_SIZE
 from cooperation import consultations
 from cooperation.models import Organisation, OrganisationKind, Role
@@ -116,6 +116,24 @@ def _forms_for(user, case, action: Action) -> list[Step]:
         if meeting:
             steps.append(Step("ret netværksmøde", url("network_meeting_edit", meeting.pk)))
         return steps
+    if action is Action.REFER_ONWARD:
+        return [Step("henvis videre (fejl)", url("refer_onward"), submit=SUBMIT)]
+    if action is Action.RECORD_ONWARD_OUTCOME:
+        # An onward referral still waiting for its answer, if the case has one.
+        waiting = case.referrals.filter(
+            kind__in=ONWARD_KINDS, status__in=list(services.ONWARD_TRANSITIONS)
+        ).first()
+        return (
+            [
+                Step(
+                    "svar på henvisning videre (fejl)",
+                    url("onward_outcome", waiting.pk),
+                    submit=SUBMIT,
+                )
+            ]
+            if waiting
+            else []
+        )
     if action == "edit_tools":  # the stalking package's tools on the case
         tools = lambda name, *args: reverse(f"stalkingpakke:{name}", args=[ref, *args])  # noqa: E731
         steps = [

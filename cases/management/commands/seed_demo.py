@@ -21,6 +21,7 @@ from cases.models import (
     ConsentPartner,
     ConsentScope,
     PersonKind,
+    ReferralStatus,
     Relation,
     Urgency,
     YesNoUnknown,
@@ -294,6 +295,7 @@ class Command(BaseCommand):
         )
         self._stalkingpakke(police_case, coordinator)
         self._network_meeting(police_case, coordinator)
+        self._onward_referrals(police_case, coordinator)
         return 8
 
     def _network_meeting(self, case, coordinator):
@@ -309,6 +311,26 @@ class Command(BaseCommand):
             agreements="Politiet vurderer et tilhold inden en uge. Jobcentret aftaler en sikker "
             "vej til og fra arbejdet. Koordinatoren samler logskemaet til politiet.",
             next_meeting=timezone.localdate() + datetime.timedelta(days=14),
+        )
+
+    def _onward_referrals(self, case, coordinator):
+        """The police case's referrals onward: the job centre has answered, the victim
+        counselling has not yet (so "Registrér svar" is there to try)."""
+        jobcentre = Unit.objects.get(organisation=case.municipality, name="Jobcenter")
+        referral = services.refer_onward(
+            actor=coordinator,
+            case=case,
+            unit=jobcentre,
+            reason="En sikker vej til og fra arbejdet og mulighed for hjemmearbejde i en periode.",
+        )
+        services.record_onward_outcome(
+            actor=coordinator, referral=referral, status=ReferralStatus.ACCEPTED
+        )
+        services.refer_onward(
+            actor=coordinator,
+            case=case,
+            external="Offerrådgivningen i Esbjerg",
+            reason="Samtaler om at leve med frygten, og hjælp til at forberede et retsmøde.",
         )
 
     def _stalkingpakke(self, case, coordinator):
