@@ -81,11 +81,12 @@ class ReferralAdmin(ReadOnlyAdmin):
         "from_organisation",
         "from_unit",
         "to_organisation",
+        "to_unit",
         "created_at",
     ]
     list_filter = ["kind", "status", "to_organisation", "from_unit"]
     search_fields = ["case__reference"]
-    list_select_related = ["case", "from_organisation", "from_unit", "to_organisation"]
+    list_select_related = ["case", "from_organisation", "from_unit", "to_organisation", "to_unit"]
     fields = list_display  # the detail shows what the list does: no texts, no personal data
 
 

@@ -7,7 +7,8 @@ append-only audit trail keeps pointing at it), and everything personal goes:
 
 - on the case: name, CPR (ciphertext, blind index, last four), birth date, safe contact,
   triage reasoning and closing comment;
-- referral reasons and decline reasons, disqualification reasons, the timeline's summaries;
+- referral reasons and decline reasons, the names of external actors referred to (a lawyer,
+  say), disqualification reasons, the timeline's summaries;
 - journal notes (the timeline keeps the "note added" events without their text);
 - network meetings, whole rows: who took part, what was discussed and agreed (the timeline
   keeps that a meeting was recorded, without its date);
@@ -56,7 +57,8 @@ logger = logging.getLogger(__name__)
 
 RETENTION_PERMISSION = "cases.run_retention"
 PURPOSE = "retention"
-# A declined referral must keep a reason (database constraint): this replaces the text.
+# A declined referral must keep a reason, and a referral to an external actor its name
+# (database constraints): this replaces the text.
 REDACTED = "[slettet]"
 
 MSG_NOTHING_DUE = _("Der er ingen sager at anonymisere i kommunen lige nu.")
@@ -296,6 +298,7 @@ def _scrub_case(case: Case, removed: Removed) -> None:
     CaseEvent.objects.filter(case=case).exclude(summary="").update(summary="")
     Referral.objects.filter(case=case).exclude(reason="").update(reason="")
     Referral.objects.filter(case=case).exclude(decline_reason="").update(decline_reason=REDACTED)
+    Referral.objects.filter(case=case).exclude(to_external="").update(to_external=REDACTED)
     Disqualification.objects.filter(case=case).exclude(reason="").update(reason="")
 
     case.full_name = ""

@@ -27,8 +27,9 @@ changed meaning gets a new version):
             safe_contact, safe_contact_time, children_in_household, relation, relation_label,
             stalker_works_in_municipality, stalker_works_in_municipality_label}
     referrals [{kind, kind_label, status, status_label, sent_at, from {organisation, role,
-               role_label}, to {organisation, role, role_label}, reason, decline_reason,
-               responded_at}]
+               role_label}, to {organisation, role, role_label, department, external},
+               reason, decline_reason, responded_at}]  (department, external: the recipient
+               of a referral onward, to a unit of the municipality or an outside actor; "")
     consents [{partner, partner_label, scope, scope_label, given_at, recorded_by {...},
               withdrawn_at | null, withdrawn_by {...} | null, active}]
     triage {started_at, triaged_at, is_stalking, reasoning, children_notification,
@@ -71,6 +72,7 @@ from cooperation.models import OrganisationKind, Role, RoleAssignment
 from .audit_labels import purpose_label, what_label
 from .audit_selectors import READ_ACTIONS
 from .models import (
+    ONWARD_KINDS,
     AuditEntry,
     Case,
     CaseState,
@@ -465,7 +467,7 @@ def _collect(case: Case, produced_by) -> dict:
 
     # One query per kind of data; every list is evaluated here, before anything is built.
     referrals = list(
-        case.referrals.select_related("from_organisation", "to_organisation").order_by(
+        case.referrals.select_related("from_organisation", "to_organisation", "to_unit").order_by(
             "created_at", "pk"
         )
     )
@@ -514,12 +516,14 @@ def _collect(case: Case, produced_by) -> dict:
     actors = _Actors(case, user_ids)
     now = timezone.now()
 
-    def to_party(organisation, kind):
-        role = REFERRAL_TO_ROLE.get(kind)
+    def to_party(referral):
+        role = REFERRAL_TO_ROLE.get(referral.kind)
         return {
-            "organisation": organisation.name,
+            "organisation": referral.to_organisation.name,
             "role": role or "",
             "role_label": str(Role(role).label) if role else "",
+            "department": referral.to_unit.name if referral.to_unit_id else "",
+            "external": referral.to_external,
         }
 
     def from_party(referral):
@@ -542,7 +546,7 @@ def _collect(case: Case, produced_by) -> dict:
             "status_label": r.get_status_display(),
             "sent_at": r.created_at,
             "from": from_party(r),
-            "to": to_party(r.to_organisation, r.kind),
+            "to": to_party(r),
             "reason": r.reason,
             "decline_reason": r.decline_reason,
             "responded_at": r.responded_at,
@@ -572,7 +576,8 @@ def _collect(case: Case, produced_by) -> dict:
                     "sent_at": row["sent_at"],
                 }
                 for row in referral_rows
-                if row["kind"] != ReferralKind.TO_VISITATOR
+                # Where triage sent the case; not the referrals onward made while working on it.
+                if row["kind"] not in (ReferralKind.TO_VISITATOR, *ONWARD_KINDS)
             ],
         }
 

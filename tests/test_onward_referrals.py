@@ -723,3 +723,29 @@ def test_the_case_page_asks_no_extra_query_for_the_onward_referrals_however_many
 
     assert len(many.captured_queries) == len(none.captured_queries)
     assert len(response.context["onward_referrals"]) == 30
+
+
+# --- the citizen's copy ----------------------------------------------------------------------
+
+
+def test_the_citizens_copy_names_where_the_citizen_was_referred_onward(world, jobcentre):
+    from django.template.loader import render_to_string
+
+    from cases import subject_access
+
+    case = world.active()
+    _to_unit(world, case, jobcentre)
+    _to_external(world, case)
+    case = Case.objects.select_related("municipality").get(pk=case.pk)
+
+    data = subject_access.collect(case)
+
+    onward = [r for r in data["referrals"] if r["kind"] in ("to_unit", "to_external")]
+    assert [(r["to"]["department"], r["to"]["external"], r["reason"]) for r in onward] == [
+        ("Jobcentret", "", REASON),
+        ("", EXTERNAL, REASON),
+    ]
+    # Triage's routes are where the visitator sent the case, not the referrals onward.
+    assert [route["kind"] for route in data["triage"]["routes"]] == ["to_coordinator"]
+    html = render_to_string("subject_access/pdf.html", {"data": data, "x": data["explanations"]})
+    assert "Til: Jobcentret, Testkommune." in html and f"Til: {EXTERNAL}." in html

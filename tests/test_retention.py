@@ -32,6 +32,7 @@ from cases.models import (
     NetworkMeeting,
     Note,
     ReferralKind,
+    ReferralStatus,
     RetentionOutcome,
     RetentionRun,
     RetentionRunItem,
@@ -792,6 +793,18 @@ def _everything_on(world, marks, capture):
         user=world.deputy_visitator,
         reason=marks("disqualification"),
     )
+    onward = services.refer_onward(
+        actor=world.coordinator,
+        case=case,
+        external=marks("onward_external"),
+        reason=marks("onward_reason"),
+    )
+    services.record_onward_outcome(
+        actor=world.coordinator,
+        referral=onward,
+        status=ReferralStatus.DECLINED,
+        reason=marks("onward_decline"),
+    )
     tools.save_form(
         actor=world.coordinator,
         case=case,
@@ -918,6 +931,8 @@ def test_no_personal_data_is_left_anywhere_for_an_anonymised_case(
     assert case.consents.count() == len(ConsentScope.values) + 1
     police_referral = case.referrals.get(kind=ReferralKind.TO_POLICE)
     assert police_referral.decline_reason == "[slettet]"
+    onward = case.referrals.get(kind=ReferralKind.TO_EXTERNAL)  # the kind stays, the name goes
+    assert (onward.to_external, onward.decline_reason, onward.reason) == ("[slettet]",) * 2 + ("",)
 
 
 def test_an_anonymised_case_still_shows_on_every_page_that_can_show_it(
