@@ -1126,7 +1126,8 @@ def record_onward_outcome(
     require(actor, Action.RECORD_ONWARD_OUTCOME, case)
     _require_state(case, CaseState.IN_TRIAGE, CaseState.ACTIVE)
     referral = (
-        Referral.objects.select_for_update()
+        # The referral's row only: PostgreSQL locks no row of the (outer-joined) unit.
+        Referral.objects.select_for_update(of=("self",))
         .select_related("to_unit")
         .filter(case=case, kind__in=ONWARD_KINDS)
         .filter(pk=referral.pk)
