@@ -20,6 +20,7 @@ from cases.access import access_route
 from cases.audit_views import AUDIT_PERMISSION
 from cases.models import ConsentPartner, ReferralStatus
 from cases.retention import PURPOSE as RETENTION_PURPOSE
+from cases.services import ONWARD_TRANSITIONS
 from cooperation.models import ConsultationKind
 from stalkingpakke.models import DocumentKind, ToolKind
 
@@ -202,7 +203,7 @@ FAMILY_VALUES = {
         # respond_to_referral answers accepted or declined.
         "referral:{}": [ReferralStatus.ACCEPTED, ReferralStatus.DECLINED],
         # record_onward_outcome records what a department or an external actor answered.
-        "onward_outcome:{}": [s for s in ReferralStatus.values if s != ReferralStatus.SENT],
+        "onward_outcome:{}": sorted({s for to in ONWARD_TRANSITIONS.values() for s in to}),
         "retention_years:{}": None,
     },
     "purpose": {"consultation:{}": ConsultationKind.values},
