@@ -531,7 +531,9 @@ class _Loader:
                     if not closed_at:  # closing revokes the partners' grants
                         for holder in holders:
                             grants.append((perm["view_case"], holder, s["pk"]))
-        referrals = [(i, *row) for i, row in enumerate(referrals, start=1)]
+        # COPY fills no Django defaults: every NOT NULL column is named (to_external, the name
+        # of an onward referral's external actor, is empty on these).
+        referrals = [(i, *row, "") for i, row in enumerate(referrals, start=1)]
         consents = [(i, *row) for i, row in enumerate(consents, start=1)]
         grants = [(i, *row) for i, row in enumerate(grants, start=1)]
         _copy(
@@ -550,6 +552,7 @@ class _Loader:
                 "created_at",
                 "responded_at",
                 "responded_by_id",
+                "to_external",
             ],
             referrals,
         )
