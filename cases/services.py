@@ -800,7 +800,7 @@ def decline_incoming(*, actor, case: Case, reason: str, request=None) -> Case:
 # What travels with a forwarded referral: the person exposed as the referrer described them.
 # Whether the person who stalks works in the municipality was asked about the first one, so
 # it starts as "unknown" in the new one; nothing of the work on the case travels (notes,
-# tools, triage, network meetings, disqualifications).
+# tools, triage, network meetings). The disqualifications do travel (forward_to_municipality).
 _FORWARDED_PERSON_FIELDS = (
     "person_kind",
     "full_name",
