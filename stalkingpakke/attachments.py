@@ -11,10 +11,10 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext_lazy as _
 
 from cases import audit
-from cases.access import Action, require
 from cases.models import AuditAction
 
 from .models import Attachment, IncidentEntry
+from .services import lock_open_case
 
 MAX_BYTES = 10 * 1024 * 1024
 # (magic bytes, content type, extension). Nothing that a browser would run or render as HTML.
@@ -45,7 +45,7 @@ def sniff(head: bytes, name: str) -> tuple[str, str]:
 
 @transaction.atomic
 def add_attachment(*, actor, entry: IncidentEntry, upload, request=None) -> Attachment:
-    require(actor, Action.EDIT_TOOLS, entry.case)
+    case = lock_open_case(entry.case, actor)
     if upload.size > MAX_BYTES:
         raise ValidationError(_("Filen er for stor (højst 10 MB)."), code="size")
     data = upload.read(MAX_BYTES + 1)
@@ -68,7 +68,7 @@ def add_attachment(*, actor, entry: IncidentEntry, upload, request=None) -> Atta
     audit.record(
         user=actor,
         action=AuditAction.CHANGE,
-        case=entry.case,
+        case=case,
         what="attachment",
         object_id=attachment.pk,
         request=request,

@@ -11,10 +11,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases import audit
-from cases.access import Action, require
-from cases.models import AuditAction, Case, CaseState
+from cases.models import AuditAction, Case
 
 from .models import Behaviour, IncidentEntry
+from .services import lock_open_case
 
 GENESIS = "0" * 64
 ENTRY_FIELDS = (
@@ -85,17 +85,9 @@ def _append(case: Case, actor, data: dict, **extra) -> IncidentEntry:
     return entry
 
 
-def _locked_case(case: Case, actor) -> Case:
-    case = Case.objects.select_for_update().get(pk=case.pk)
-    require(actor, Action.EDIT_TOOLS, case)
-    if case.state not in (CaseState.IN_TRIAGE, CaseState.ACTIVE):
-        raise ValidationError(_("Logskemaet kan kun ændres på en åben sag."), code="closed")
-    return case
-
-
 @transaction.atomic
 def add_entry(*, actor, case: Case, data: dict, request=None) -> IncidentEntry:
-    case = _locked_case(case, actor)
+    case = lock_open_case(case, actor)
     entry = _append(case, actor, data)
     audit.record(
         user=actor,
@@ -113,7 +105,7 @@ def correct_entry(
     *, actor, entry: IncidentEntry, data: dict, reason: str, request=None
 ) -> IncidentEntry:
     """A correction is a new entry that supersedes the old one, with who and why."""
-    case = _locked_case(entry.case, actor)
+    case = lock_open_case(entry.case, actor)
     entry = IncidentEntry.objects.select_for_update().get(pk=entry.pk, case=case)
     if hasattr(entry, "superseded_by"):
         raise ValidationError(MSG_SUPERSEDED, code="superseded")
@@ -134,7 +126,7 @@ def correct_entry(
 @transaction.atomic
 def add_entries(*, actor, case: Case, rows: list[dict], request=None) -> list[IncidentEntry]:
     """All rows or none (used by the CSV import)."""
-    case = _locked_case(case, actor)
+    case = lock_open_case(case, actor)
     entries = [_append(case, actor, row) for row in rows]
     audit.record(
         user=actor,

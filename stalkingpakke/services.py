@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases import audit
 from cases.access import Action, require
-from cases.models import AuditAction, Case
+from cases.models import AuditAction, Case, CaseState
 
 from .models import (
     ActionItem,
@@ -23,6 +23,7 @@ from .models import (
     ToolVersion,
 )
 
+MSG_CASE_NOT_OPEN = _("Værktøjerne kan kun ændres, mens sagen er åben.")
 MSG_STALE = _("En anden har gemt en nyere udgave, mens du arbejdede. Din ændring er ikke gemt.")
 RISK_ANSWERS = {"yes", "no", "unknown"}
 
@@ -89,6 +90,16 @@ def is_high_risk(form: FilledForm) -> bool:
     return form.tool_version.kind == ToolKind.ASSESSMENT and risk_summary(form)["level"] == "high"
 
 
+def lock_open_case(case: Case, actor) -> Case:
+    """Every tool service starts here: the case locked, the actor allowed, the case open.
+    The views only offer the tools on an open case; the services must refuse on their own."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    require(actor, Action.EDIT_TOOLS, case)
+    if case.state not in (CaseState.IN_TRIAGE, CaseState.ACTIVE):
+        raise ValidationError(MSG_CASE_NOT_OPEN, code="closed")
+    return case
+
+
 @transaction.atomic
 def save_form(
     *,
@@ -101,8 +112,7 @@ def save_form(
 ) -> FilledForm:
     """Save a checklist, assessment or typology. Editing an existing form keeps the tool
     version it was first filled against."""
-    case = Case.objects.select_for_update().get(pk=case.pk)
-    require(actor, Action.EDIT_TOOLS, case)
+    case = lock_open_case(case, actor)
     if kind not in (ToolKind.CHECKLIST, ToolKind.ASSESSMENT, ToolKind.TYPOLOGY):
         raise ValidationError(_("Ukendt skema."))
     existing = latest_form(case, kind)
@@ -165,8 +175,7 @@ def save_action_plan(
     request=None,
 ) -> ActionPlan:
     """Replace the plan's contents; the previous contents live on in the revisions."""
-    case = Case.objects.select_for_update().get(pk=case.pk)
-    require(actor, Action.EDIT_TOOLS, case)
+    case = lock_open_case(case, actor)
     plan = ActionPlan.objects.select_for_update().filter(case=case).first()
     if plan is None:
         plan = ActionPlan(case=case, tool_version=current_tool(ToolKind.ACTION_PLAN), version=0)

@@ -415,3 +415,56 @@ def test_a_checklist_with_unknown_answers_refuses_the_whole_referral(world):
             safe_contact="Kun sms",
         )
     assert not Case.objects.exists()
+
+
+# A closed case ---------------------------------------------------------------------------
+
+CLOSED_CASE_TOOL_CALLS = {
+    "assessment": lambda world, case, entry: services.save_form(
+        actor=world.coordinator,
+        case=case,
+        kind=ToolKind.TYPOLOGY,
+        answers={"type": "rejected"},
+    ),
+    "action_plan": lambda world, case, entry: services.save_action_plan(
+        actor=world.coordinator,
+        case=case,
+        goals="Efter lukning",
+        safety_measures="",
+        next_review=None,
+        items=[],
+    ),
+    "incident": lambda world, case, entry: incident_log.add_entry(
+        actor=world.coordinator, case=case, data=entry_data()
+    ),
+    "attachment": lambda world, case, entry: attachments.add_attachment(
+        actor=world.coordinator,
+        entry=entry,
+        upload=SimpleUploadedFile("kvittering.pdf", b"%PDF-1.4\n..."),
+    ),
+}
+
+
+@pytest.mark.parametrize("tool", CLOSED_CASE_TOOL_CALLS)
+def test_the_tool_services_refuse_a_closed_case_and_save_nothing(world, tool, settings, tmp_path):
+    """The pages only offer the tools on an open case; the services refuse on their own, so a
+    form posted after the case was closed (or any other caller) cannot change it."""
+    from cases import services as case_services
+    from cases.models import AuditEntry
+    from stalkingpakke.models import ActionPlan, Attachment, FilledForm
+
+    settings.MEDIA_ROOT = tmp_path
+    case = world.active()
+    entry = incident_log.add_entry(actor=world.coordinator, case=case, data=entry_data())
+    case = case_services.close(actor=world.coordinator, case=case, reason="resolved")
+    counts_before = [
+        m.objects.count() for m in (FilledForm, ActionPlan, IncidentEntry, Attachment, AuditEntry)
+    ]
+
+    with pytest.raises(ValidationError) as refused:
+        CLOSED_CASE_TOOL_CALLS[tool](world, case, entry)
+
+    assert refused.value.code == "closed"
+    assert counts_before == [
+        m.objects.count() for m in (FilledForm, ActionPlan, IncidentEntry, Attachment, AuditEntry)
+    ]
