@@ -74,10 +74,8 @@ def risk_summary(form: FilledForm | None) -> dict:
     professional's judgement; it never decides on its own."""
     if form is None:
         return {"present": [], "high": [], "level": "none", "unknown": 0}
-    return _summarise_risk(form.tool_version.content.get("risk_indicators", []), form.answers)
-
-
-def _summarise_risk(indicators: list, answers: dict) -> dict:
+    indicators = form.tool_version.content.get("risk_indicators", [])
+    answers = form.answers
     present = [r for r in indicators if answers.get(f"risk:{r['key']}") == "yes"]
     high = [r for r in present if r.get("high_risk")]
     unknown = sum(1 for r in indicators if answers.get(f"risk:{r['key']}") in (None, "unknown"))
