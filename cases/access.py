@@ -51,6 +51,7 @@ class Action(StrEnum):
     DISQUALIFY = "disqualify"
     DECLINE = "decline"
     FORWARD = "forward"
+    EDIT_PERSON = "edit_person"
     EDIT_TOOLS = "edit_tools"
     NETWORK_MEETING = "network_meeting"
     REFER_PARTNER = "refer_partner"
@@ -336,8 +337,9 @@ def may_read_network_meetings(user, case: Case, scopes: set[str] | None = None) 
 # their summary, which is free text written for the case's own people (a reopening's comment,
 # a declined referral's reason, why a referral was forwarded), the reference of another case
 # of the citizen's, where the case was routed (that the citizen also involved the other
-# partner is not theirs), or which other municipality a forwarded referral came from or went
-# to (where the citizen lives or lived).
+# partner is not theirs), which other municipality a forwarded referral came from or went to
+# (where the citizen lives or lived), or which of the person's details were corrected (the
+# details themselves they read only within the consent).
 SUMMARY_FOR_FULL_ACCESS_ONLY = frozenset(
     {
         EventKind.REOPENED,
@@ -346,6 +348,7 @@ SUMMARY_FOR_FULL_ACCESS_ONLY = frozenset(
         EventKind.ROUTED,
         EventKind.FORWARDED_OUT,
         EventKind.FORWARDED_IN,
+        EventKind.PERSON_CHANGED,
     }
 )
 
@@ -405,6 +408,12 @@ RULES = {
     # Forwarding a misdirected referral to the municipality it belongs to: where declining is.
     Action.FORWARD: ({CaseState.REFERRED, CaseState.IN_TRIAGE}, "visitator"),
     Action.EDIT_TOOLS: ({CaseState.IN_TRIAGE, CaseState.ACTIVE}, "full"),
+    # Correcting the person's details (a new safe way to reach them): whoever has full access
+    # while the case is open, from the first day in the queue.
+    Action.EDIT_PERSON: (
+        {CaseState.REFERRED, CaseState.IN_TRIAGE, CaseState.ACTIVE},
+        "full",
+    ),
     # Recording and correcting network meetings: the case's people with full access (its
     # coordinator, the municipality's visitator) while the case is being worked on; in triage
     # too, as an acute case may call its network together before it is routed.

@@ -43,6 +43,7 @@ WHAT_LABELS = {
     # The forms and confirmation pages of the case flow (reads).
     "case_form:triage": _("Visitationen"),
     "case_form:note": _("Formularen til et journalnotat"),
+    "case_form:person": _("Formularen til at rette oplysningerne om borgeren"),
     "case_form:close": _("Formularen til at lukke sagen"),
     "case_form:reopen": _("Formularen til at genåbne sagen"),
     "case_form:decline": _("Formularen til at afvise en henvisning"),
@@ -83,6 +84,7 @@ WHAT_LABELS = {
     "reopen": _("Genåbning af sagen"),
     "join_duplicate": _("Sammenlægning med en anden sag"),
     "note": _("Et journalnotat"),
+    "person": _("Oplysningerne om borgeren (navn, kontakt, forhold)"),
     "disqualify": _("Registrering af inhabilitet"),
     "network_meeting": _("Et netværksmøde"),
     "refer_onward": _("Henvisning til en afdeling i kommunen eller en ekstern aktør"),

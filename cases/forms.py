@@ -22,11 +22,13 @@ from .models import (
 )
 from .services import (
     FORWARD_COMMENT_MAX_LENGTH,
+    MSG_BIRTH_DATE_FUTURE,
     MSG_FORWARD_COMMENT,
     MSG_ONWARD_REASON,
     MSG_REASON_REQUIRED,
     MSG_ROUTE_NEEDED,
     MSG_ROUTE_NOT_STALKING,
+    PERSON_FIELDS,
 )
 
 CONSENT_CHOICES = [
@@ -46,7 +48,31 @@ def parse_consents(values) -> list[tuple[str, str]]:
     return [tuple(value.split(":", 1)) for value in values]
 
 
-class ReferralForm(DkfdsFormMixin, forms.Form):
+class PersonFieldsMixin:
+    """The CPR number and birth date, as the referral form and the correction of the person's
+    details check them."""
+
+    def clean_cpr(self):
+        value = self.cleaned_data["cpr"].strip()
+        return normalise_cpr(value) if value else ""
+
+    def clean_birth_date(self):
+        born = self.cleaned_data["birth_date"]
+        if born and born > timezone.localdate():
+            raise ValidationError(MSG_BIRTH_DATE_FUTURE)
+        return born
+
+    def clean(self):
+        data = super().clean()
+        cpr, born = data.get("cpr"), data.get("birth_date")
+        if cpr and born and born != birth_date_from_cpr(cpr):
+            # The CPR number holds the birth date; two that disagree would also keep the
+            # duplicate check from finding the person.
+            self.add_error("birth_date", MSG_BIRTH_DATE_NOT_CPR)
+        return data
+
+
+class ReferralForm(PersonFieldsMixin, DkfdsFormMixin, forms.Form):
     """The first contact's referral: only what the visitator needs to act. Under two minutes."""
 
     municipality = forms.ModelChoiceField(
@@ -128,30 +154,53 @@ class ReferralForm(DkfdsFormMixin, forms.Form):
         # Several (the police contact's district): no municipality is chosen for them, so a
         # referral is not sent to the first in the list by mistake.
 
-    def clean_cpr(self):
-        value = self.cleaned_data["cpr"].strip()
-        return normalise_cpr(value) if value else ""
-
     def clean_consents(self):
         return parse_consents(self.cleaned_data["consents"])
 
-    def clean_birth_date(self):
-        born = self.cleaned_data["birth_date"]
-        if born and born > timezone.localdate():
-            raise ValidationError(_("Fødselsdatoen kan ikke ligge i fremtiden."))
-        return born
 
-    def clean(self):
-        data = super().clean()
-        cpr, born = data.get("cpr"), data.get("birth_date")
-        if cpr and born and born != birth_date_from_cpr(cpr):
-            # The CPR number holds the birth date; two that disagree would also keep the
-            # duplicate check from finding the person.
-            self.add_error(
-                "birth_date",
-                MSG_BIRTH_DATE_NOT_CPR,
-            )
-        return data
+class PersonForm(PersonFieldsMixin, DkfdsFormMixin, forms.Form):
+    """Correcting the person's details on an open case. The CPR number is never shown in the
+    form: typed, it adds or replaces the one on the case; left empty, that one stays. With a
+    CPR number on the case the birth date follows it and is not in the form."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    full_name = ReferralForm.base_fields["full_name"]
+    person_kind = ReferralForm.base_fields["person_kind"]
+    cpr = forms.CharField(
+        label=_("Nyt CPR-nummer"),
+        required=False,
+        max_length=11,
+        help_text=_(
+            "Kun hvis CPR-nummeret skal tilføjes eller rettes, fx 010190-1234. "
+            "Lad feltet stå tomt for at beholde det, der er på sagen."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+    birth_date = forms.DateField(
+        label=_("Fødselsdato"),
+        required=False,
+        widget=DateInput(),
+        input_formats=DATE_FORMATS,
+        help_text=_(
+            "Med navn og fødselsdato kan visitatoren se, om borgeren har en sag i forvejen."
+        ),
+    )
+    safe_contact = ReferralForm.base_fields["safe_contact"]
+    safe_contact_time = ReferralForm.base_fields["safe_contact_time"]
+    relation = ReferralForm.base_fields["relation"]
+    stalker_works_in_municipality = ReferralForm.base_fields["stalker_works_in_municipality"]
+    children_in_household = ReferralForm.base_fields["children_in_household"]
+
+    def __init__(self, *args, case: Case, **kwargs):
+        initial = {name: getattr(case, name) for name in PERSON_FIELDS}
+        initial["version"] = case.version
+        super().__init__(*args, initial=initial, **kwargs)
+        self.has_cpr = bool(case.cpr_index)
+        if self.has_cpr:
+            del self.fields["birth_date"]
+
+    def details(self) -> dict:
+        return {name: self.cleaned_data[name] for name in PERSON_FIELDS if name in self.fields}
 
 
 class TriageForm(DkfdsFormMixin, forms.Form):

@@ -575,6 +575,7 @@ class EventKind(models.TextChoices):
     FORWARDED_IN = "forwarded_in", _("Videresendt fra anden kommune")
     ONWARD_REFERRED = "onward_referred", _("Henvist til afdeling eller ekstern aktør")
     ONWARD_OUTCOME = "onward_outcome", _("Svar på henvisning registreret")
+    PERSON_CHANGED = "person_changed", _("Oplysninger om borgeren rettet")
 
 
 class CaseEvent(models.Model):

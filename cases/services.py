@@ -240,9 +240,7 @@ def refer(
     }
     if cpr:
         digits = normalise_cpr(cpr)
-        person["cpr_encrypted"] = encrypt_cpr(digits)
-        person["cpr_index"] = cpr_index(digits)
-        person["cpr_last4"] = digits[-4:]
+        person.update(_cpr_fields(digits))
         person["birth_date"] = birth_date or birth_date_from_cpr(digits)
     now = _now()
     from_org = _acting_organisation(actor, municipality)
@@ -267,6 +265,16 @@ def refer(
     _event(case, actor, EventKind.REFERRED, summary=from_org.name)
     audit.record(user=actor, action=AuditAction.CREATE, case=case, what="case", request=request)
     return case
+
+
+def _cpr_fields(digits: str) -> dict:
+    """The case's fields for a CPR number: sealed, its blind index, and the last four digits
+    the pages show."""
+    return {
+        "cpr_encrypted": encrypt_cpr(digits),
+        "cpr_index": cpr_index(digits),
+        "cpr_last4": digits[-4:],
+    }
 
 
 def _open_referred_case(
@@ -645,6 +653,75 @@ def join_duplicate(*, actor, case: Case, into: Case, request=None) -> Case:
     _event(into, actor, EventKind.MERGED, summary=case.reference)
     _audit_change(actor, case, "join_duplicate", object_id=into.pk, request=request)
     return into
+
+
+# What a caseworker may correct or bring up to date about the person after the referral. The
+# usual reason is a new safe way to reach them (the person who stalks found the old number).
+PERSON_FIELDS = (
+    "full_name",
+    "person_kind",
+    "birth_date",
+    "safe_contact",
+    "safe_contact_time",
+    "children_in_household",
+    "relation",
+    "stalker_works_in_municipality",
+)
+_CPR_FIELDS = ("cpr_encrypted", "cpr_index", "cpr_last4")
+MSG_BIRTH_DATE_FOLLOWS_CPR = _(
+    "Fødselsdatoen følger CPR-nummeret. Ret CPR-nummeret, hvis fødselsdatoen er forkert."
+)
+MSG_BIRTH_DATE_FUTURE = _("Fødselsdatoen kan ikke ligge i fremtiden.")
+
+
+@transaction.atomic
+def update_person(
+    *,
+    actor,
+    case: Case,
+    details: dict,
+    cpr: str = "",
+    expected_version: int | None = None,
+    request=None,
+) -> list[str]:
+    """Correct or bring up to date what the case holds about the person exposed (`details`:
+    any of PERSON_FIELDS). `cpr` adds or replaces the CPR number (it is never shown here);
+    with a CPR number the birth date is the number's. Returns the names of the fields that
+    changed; when none did, nothing is written. The timeline says which fields changed, never
+    to what."""
+    case = _lock(case, expected_version)
+    require(actor, Action.EDIT_PERSON, case)
+    _require_state(case, CaseState.REFERRED, CaseState.IN_TRIAGE, CaseState.ACTIVE)
+    unknown = set(details) - set(PERSON_FIELDS)
+    if unknown:
+        raise ValueError(f"not a person field: {sorted(unknown)}")
+    new = {
+        name: value.strip() if isinstance(value, str) else value for name, value in details.items()
+    }
+    if cpr:
+        digits = normalise_cpr(cpr)
+        if cpr_index(digits) != case.cpr_index:
+            new.update(_cpr_fields(digits))
+        new["birth_date"] = birth_date_from_cpr(digits)
+    elif case.cpr_index and "birth_date" in new and new["birth_date"] != case.birth_date:
+        raise ValidationError({"birth_date": MSG_BIRTH_DATE_FOLLOWS_CPR}, code="birth_date_cpr")
+    if new.get("birth_date") and new["birth_date"] > timezone.localdate():
+        raise ValidationError({"birth_date": MSG_BIRTH_DATE_FUTURE}, code="birth_date_future")
+    changed = [name for name, value in new.items() if getattr(case, name) != value]
+    if not changed:
+        return []
+    for name in changed:
+        setattr(case, name, new[name])
+    case.full_clean(exclude=["responsible"])
+    _save(case, *changed)
+    labels = [
+        str(Case._meta.get_field(name).verbose_name) for name in changed if name not in _CPR_FIELDS
+    ]
+    if "cpr_index" in changed:
+        labels.append(str(_("CPR-nummer")))
+    _event(case, actor, EventKind.PERSON_CHANGED, summary=", ".join(labels))
+    _audit_change(actor, case, "person", request=request)
+    return changed
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ urlpatterns = [
     path(f"sager/{REF}/visitation/", views.triage, name="triage"),
     path(f"sager/{REF}/afvis/", views.decline_incoming, name="decline_incoming"),
     path(f"sager/{REF}/videresend/", views.forward, name="forward"),
+    path(f"sager/{REF}/borger/", views.edit_person, name="edit_person"),
     path(f"sager/{REF}/notat/", views.add_note, name="add_note"),
     path(f"sager/{REF}/luk/", views.close, name="close"),
     path(f"sager/{REF}/genaabn/", views.reopen, name="reopen"),

@@ -46,6 +46,7 @@ from .forms import (
     NoteForm,
     OnwardOutcomeForm,
     OnwardReferralForm,
+    PersonForm,
     QueueFilterForm,
     ReasonForm,
     ReferralForm,
@@ -483,6 +484,35 @@ def add_note(request, reference):
             return redirect(case)
     audit.record_read(user=request.user, case=case, what="case_form:note", request=request)
     return render(request, "cases/note_form.html", {"case": case, "form": form})
+
+
+@login_required
+def edit_person(request, reference):
+    """Correct or bring up to date the person's details: the form, filled in with what the case
+    holds (never the CPR number), then the change."""
+    case = _case_for_action(request, reference)
+    require_may(request.user, Action.EDIT_PERSON, case)
+    form = PersonForm(request.POST or None, case=case)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.update_person(
+                actor=request.user,
+                case=case,
+                details=form.details(),
+                cpr=form.cleaned_data["cpr"],
+                expected_version=form.cleaned_data["version"],
+                request=request,
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            if changed:
+                messages.success(request, _("Oplysningerne om borgeren er gemt."))
+            else:
+                messages.info(request, _("Du havde ikke ændret noget, så der er ikke gemt noget."))
+            return redirect(case)
+    audit.record_read(user=request.user, case=case, what="case_form:person", request=request)
+    return render(request, "cases/person_form.html", {"case": case, "form": form})
 
 
 @login_required

@@ -108,7 +108,7 @@ def test_every_read_of_a_case_page_is_audited(world, key, column, index):
         expected = int(rows[role].split()[index].rstrip("*"))
         user = case_matrix.user_for(world, role, case)
         url = case_matrix.case_url(world, name, case, user)
-        status, new = _request(user, url, method, case_matrix.POST_DATA.get(key, {}))
+        status, new = _request(user, url, method, case_matrix.post_data(key, case))
         problems += _check(
             url=url,
             key=key,

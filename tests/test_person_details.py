@@ -1,0 +1,254 @@
+"""Correcting the person's details after the referral: a new safe way to reach them, a name
+spelt wrong, a CPR number the first contact did not have (cases.services.update_person and the
+page "Ret oplysninger om borgeren")."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from cases import selectors, services
+from cases.models import AuditEntry, CaseEvent, EventKind, Relation
+
+pytestmark = pytest.mark.django_db
+
+NEW_CONTACT = {"safe_contact": "Ny mobil 12 34 56 78, kun sms", "safe_contact_time": "Efter kl. 16"}
+
+
+def _person_events(case):
+    return CaseEvent.objects.filter(case=case, kind=EventKind.PERSON_CHANGED)
+
+
+# The service -------------------------------------------------------------------------------
+
+
+def test_a_new_safe_contact_is_saved_and_the_timeline_names_the_fields_not_the_values(world):
+    case = world.active()
+
+    changed = services.update_person(actor=world.coordinator, case=case, details=NEW_CONTACT)
+
+    case.refresh_from_db()
+    assert changed == ["safe_contact", "safe_contact_time"]
+    assert case.safe_contact == NEW_CONTACT["safe_contact"]
+    assert case.safe_contact_time == "Efter kl. 16"
+    (event,) = _person_events(case)
+    assert event.actor == world.coordinator
+    assert "sikker måde at kontakte borgeren på" in event.summary
+    assert "12 34 56 78" not in event.summary and "Kun sms" not in event.summary
+
+
+def test_a_correction_writes_one_audit_entry_without_the_details(world):
+    case = world.active()
+    before = AuditEntry.objects.count()
+
+    services.update_person(actor=world.coordinator, case=case, details=NEW_CONTACT)
+
+    entry = AuditEntry.objects.latest("id")
+    assert AuditEntry.objects.count() == before + 1
+    assert (entry.what, entry.case_id, entry.user_id) == ("person", case.pk, world.coordinator.pk)
+    assert "12 34" not in f"{entry.what} {entry.object_id} {entry.path}"
+
+
+def test_saving_the_same_details_changes_nothing_and_writes_nothing(world):
+    case = world.active()
+    version = case.version
+    before = (AuditEntry.objects.count(), CaseEvent.objects.count())
+
+    changed = services.update_person(
+        actor=world.coordinator,
+        case=case,
+        details={"full_name": " Mette Sørensen ", "safe_contact": "Kun sms"},
+    )
+
+    case.refresh_from_db()
+    assert changed == [] and case.version == version
+    assert (AuditEntry.objects.count(), CaseEvent.objects.count()) == before
+
+
+def test_a_cpr_number_added_later_sets_the_birth_date_and_makes_the_duplicate_findable(world):
+    earlier = world.refer(full_name="Anna Vestergaard", cpr="010190-1234")
+    case = world.refer(full_name="A. Vestergaard")  # no CPR number at the referral
+    assert not selectors.possible_duplicates(case, world.visitator).exists()
+
+    changed = services.update_person(actor=world.visitator, case=case, details={}, cpr="0101901234")
+
+    case.refresh_from_db()
+    assert set(changed) == {"cpr_encrypted", "cpr_index", "cpr_last4", "birth_date"}
+    assert case.birth_date == datetime.date(1990, 1, 1)
+    assert case.cpr_masked.endswith("1234")
+    assert list(selectors.possible_duplicates(case, world.visitator)) == [earlier]
+    (event,) = _person_events(case)
+    assert "CPR-nummer" in event.summary and "0101" not in event.summary
+
+
+def test_the_same_cpr_number_typed_again_is_no_change(world):
+    case = world.refer(cpr="010190-1234")
+    assert (
+        services.update_person(actor=world.visitator, case=case, details={}, cpr="0101901234") == []
+    )
+
+
+def test_with_a_cpr_number_on_the_case_the_birth_date_cannot_be_changed_alone(world):
+    case = world.refer(cpr="010190-1234")
+    with pytest.raises(ValidationError) as refused:
+        services.update_person(
+            actor=world.visitator, case=case, details={"birth_date": datetime.date(1991, 1, 1)}
+        )
+    assert "birth_date" in refused.value.message_dict
+
+
+def test_a_birth_date_in_the_future_is_refused(world):
+    case = world.refer()
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    with pytest.raises(ValidationError) as refused:
+        services.update_person(actor=world.visitator, case=case, details={"birth_date": tomorrow})
+    assert "birth_date" in refused.value.message_dict
+
+
+@pytest.mark.parametrize(("field", "value"), [("full_name", "  "), ("safe_contact", "")])
+def test_the_name_and_the_safe_contact_cannot_be_emptied(world, field, value):
+    case = world.active()
+    with pytest.raises(ValidationError) as refused:
+        services.update_person(actor=world.coordinator, case=case, details={field: value})
+    assert field in refused.value.message_dict
+    case.refresh_from_db()
+    assert getattr(case, field)
+
+
+def test_a_change_made_by_someone_else_meanwhile_is_not_overwritten(world):
+    case = world.active()
+    seen = case.version
+    services.update_person(actor=world.visitator, case=case, details={"safe_contact": "Via søster"})
+
+    with pytest.raises(ValidationError) as refused:
+        services.update_person(
+            actor=world.coordinator,
+            case=case,
+            details={"safe_contact": "Kun sms"},
+            expected_version=seen,
+        )
+
+    assert refused.value.code == "stale"
+    case.refresh_from_db()
+    assert case.safe_contact == "Via søster"
+
+
+@pytest.mark.parametrize("who", ["police_contact", "dsc", "first_contact", "disqualified"])
+def test_only_those_with_full_access_may_correct_the_details(world, who):
+    case = world.active(police=True, dsc=True)
+    if who == "disqualified":
+        services.disqualify(
+            actor=world.visitator, case=case, user=world.deputy_visitator, reason="Familie"
+        )
+        who = "deputy_visitator"
+    with pytest.raises(PermissionDenied):
+        services.update_person(actor=getattr(world, who), case=case, details=NEW_CONTACT)
+
+
+def test_a_closed_case_is_not_changed(world):
+    case = world.closed()
+    with pytest.raises(ValidationError):
+        services.update_person(actor=world.coordinator, case=case, details=NEW_CONTACT)
+
+
+def test_an_unknown_field_is_a_programming_error(world):
+    case = world.active()
+    with pytest.raises(ValueError):
+        services.update_person(actor=world.coordinator, case=case, details={"municipality": 2})
+
+
+# The page ----------------------------------------------------------------------------------
+
+
+def _form(case, **overrides):
+    data = {
+        "version": case.version,
+        "full_name": case.full_name,
+        "person_kind": case.person_kind,
+        "cpr": "",
+        "birth_date": "",
+        "safe_contact": case.safe_contact,
+        "safe_contact_time": case.safe_contact_time,
+        "relation": case.relation,
+        "stalker_works_in_municipality": case.stalker_works_in_municipality,
+    }
+    data.update(overrides)
+    return data
+
+
+def test_the_coordinator_corrects_the_details_from_the_case_page(client, world):
+    case = world.active()
+    client.force_login(world.coordinator)
+    url = reverse("cases:edit_person", args=[case.reference])
+    assert url in client.get(case.get_absolute_url()).content.decode()
+
+    page = client.get(url).content.decode()
+    assert 'value="Mette Sørensen"' in page and "Kun sms" in page
+
+    response = client.post(
+        url, _form(case, relation=Relation.EX_PARTNER, children_in_household="on", **NEW_CONTACT)
+    )
+
+    assert response.status_code == 302 and response["Location"] == case.get_absolute_url()
+    case.refresh_from_db()
+    assert case.safe_contact == NEW_CONTACT["safe_contact"]
+    assert case.relation == Relation.EX_PARTNER and case.children_in_household
+    html = client.get(case.get_absolute_url()).content.decode()
+    assert "Oplysningerne om borgeren er gemt." in html
+    assert "Oplysninger om borgeren rettet" in html  # the timeline
+
+
+def test_a_refused_form_keeps_what_was_typed_and_says_why_in_danish(client, world):
+    case = world.refer()
+    client.force_login(world.visitator)
+    url = reverse("cases:edit_person", args=[case.reference])
+
+    response = client.post(url, _form(case, cpr="3213", safe_contact="Ny adresse: kun via advokat"))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "CPR-nummeret skal have 10 cifre" in html
+    assert "Ny adresse: kun via advokat" in html
+    case.refresh_from_db()
+    assert case.safe_contact == "Kun sms"
+
+
+def test_the_cpr_number_is_never_put_in_the_form(client, world):
+    case = world.refer(cpr="150385-4321")
+    client.force_login(world.visitator)
+    html = client.get(reverse("cases:edit_person", args=[case.reference])).content.decode()
+    assert "150385" not in html
+    assert 'name="birth_date"' not in html  # it follows the CPR number
+    assert "følger CPR-nummeret" in html
+
+
+def test_opening_the_form_is_audited_as_a_read(client, world):
+    case = world.active()
+    client.force_login(world.coordinator)
+    client.get(reverse("cases:edit_person", args=[case.reference]))
+    entry = AuditEntry.objects.latest("id")
+    assert (entry.what, entry.case_id) == ("case_form:person", case.pk)
+
+
+def test_saving_without_changes_says_so(client, world):
+    case = world.active()
+    client.force_login(world.coordinator)
+    response = client.post(
+        reverse("cases:edit_person", args=[case.reference]), _form(case), follow=True
+    )
+    assert "Du havde ikke ændret noget" in response.content.decode()
+
+
+def test_a_partner_reads_that_details_were_corrected_but_not_which(client, world):
+    case = world.active(police=True)
+    services.update_person(actor=world.coordinator, case=case, details=NEW_CONTACT)
+    client.force_login(world.police_contact)
+    response = client.get(case.get_absolute_url())
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Oplysninger om borgeren rettet" in html
+    (event,) = _person_events(case)
+    assert event.summary and event.summary not in html
+    assert reverse("cases:edit_person", args=[case.reference]) not in html
