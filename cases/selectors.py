@@ -34,6 +34,7 @@ from .models import (
     Disqualification,
     Referral,
 )
+from .text_search import name_matches
 
 OPEN_TRIAGE_STATES = (CaseState.REFERRED, CaseState.IN_TRIAGE)
 
@@ -108,9 +109,10 @@ def _high_risk(user):
 
 
 def _matching(search: str) -> Q:
-    """A list's search: part of the reference or the name, or the whole CPR number (found
-    through its blind index; the number itself is never compared or stored in clear)."""
-    found = Q(reference__icontains=search) | Q(full_name__icontains=search)
+    """A list's search: part of the reference, every word somewhere in the name, or the whole
+    CPR number (found through its blind index; the number itself is never compared or stored
+    in clear)."""
+    found = Q(reference__icontains=search.strip()) | name_matches("full_name", search)
     try:
         digits = normalise_cpr(search)
     except ValidationError:
@@ -241,7 +243,8 @@ def partner_cases(user, *, search=""):
     )
     if search:
         cases = cases.filter(
-            Q(reference__icontains=search) | Q(full_name__icontains=search, name_shared=True)
+            Q(reference__icontains=search.strip())
+            | (name_matches("full_name", search) & Q(name_shared=True))
         )
     return cases
 
