@@ -50,6 +50,7 @@ WHAT_LABELS = {
     "case_form:forward": _("Formularen til at videresende en henvisning til en anden kommune"),
     "case_form:respond": _("Formularen til at svare på en henvisning"),
     "case_form:join": _("Formularen til at lægge sager sammen"),
+    "case_form:join_target": _("Formularen til at lægge sager sammen (den eksisterende sag)"),
     "case_form:refer_police": _("Formularen til at henvise sagen til politiet"),
     "case_form:refer_dsc": _("Formularen til at henvise sagen til Dansk Stalking Center"),
     "case_form:consent": _("Formularen til at registrere samtykke"),

@@ -635,6 +635,13 @@ def join_duplicate(*, actor, case: Case, into: Case, request=None) -> Case:
     if into.pk == case.pk or into.municipality_id != case.municipality_id or not into.is_open:
         raise TransitionError(MSG_JOIN_OTHER, code="join_other")
     now = _now()
+    if into.state == CaseState.ACTIVE:
+        # Triage is done there, and nobody would ever answer these: joining them to the case
+        # is the visitator's answer, and the referrer reads them as handled.
+        case.referrals.filter(
+            kind=ReferralKind.TO_VISITATOR,
+            status__in=[ReferralStatus.SENT, ReferralStatus.ACCEPTED],
+        ).update(status=ReferralStatus.COMPLETED, responded_at=now, responded_by=actor)
     case.referrals.update(case=into)
     for consent in case.consents.filter(withdrawn_at__isnull=True):
         if not into.consents.filter(

@@ -646,9 +646,16 @@ def join_duplicate(request, reference, into):
             request, _("Henvisningen er lagt ind på sag %(ref)s.") % {"ref": target.reference}
         )
         return redirect(target)
-    # One read, of the case being joined; the target's reference is in the path and object_id.
+    # The page shows both cases side by side: a read of each, each naming the other.
     audit.record_read(
         user=request.user, case=case, what="case_form:join", object_id=target.pk, request=request
+    )
+    audit.record_read(
+        user=request.user,
+        case=target,
+        what="case_form:join_target",
+        object_id=case.pk,
+        request=request,
     )
     return render(request, "cases/join_confirm.html", {"case": case, "target": target})
 

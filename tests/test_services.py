@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
+from django.urls import reverse
 
 from cases import services
 from cases.access import cases_visible_to
@@ -979,6 +980,38 @@ def test_join_duplicate_into_an_active_case(world):
     services.join_duplicate(actor=world.visitator, case=duplicate, into=original)
     assert reload(duplicate).merged_into_id == original.pk
     assert reload(original).state == CaseState.ACTIVE
+
+
+def test_a_referral_joined_into_an_active_case_is_answered_as_handled(world, client):
+    """Triage is over on the active case: nobody would ever answer the new referral, and the
+    police contact who sent it would read "Sendt" for ever."""
+    original = world.active()
+    duplicate = world.refer(actor=world.police_contact, reason="Ny anmeldelse")
+    services.join_duplicate(actor=world.visitator, case=duplicate, into=original)
+
+    joined = original.referrals.get(from_user=world.police_contact)
+    assert joined.status == ReferralStatus.COMPLETED
+    assert joined.responded_by == world.visitator and joined.responded_at is not None
+    client.force_login(world.police_contact)
+    html = client.get(reverse("cases:my_referrals")).content.decode()
+    assert original.reference in html
+    assert 'samvirke-referral--completed">Afsluttet<' in html
+
+
+def test_a_referral_joined_into_a_case_in_triage_waits_for_the_triage(world):
+    original = world.in_triage()
+    duplicate = world.refer(actor=world.police_contact)
+    services.join_duplicate(actor=world.visitator, case=duplicate, into=original)
+    joined = original.referrals.get(from_user=world.police_contact)
+    assert joined.status == ReferralStatus.SENT
+    services.triage(
+        actor=world.visitator,
+        case=original,
+        is_stalking=True,
+        reasoning="Stalking",
+        coordinator=world.coordinator,
+    )
+    assert reload(joined).status == ReferralStatus.COMPLETED
 
 
 def test_join_duplicate_refuses_a_case_of_another_municipality(world):

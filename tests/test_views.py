@@ -436,6 +436,26 @@ def test_duplicate_referral_is_flagged_and_joined(client, world):
     assert "Mulig dublet" not in text(client.get(reverse("cases:triage_dashboard")))
 
 
+def test_the_join_confirmation_shows_both_cases_side_by_side_and_audits_both_reads(client, world):
+    from cases.models import AuditEntry
+
+    first = world.active(full_name="Mette Sørensen", cpr="010190-1234", safe_contact="Kun sms")
+    second = world.refer(full_name="Mette S.", cpr="0101901234", safe_contact="Ring efter 16")
+    client.force_login(world.visitator)
+
+    page = text(client.get(reverse("cases:join", args=[second.reference, first.reference])))
+
+    assert "Mette Sørensen" in page and "Mette S." in page
+    assert "Kun sms" in page and "Ring efter 16" in page
+    assert world.coordinator.get_full_name() in page  # who has the existing case
+    assert "allerede visiteret" in page
+    reads = AuditEntry.objects.filter(user=world.visitator, what__startswith="case_form:join")
+    assert {(e.case_id, e.what) for e in reads} == {
+        (second.pk, "case_form:join"),
+        (first.pk, "case_form:join_target"),
+    }
+
+
 @pytest.mark.parametrize("role", ["visitator", "coordinator", "police_contact"])
 def test_every_read_of_a_case_page_is_audited(client, world, role):
     case = world.active(police=True)
