@@ -16,7 +16,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cooperation.models import Role
+from cooperation.models import OrganisationKind, Role
 from cooperation.roles import has_role, held_roles, organisations_for
 
 from .models import (
@@ -338,8 +338,9 @@ def may_read_network_meetings(user, case: Case, scopes: set[str] | None = None) 
 # a declined referral's reason, why a referral was forwarded), the reference of another case
 # of the citizen's, where the case was routed (that the citizen also involved the other
 # partner is not theirs), which other municipality a forwarded referral came from or went to
-# (where the citizen lives or lived), or which of the person's details were corrected (the
-# details themselves they read only within the consent).
+# (where the citizen lives or lived), which of the person's details were corrected (the
+# details themselves they read only within the consent), or which organisation referred the
+# citizen (the police contact's mutual referral is the other partner's business to DSC).
 SUMMARY_FOR_FULL_ACCESS_ONLY = frozenset(
     {
         EventKind.REOPENED,
@@ -349,21 +350,32 @@ SUMMARY_FOR_FULL_ACCESS_ONLY = frozenset(
         EventKind.FORWARDED_OUT,
         EventKind.FORWARDED_IN,
         EventKind.PERSON_CHANGED,
+        EventKind.REFERRED,
     }
 )
+# ... and of these not even who: a referral's actor may be the other partner's contact.
+ACTOR_FOR_FULL_ACCESS_ONLY = frozenset({EventKind.REFERRED})
 
 
 ONWARD_EVENTS = (EventKind.ONWARD_REFERRED, EventKind.ONWARD_OUTCOME)
 
 
 def referrals_shown_to(level: Level, referrals: list) -> list:
-    """A partner sees the referral to the visitator and the ones to their own organisation
-    kind, not whether the case was also referred to the other partner, nor the coordinator's
-    onward referrals (to a department or an external actor: the municipality's own work)."""
+    """A partner sees the referrals to the visitator and the ones to their own organisation
+    kind, not whether the case was also referred to the other partner (by the visitator, or
+    by the other partner itself: the police contact's mutual referral, joined to a case DSC
+    reads), nor the coordinator's onward referrals (the municipality's own work). Needs each
+    referral's from_organisation."""
     if level == Level.FULL:
         return referrals
     own = {Level.POLICE: ReferralKind.TO_POLICE, Level.DSC: ReferralKind.TO_DSC}[level]
-    return [r for r in referrals if r.kind in (own, ReferralKind.TO_VISITATOR)]
+    other = {Level.POLICE: OrganisationKind.DSC, Level.DSC: OrganisationKind.POLICE}[level]
+    return [
+        r
+        for r in referrals
+        if r.kind == own
+        or (r.kind == ReferralKind.TO_VISITATOR and r.from_organisation.kind != other)
+    ]
 
 
 def hidden_events_for(level: Level, scopes: set[str]) -> list[str]:

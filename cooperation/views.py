@@ -38,15 +38,21 @@ def keepalive(request):
 
 
 def _directory_organisations(user):
-    """The user's own organisations, and for a municipality its police district and DSC."""
+    """The user's own organisations; for a municipality its police district and DSC; for a
+    police district its municipalities; for DSC (national) the municipalities of the cases
+    it reads, so an advisor can reach the visitator and coordinator of each."""
+    from cases.access import cases_visible_to
+
     own = {r.organisation_id for r in held_roles(user)}
-    related = Organisation.objects.filter(
+    related = (
         Q(pk__in=own)
         | Q(municipalities__in=own)
         | Q(police_district__in=own)
         | Q(kind=OrganisationKind.DSC)
     )
-    return related.distinct().order_by("kind", "name")
+    if Organisation.objects.filter(pk__in=own, kind=OrganisationKind.DSC).exists():
+        related |= Q(pk__in=cases_visible_to(user).values("municipality"))
+    return Organisation.objects.filter(related).distinct().order_by("kind", "name")
 
 
 @login_required

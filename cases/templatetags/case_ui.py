@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext, ngettext
 
-from cases.access import SUMMARY_FOR_FULL_ACCESS_ONLY
+from cases.access import ACTOR_FOR_FULL_ACCESS_ONLY, SUMMARY_FOR_FULL_ACCESS_ONLY
 from cases.models import CaseState
 
 register = template.Library()
@@ -205,21 +205,24 @@ def _person(user) -> str:
 @register.simple_tag
 def timeline_item(event, full=True):
     """An entry of the case's timeline, with the note's text when it is a note. A partner
-    (full=False) reads some events without their summary (cases.access)."""
+    (full=False) reads some events without their summary, and a few without who (cases.access)."""
     show_summary = full or event.kind not in SUMMARY_FOR_FULL_ACCESS_ONLY
     summary = format_html(": {}", event.summary) if event.summary and show_summary else ""
+    show_actor = full or event.kind not in ACTOR_FOR_FULL_ACCESS_ONLY
     note = (
         format_html('<p class="samvirke-note">{}</p>', linebreaksbr(event.note.text))
         if event.note_id
         else ""
     )
+    when = _minute(
+        timezone.localtime(event.created_at).replace(second=0, microsecond=0), get_language()
+    )
+    who = format_html(", {}", _person(event.actor)) if show_actor else ""
     return format_html(
-        "<li><p><strong>{}</strong> – {}, {}{}</p>{}</li>",
+        "<li><p><strong>{}</strong> – {}{}{}</p>{}</li>",
         display(event, "kind"),
-        _minute(
-            timezone.localtime(event.created_at).replace(second=0, microsecond=0), get_language()
-        ),
-        _person(event.actor),
+        when,
+        who,
         summary,
         note,
     )
