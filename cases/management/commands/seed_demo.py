@@ -13,7 +13,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases import services
-from cases.deadlines import add_working_days
 from cases.models import (
     Case,
     ChildrenNotification,
@@ -239,9 +238,9 @@ class Command(BaseCommand):
         # 4. Referred, and overdue.
         overdue = refer(full_name="Anna Lykke", urgency=Urgency.ACUTE)
         received = timezone.now() - datetime.timedelta(days=14)
+        # Acute: due the day it arrived (services._triage_deadline), so overdue since then.
         Case.objects.filter(pk=overdue.pk).update(
-            received_at=received,
-            triage_deadline=add_working_days(timezone.localdate(received), esb.triage_days),
+            received_at=received, triage_deadline=timezone.localdate(received)
         )
         # 5. Referred by the police (mutual referral); possible duplicate of case 2.
         refer(
