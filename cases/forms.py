@@ -280,6 +280,11 @@ class CloseForm(DkfdsFormMixin, forms.Form):
         help_text=_("Skal udfyldes, hvis årsagen er »Andet«."),
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Required with "Andet": not labelled "(frivilligt)" (field.html).
+        self.fields["comment"].conditional = True
+
 
 class ReasonForm(DkfdsFormMixin, forms.Form):
     reason = forms.CharField(label=_("Begrundelse"), widget=forms.Textarea, max_length=4000)

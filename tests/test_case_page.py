@@ -168,3 +168,27 @@ def test_someone_whose_role_starts_next_week_can_be_disqualified_now(world, clie
     )
     assert response.status_code == 302
     assert case.disqualifications.filter(user=newcomer).exists()
+
+
+def test_the_timeline_says_which_kind_of_information_a_consent_covers(world, client):
+    from cases.models import ConsentPartner, ConsentScope
+
+    case = world.active()
+    services.record_consent(
+        actor=world.coordinator,
+        case=case,
+        partner=ConsentPartner.POLICE,
+        scopes=[ConsentScope.CONTACT, ConsentScope.INCIDENT_LOG],
+    )
+    client.force_login(world.coordinator)
+    html = client.get(case.get_absolute_url()).content.decode()
+    labels = dict(ConsentScope.choices)
+    for scope in (ConsentScope.CONTACT, ConsentScope.INCIDENT_LOG):
+        assert f"Politiet ({str(labels[scope]).lower()})" in html
+
+
+def test_the_closing_comment_is_not_called_optional_as_other_needs_it(world, client):
+    case = world.active()
+    client.force_login(world.coordinator)
+    html = client.get(reverse("cases:close", args=[case.reference])).content.decode()
+    assert "Kommentar" in html and "(frivilligt)" not in html

@@ -8,7 +8,7 @@ people record the referral and what came of it (services.refer_onward, record_on
   for a department of another municipality; the answers follow the transitions and nothing
   else; respond_to_referral, which is for a recipient user, refuses them.
 - The database: a referral has exactly the recipient its kind asks for (CheckConstraint).
-- The pages: "Henvis videre" and "Registrér svar" on the case page of an active case, forms
+- The pages: "Henvis videre" and "Registrer svar" on the case page of an active case, forms
   that keep what was typed and say in Danish what is wrong, on the right field.
 - Others: the follow-up group's route counts do not count them; the coordinator's list of
   referrals names the department or actor.
@@ -630,7 +630,7 @@ def test_the_case_page_lists_the_onward_referrals_with_status_in_words_and_an_an
     assert "Sendt" in section and "Afvist" in section and "Ingen ledige tider" in section
     assert _outcome_url(case, open_one) in section
     assert _outcome_url(case, declined) not in section  # answered: nothing more to record
-    assert "Registrér svar" in section
+    assert "Registrer svar" in section
 
 
 def test_the_outcome_form_offers_only_the_answers_allowed_from_the_status_now(client, world):

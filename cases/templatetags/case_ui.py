@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext, ngettext
 
 from cases.access import ACTOR_FOR_FULL_ACCESS_ONLY, SUMMARY_FOR_FULL_ACCESS_ONLY
-from cases.models import CaseState
+from cases.models import CaseState, Consent
 
 register = template.Library()
 
@@ -202,12 +202,19 @@ def _person(user) -> str:
     return user.get_full_name() or user.username if user is not None else ""
 
 
+def _consent_scope(scope: str) -> str:
+    labels = _labels(Consent, "scope", get_language())
+    return labels.get(scope, scope).lower()
+
+
 @register.simple_tag
 def timeline_item(event, full=True):
     """An entry of the case's timeline, with the note's text when it is a note. A partner
     (full=False) reads some events without their summary, and a few without who (cases.access)."""
     show_summary = full or event.kind not in SUMMARY_FOR_FULL_ACCESS_ONLY
     summary = format_html(": {}", event.summary) if event.summary and show_summary else ""
+    if event.consent_scope and show_summary:  # which kind of information, not just to whom
+        summary = format_html("{} ({})", summary, _consent_scope(event.consent_scope))
     show_actor = full or event.kind not in ACTOR_FOR_FULL_ACCESS_ONLY
     note = (
         format_html('<p class="samvirke-note">{}</p>', linebreaksbr(event.note.text))

@@ -314,7 +314,7 @@ class Command(BaseCommand):
 
     def _onward_referrals(self, case, coordinator):
         """The police case's referrals onward: the job centre has answered, the victim
-        counselling has not yet (so "Registrér svar" is there to try)."""
+        counselling has not yet (so "Registrer svar" is there to try)."""
         jobcentre = Unit.objects.get(organisation=case.municipality, name="Jobcenter")
         referral = services.refer_onward(
             actor=coordinator,
