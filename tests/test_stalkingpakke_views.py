@@ -4,11 +4,13 @@ and that reads and downloads are audited."""
 import datetime
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from cases import services
 from cases.models import AuditAction, AuditEntry, ConsentPartner, ConsentScope
-from stalkingpakke import incident_log
+from stalkingpakke import attachments, incident_log
 from stalkingpakke.models import ActionPlan, Document, DocumentStatus, IncidentEntry
 
 
@@ -26,6 +28,40 @@ def _entry(world, case, text="Ringede 12 gange om natten"):
             "what_happened": text,
             "behaviours": ["calls"],
         },
+    )
+
+
+def _routed_to_police(world, police_scopes):
+    """A case the visitator routed to the coordinator and the police, with the citizen's
+    consent to share `police_scopes` with the police."""
+    case = world.in_triage(consents=[(ConsentPartner.POLICE, s) for s in police_scopes])
+    return services.triage(
+        actor=world.visitator,
+        case=case,
+        is_stalking=True,
+        reasoning="x",
+        coordinator=world.coordinator,
+        to_police=True,
+    )
+
+
+def _attachment(world, case):
+    return attachments.add_attachment(
+        actor=world.coordinator,
+        entry=_entry(world, case),
+        upload=SimpleUploadedFile("kvittering.pdf", b"%PDF-1.4 kvittering"),
+    )
+
+
+def _ready_document(world, case, kind):
+    """A finished PDF of `kind` on the case, as the worker leaves it."""
+    name = Document.file.field.storage.save("dokument.pdf", ContentFile(b"%PDF-1.4 test"))
+    return Document.objects.create(
+        case=case,
+        kind=kind,
+        requested_by=world.coordinator,
+        status=DocumentStatus.READY,
+        file=name,
     )
 
 
@@ -95,17 +131,7 @@ def test_a_refused_entry_keeps_what_was_typed(client, world):
     ],
 )
 def test_who_reads_the_incident_log(client, world, who, police_scopes, expected):
-    case = world.in_triage(consents=[(ConsentPartner.POLICE, s) for s in police_scopes])
-    from cases import services
-
-    case = services.triage(
-        actor=world.visitator,
-        case=case,
-        is_stalking=True,
-        reasoning="x",
-        coordinator=world.coordinator,
-        to_police=True,
-    )
+    case = _routed_to_police(world, police_scopes)
     _entry(world, case)
     client.force_login(getattr(world, who))
     response = client.get(reverse("stalkingpakke:incident_log", args=[case.reference]))
@@ -187,6 +213,46 @@ def test_attachment_is_served_only_as_a_download_and_the_read_is_audited(client,
     assert client.get(other_url).status_code == 404
 
 
+def test_an_attachment_of_another_case_is_not_served_under_a_case_the_reader_may_read(
+    client, world
+):
+    secret = _attachment(world, world.active())  # the coordinator's, not shared with the police
+    shared = world.active(police=True)
+    own = _attachment(world, shared)
+    client.force_login(world.police_contact)
+
+    url = reverse("stalkingpakke:attachment", args=[shared.reference, secret.pk])
+    assert client.get(url).status_code == 404
+    url = reverse("stalkingpakke:attachment", args=[shared.reference, own.pk])
+    assert client.get(url).status_code == 200
+
+
+def test_an_attachment_is_not_served_to_a_partner_without_consent_to_the_incident_log(
+    client, world
+):
+    """The police read the case (its contact consent) but not the log, so not its evidence."""
+    case = _routed_to_police(world, [ConsentScope.CONTACT])
+    attachment = _attachment(world, case)
+    client.force_login(world.police_contact)
+    assert client.get(case.get_absolute_url()).status_code == 200
+    url = reverse("stalkingpakke:attachment", args=[case.reference, attachment.pk])
+    assert client.get(url).status_code == 404
+
+    client.force_login(world.coordinator)
+    assert client.get(url).status_code == 200
+
+
+def test_the_timeline_chart_is_404_for_a_partner_without_consent_to_the_incident_log(client, world):
+    case = _routed_to_police(world, [ConsentScope.CONTACT])
+    _entry(world, case)
+    url = reverse("stalkingpakke:timeline_chart", args=[case.reference])
+    client.force_login(world.police_contact)
+    assert client.get(url).status_code == 404
+
+    client.force_login(world.coordinator)
+    assert client.get(url).status_code == 200
+
+
 def test_an_html_upload_is_refused_on_the_page(client, world):
     case = world.active()
     entry = _entry(world, case)
@@ -253,6 +319,33 @@ def test_documents_are_made_by_the_task_and_downloads_are_checked_and_audited(
 
     client.force_login(world.dsc)
     assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["incident_log", "action_plan", "subject_access"])
+@pytest.mark.parametrize("page", ["download_document", "document_status"])
+def test_a_partner_gets_404_for_a_document_outside_the_consent(client, world, kind, page):
+    """The contact consent shares neither the log nor the plan; the citizen's copy of the
+    whole case is never a partner's to read."""
+    case = _routed_to_police(world, [ConsentScope.CONTACT])
+    document = _ready_document(world, case, kind)
+    url = reverse(f"stalkingpakke:{page}", args=[case.reference, document.pk])
+    client.force_login(world.police_contact)
+    assert client.get(url).status_code == 404
+
+    client.force_login(world.coordinator)
+    assert client.get(url).status_code == 200
+
+
+def test_a_document_of_another_case_is_not_served_under_a_case_the_reader_may_read(client, world):
+    secret = _ready_document(world, world.active(), "incident_log")  # not shared
+    shared = world.active(police=True)
+    own = _ready_document(world, shared, "incident_log")
+    client.force_login(world.police_contact)
+
+    url = reverse("stalkingpakke:download_document", args=[shared.reference, secret.pk])
+    assert client.get(url).status_code == 404
+    url = reverse("stalkingpakke:download_document", args=[shared.reference, own.pk])
+    assert client.get(url).status_code == 200
 
 
 def test_a_document_whose_file_is_gone_answers_404_and_records_no_read(
