@@ -97,6 +97,23 @@ def test_an_assessment_keeps_its_version_when_edited_and_refuses_a_stale_save(wo
     assert services.latest_form(case, ToolKind.ASSESSMENT).answers == {"risk:threats_to_kill": "no"}
 
 
+def test_saving_a_form_writes_a_change_entry_in_the_audit_trail(world):
+    from cases.models import AuditAction, AuditEntry
+
+    world.active()  # another case first, so that this case's id is not the form's
+    case = world.active()
+    form = services.save_form(
+        actor=world.coordinator, case=case, kind=ToolKind.TYPOLOGY, answers={"type": "rejected"}
+    )
+    assert form.pk != case.pk
+    entry = AuditEntry.objects.get(case=case, what="form:typology")
+    assert (entry.action, entry.object_id, entry.user) == (
+        AuditAction.CHANGE,
+        str(form.pk),
+        world.coordinator,
+    )
+
+
 def test_risk_screen_shows_high_risk_indicators_and_never_decides(world):
     case = world.active()
     content = ToolVersion.objects.current(ToolKind.ASSESSMENT).content
@@ -363,25 +380,21 @@ def test_attachments_over_the_size_limit_are_refused(world, monkeypatch, setting
 
 
 @pytest.mark.parametrize(
-    ("who", "routed_to_police", "expected"),
+    ("who", "routes", "expected"),
     [
-        ("coordinator", True, True),
-        ("visitator", True, True),
-        ("police_contact", True, True),
-        ("police_contact", False, False),
-        ("dsc", True, False),
-        ("first_contact", True, False),
-        ("other_visitator", True, False),
+        ("coordinator", {"police": True}, True),
+        ("visitator", {"police": True}, True),
+        ("police_contact", {"police": True}, True),
+        ("police_contact", {}, False),
+        # DSC reads the case (its contact consent) but the citizen shared no log with DSC.
+        ("dsc", {"police": True, "dsc": True}, False),
+        ("first_contact", {"police": True}, False),
+        ("other_visitator", {"police": True}, False),
     ],
 )
-def test_who_may_read_the_incident_log_document(world, who, routed_to_police, expected):
-    from cases.access import cases_visible_to
-
-    case = world.active(police=routed_to_police)
-    user = getattr(world, who)
-    visible = cases_visible_to(user).filter(pk=case.pk).exists()
-    readable = visible and documents.may_read_document(user, case, "incident_log")
-    assert readable is expected
+def test_who_may_read_the_incident_log_document(world, who, routes, expected):
+    case = world.active(**routes)
+    assert documents.may_read_document(getattr(world, who), case, "incident_log") is expected
 
 
 def test_only_people_with_full_access_request_documents(world):
@@ -419,52 +432,73 @@ def test_a_checklist_with_unknown_answers_refuses_the_whole_referral(world):
 
 # A closed case ---------------------------------------------------------------------------
 
-CLOSED_CASE_TOOL_CALLS = {
-    "assessment": lambda world, case, entry: services.save_form(
-        actor=world.coordinator,
+TOOL_CALLS = {
+    "form": lambda actor, case, entry: services.save_form(
+        actor=actor,
         case=case,
         kind=ToolKind.TYPOLOGY,
         answers={"type": "rejected"},
     ),
-    "action_plan": lambda world, case, entry: services.save_action_plan(
-        actor=world.coordinator,
+    "action_plan": lambda actor, case, entry: services.save_action_plan(
+        actor=actor,
         case=case,
         goals="Efter lukning",
         safety_measures="",
         next_review=None,
         items=[],
     ),
-    "incident": lambda world, case, entry: incident_log.add_entry(
-        actor=world.coordinator, case=case, data=entry_data()
+    "incident": lambda actor, case, entry: incident_log.add_entry(
+        actor=actor, case=case, data=entry_data()
     ),
-    "attachment": lambda world, case, entry: attachments.add_attachment(
-        actor=world.coordinator,
+    "attachment": lambda actor, case, entry: attachments.add_attachment(
+        actor=actor,
         entry=entry,
         upload=SimpleUploadedFile("kvittering.pdf", b"%PDF-1.4\n..."),
     ),
 }
 
 
-@pytest.mark.parametrize("tool", CLOSED_CASE_TOOL_CALLS)
+def _rows():
+    from cases.models import AuditEntry
+    from stalkingpakke.models import ActionPlan, Attachment, FilledForm
+
+    return [
+        m.objects.count() for m in (FilledForm, ActionPlan, IncidentEntry, Attachment, AuditEntry)
+    ]
+
+
+@pytest.mark.parametrize("tool", TOOL_CALLS)
 def test_the_tool_services_refuse_a_closed_case_and_save_nothing(world, tool, settings, tmp_path):
     """The pages only offer the tools on an open case; the services refuse on their own, so a
     form posted after the case was closed (or any other caller) cannot change it."""
     from cases import services as case_services
-    from cases.models import AuditEntry
-    from stalkingpakke.models import ActionPlan, Attachment, FilledForm
 
     settings.MEDIA_ROOT = tmp_path
     case = world.active()
     entry = incident_log.add_entry(actor=world.coordinator, case=case, data=entry_data())
     case = case_services.close(actor=world.coordinator, case=case, reason="resolved")
-    counts_before = [
-        m.objects.count() for m in (FilledForm, ActionPlan, IncidentEntry, Attachment, AuditEntry)
-    ]
+    rows_before = _rows()
 
     with pytest.raises(ValidationError) as refused:
-        CLOSED_CASE_TOOL_CALLS[tool](world, case, entry)
+        TOOL_CALLS[tool](world.coordinator, case, entry)
 
     assert refused.value.code == "closed"
-    assert counts_before == [
-        m.objects.count() for m in (FilledForm, ActionPlan, IncidentEntry, Attachment, AuditEntry)
-    ]
+    assert _rows() == rows_before
+
+
+@pytest.mark.parametrize("who", ["police_contact", "first_contact", "other_visitator"])
+@pytest.mark.parametrize("tool", TOOL_CALLS)
+def test_the_tool_services_refuse_a_user_without_full_access_and_save_nothing(
+    world, tool, who, settings, tmp_path
+):
+    """The police read this case's tools; the first contact and another municipality's
+    visitator do not even see it. The services refuse them all, not only the pages."""
+    settings.MEDIA_ROOT = tmp_path
+    case = world.active(police=True)
+    entry = incident_log.add_entry(actor=world.coordinator, case=case, data=entry_data())
+    rows_before = _rows()
+
+    with pytest.raises(PermissionDenied):
+        TOOL_CALLS[tool](getattr(world, who), case, entry)
+
+    assert _rows() == rows_before
