@@ -4,7 +4,7 @@ the free text written for the case's own people, nor what was agreed with the ot
 import pytest
 
 from cases import services
-from cases.models import ConsentPartner, ConsentScope, Referral, ReferralStatus
+from cases.models import ConsentPartner, ConsentScope, EventKind, ReferralStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -48,12 +48,41 @@ def test_the_coordinator_reads_the_reopening_comment(world, client):
 
 
 def test_a_partner_does_not_read_why_a_referral_was_declined(world, client):
-    case = world.active(police=True)
-    Referral.objects.filter(case=case).update(status=ReferralStatus.DECLINED, decline_reason=SECRET)
+    """The visitator declined the first referral; the citizen came back and the case went to
+    the police, who read the case and that the referral was declined, not why."""
+    case = world.in_triage(consents=[(ConsentPartner.POLICE, ConsentScope.CONTACT)])
+    case = services.decline_incoming(actor=world.visitator, case=case, reason=SECRET)
+    case = services.reopen(actor=world.visitator, case=case, comment="Ny henvendelse")
+    case = services.triage(
+        actor=world.visitator,
+        case=case,
+        is_stalking=True,
+        reasoning="Stalking",
+        coordinator=world.coordinator,
+        to_police=True,
+    )
     client.force_login(world.police_contact)
-    assert SECRET not in client.get(case.get_absolute_url()).content.decode()
+    response = client.get(case.get_absolute_url())
+    assert response.status_code == 200
+    assert EventKind.REFERRAL_DECLINED in {e.kind for e in response.context["events"]}
+    assert ReferralStatus.DECLINED in {r.status for r in response.context["referrals"]}
+    assert SECRET not in response.content.decode()
     client.force_login(world.coordinator)
     assert SECRET in client.get(case.get_absolute_url()).content.decode()
+
+
+def test_a_partner_does_not_learn_that_someone_was_disqualified(world, client):
+    case = world.active(police=True)
+    services.disqualify(
+        actor=world.visitator, case=case, user=world.deputy_visitator, reason="Familie"
+    )
+    client.force_login(world.police_contact)
+    response = client.get(case.get_absolute_url())
+    assert response.status_code == 200
+    assert EventKind.DISQUALIFIED not in {e.kind for e in response.context["events"]}
+    client.force_login(world.visitator)
+    response = client.get(case.get_absolute_url())
+    assert EventKind.DISQUALIFIED in {e.kind for e in response.context["events"]}
 
 
 def test_dsc_does_not_read_what_the_citizen_agreed_to_share_with_the_police(world, client):
