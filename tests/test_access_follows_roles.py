@@ -16,7 +16,7 @@ from cases.models import AuditEntry
 from cooperation.models import OrganisationKind, Role, RoleAssignment
 from cooperation.roles import forget_roles
 
-from .factories import OrganisationFactory
+from .factories import OrganisationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +64,46 @@ def test_a_role_ending_in_the_future_still_gives_access_today(world, client):
     )
     client.force_login(world.coordinator)
     assert client.get(case.get_absolute_url()).status_code == 200
+
+
+def test_a_role_that_starts_next_week_gives_no_access_today(world, client):
+    case = world.refer()
+    newcomer = UserFactory(username="newcomer")
+    RoleAssignment.objects.create(
+        user=newcomer,
+        role=Role.VISITATOR,
+        organisation=world.municipality,
+        valid_from=timezone.localdate() + datetime.timedelta(days=7),
+    )
+    assert not access.cases_visible_to(newcomer).filter(pk=case.pk).exists()
+    client.force_login(newcomer)
+    assert client.get(case.get_absolute_url()).status_code == 404
+
+
+OWNERS_ACTIONS = {
+    "close": (
+        "active",
+        lambda actor, case: services.close(actor=actor, case=case, reason="resolved"),
+    ),
+    "reopen": (
+        "closed",
+        lambda actor, case: services.reopen(actor=actor, case=case, comment="Igen"),
+    ),
+}
+
+
+@pytest.mark.parametrize("action", OWNERS_ACTIONS)
+def test_a_coordinator_whose_role_ended_can_no_longer_close_or_reopen_their_case(world, action):
+    """Still recorded as the case's responsible, but being responsible makes the owner only
+    together with the role (access._is_owner)."""
+    state, act = OWNERS_ACTIONS[action]
+    case = getattr(world, state)()
+    assert case.responsible == world.coordinator
+    _end_role(world.coordinator, Role.COORDINATOR)
+    with pytest.raises(PermissionDenied):
+        act(world.coordinator, case)
+    case.refresh_from_db()
+    assert case.state == state  # "active" or "closed", as it was
 
 
 def test_a_police_contact_who_moved_district_no_longer_reads_the_old_districts_cases(world, client):
@@ -138,11 +178,16 @@ def test_a_user_with_police_and_dsc_roles_reads_a_dsc_case_as_dsc(world):
 
 
 def test_a_declined_referral_gives_the_partner_nothing(world, client):
+    """Not the page, the queryset every page starts from, nor the shared cases' list, even
+    with the grant of the referral left behind."""
     from cases.models import Referral
 
     case = world.active(police=True)
+    client.force_login(world.police_contact)
+    assert case.reference in client.get("/delte-sager/").content.decode()
     Referral.objects.filter(case=case, kind="to_police").update(
         status="declined", decline_reason="Ikke vores"
     )
-    client.force_login(world.police_contact)
     assert client.get(case.get_absolute_url()).status_code == 404
+    assert not access.cases_visible_to(world.police_contact).filter(pk=case.pk).exists()
+    assert case.reference not in client.get("/delte-sager/").content.decode()
