@@ -3,7 +3,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from cases import services
 from cases.access import cases_visible_to
-from cases.models import CaseEvent, EventKind
+from cases.models import AuditAction, AuditEntry, CaseEvent, CaseUserObjectPermission, EventKind
 from cooperation.models import Role, RoleAssignment
 from cooperation.roles import forget_roles
 from cooperation.services import handover
@@ -27,6 +27,45 @@ def test_handover_moves_open_cases_grants_and_pending_referrals_to_the_successor
     assert CaseEvent.objects.filter(case=case, kind=EventKind.HANDOVER).exists()
     assert RoleAssignment.objects.current().filter(user=successor, role=Role.COORDINATOR).exists()
     assert not RoleAssignment.objects.current().filter(user=world.coordinator).exists()
+
+
+def _hand_over_the_coordinators_role(world, successor=None):
+    assignment = RoleAssignment.objects.get(user=world.coordinator, role=Role.COORDINATOR)
+    new = handover(actor=world.admin, assignment=assignment, successor=successor or UserFactory())
+    return assignment, new
+
+
+def test_handover_takes_the_leavers_grants_away(world):
+    """Not only does the ended role stop counting: the rows go, so a leaver who comes back
+    in the role later does not find their old cases open to them."""
+    case = world.active()
+    _assignment, new = _hand_over_the_coordinators_role(world)
+    assert not CaseUserObjectPermission.objects.filter(
+        user=world.coordinator, content_object=case
+    ).exists()
+    assert CaseUserObjectPermission.objects.filter(user=new.user, content_object=case).exists()
+
+
+def test_handover_is_written_to_the_audit_trail_as_the_administrators_change(world):
+    world.active()
+    old, new = _hand_over_the_coordinators_role(world)
+    entry = AuditEntry.objects.get(what="handover")
+    assert (entry.user, entry.action, entry.object_id) == (
+        world.admin,
+        AuditAction.CHANGE,
+        f"{old.pk}->{new.pk}",
+    )
+
+
+def test_handover_leaves_a_closed_case_with_the_coordinator_who_closed_it(world):
+    """Its history: who owned it when it closed."""
+    closed = world.closed()
+    open_case = world.active()
+    _assignment, new = _hand_over_the_coordinators_role(world)
+    closed.refresh_from_db()
+    open_case.refresh_from_db()
+    assert closed.responsible == world.coordinator
+    assert open_case.responsible == new.user
 
 
 def test_only_an_administrator_can_hand_over_a_role(world):
@@ -87,6 +126,8 @@ def test_a_disqualification_on_a_case_the_role_does_not_hold_does_not_block(worl
     other = world.active(coordinator=False, police=True)
     successor = UserFactory(username="neighbour")
     services.disqualify(actor=world.visitator, case=other, user=successor, reason="Nabo")
-    world.active()
-    assignment = RoleAssignment.objects.get(user=world.coordinator, role=Role.COORDINATOR)
-    handover(actor=world.admin, assignment=assignment, successor=successor)
+    held = world.active()
+    _hand_over_the_coordinators_role(world, successor)
+    held.refresh_from_db()
+    assert held.responsible == successor
+    assert RoleAssignment.objects.current().filter(user=successor, role=Role.COORDINATOR).exists()
