@@ -194,6 +194,12 @@ def test_refer_falls_back_to_the_deputy_when_the_visitators_role_has_ended(world
     assert world.refer().responsible == world.deputy_visitator
 
 
+def test_refer_falls_back_to_the_deputy_when_the_visitator_is_deactivated(world):
+    world.visitator.is_active = False
+    world.visitator.save(update_fields=["is_active"])
+    assert world.refer().responsible == world.deputy_visitator
+
+
 def test_refer_sends_a_referral_to_the_visitator(world, now):
     case = world.refer(reason="  Gentagne beskeder  ")
     sent = Referral.objects.get(case=case)
@@ -965,6 +971,18 @@ def test_join_duplicate_moves_referrals_and_consents_and_closes_it_as_merged(wor
     }
     assert events(original, EventKind.MERGED).get().summary == duplicate.reference
     assert events(duplicate, EventKind.MERGED).get().summary == original.reference
+
+
+def test_join_duplicate_writes_an_audit_entry_naming_the_case_it_joined(world):
+    original = world.in_triage()
+    duplicate = world.refer()
+    services.join_duplicate(actor=world.visitator, case=duplicate, into=original)
+    entry = audits(duplicate, what="join_duplicate").get()
+    assert (entry.user, entry.action, entry.object_id) == (
+        world.visitator,
+        AuditAction.CHANGE,
+        str(original.pk),
+    )
 
 
 def test_join_duplicate_does_not_double_a_consent_the_target_already_has(world):
