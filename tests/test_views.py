@@ -127,6 +127,15 @@ def test_visitator_dashboard_shows_deadlines_and_overdue(client, world):
     assert str(on_time.triage_deadline.year) in row or "I dag" in row
 
 
+def test_the_dashboards_overdue_count_is_of_the_triage_queue_not_of_active_cases(client, world):
+    late = world.refer()
+    make_overdue(late)
+    make_overdue(world.active())  # its triage deadline long past: it was triaged
+    client.force_login(world.visitator)
+    response = client.get(reverse("cases:triage_dashboard"))
+    assert response.context["counts"]["overdue"] == 1
+
+
 def test_visitator_dashboard_filters(client, world):
     referred = world.refer(full_name="Anna Vestergaard")
     triaging = world.in_triage(full_name="Bent Jensen")
@@ -238,6 +247,16 @@ def test_triage_with_a_stale_version_says_so(client, world):
     assert "Sagen er blevet ændret af en anden, mens du arbejdede" in text(response)
     case.refresh_from_db()
     assert case.state == CaseState.IN_TRIAGE
+
+
+def test_my_cases_lists_the_cases_the_user_is_responsible_for_not_all_they_see(client, world):
+    mine = world.in_triage()
+    theirs = services.start_triage(actor=world.deputy_visitator, case=world.refer())
+    client.force_login(world.visitator)
+    html = text(client.get(reverse("cases:my_cases")))
+    assert mine.reference in html
+    assert theirs.reference not in html
+    assert client.get(theirs.get_absolute_url()).status_code == 200  # though the visitator may
 
 
 # --------------------------------------------------------------------------------------------
@@ -499,6 +518,20 @@ def test_duplicate_hint_does_not_reveal_a_case_the_user_is_disqualified_on(clien
     html = text(client.get(visible.get_absolute_url()))
 
     assert hidden.reference not in html
+
+
+def test_the_dashboard_does_not_mark_a_duplicate_of_a_case_the_user_is_disqualified_on(
+    client, world
+):
+    hidden = world.refer(cpr="010190-1234")
+    services.disqualify(
+        actor=world.visitator, case=hidden, user=world.deputy_visitator, reason="Er i familie"
+    )
+    world.refer(cpr="010190-1234", full_name="Mette S.")
+    client.force_login(world.deputy_visitator)
+    assert "Mulig dublet" not in text(client.get(reverse("cases:triage_dashboard")))
+    client.force_login(world.visitator)
+    assert "Mulig dublet" in text(client.get(reverse("cases:triage_dashboard")))
 
 
 def test_the_full_cpr_number_is_shown_on_request_and_the_read_is_audited(client, world):
