@@ -1,6 +1,7 @@
 """Screenshots of each role's start page and case page at 320 and 1280 CSS px (issue 7), for a
-person to look at, in tests/browser/screenshots/ (not committed). At 320 px the page itself
-must not scroll sideways (WCAG 1.4.10 reflow); a wide table scrolls in its own region.
+person to look at, in tests/browser/screenshots/ (not committed). Every page shot must answer
+200 (after its redirects), and at 320 px the page itself must not scroll sideways (WCAG 1.4.10
+reflow); a wide table scrolls in its own region.
 
 Standalone, for a look after a change:
   SAMVIRKE_TESTING=1 .venv/bin/pytest tests/browser/test_screenshots.py -q -p no:cacheprovider
@@ -67,6 +68,15 @@ def reflow_problem(page, label: str) -> str | None:
     return None
 
 
+def status_problem(response, label: str) -> str | None:
+    """A screenshot of an error page (a 404, a 500, a login form) looks fine and checks nothing."""
+    if response is None:
+        return f"{label}: no response"
+    if response.status != 200:
+        return f"{label}: HTTP {response.status} at {response.url}"
+    return None
+
+
 def test_screenshots_and_reflow(browser, demo):
     """One test for all roles (one database, one context each): cheap enough to run always."""
     SCREENSHOTS.mkdir(exist_ok=True)
@@ -80,10 +90,13 @@ def test_screenshots_and_reflow(browser, demo):
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
             for name, path in pages_for(username).items():
-                page.goto(demo + path.replace("?errors", ""))
+                response = page.goto(demo + path.replace("?errors", ""))
                 if path.endswith("?errors"):
-                    with page.expect_navigation():
+                    with page.expect_navigation() as sent:
                         page.click("main form.samvirke-form button.button-primary")
+                    response = sent.value
+                if problem := status_problem(response, f"{username} {name} {width}"):
+                    problems.append(problem)
                 shot = SCREENSHOTS / f"{username}-{name}-{width}.png"
                 page.screenshot(path=str(shot), full_page=True)
                 if width == 320 and (problem := reflow_problem(page, f"{username} {name}")):
