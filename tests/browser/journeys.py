@@ -86,6 +86,16 @@ def _forms_for(user, case, action: Action) -> list[Step]:
     if action is Action.JOIN:
         other = selectors.possible_duplicates(case, user).first()
         return [Step("læg sammen", url("join", other.reference))] if other else []
+    if action is Action.EDIT_PERSON:
+        # The name emptied: refused, with what was typed kept.
+        return [
+            Step(
+                "ret borgeroplysninger (fejl)",
+                url("edit_person"),
+                submit=SUBMIT,
+                fill={"#id_full_name": ""},
+            )
+        ]
     if action is Action.ADD_NOTE:
         note = f"main form[action='{url('add_note')}'] button[type=submit]"
         return [Step("notat (fejl)", case.get_absolute_url(), submit=note)]
