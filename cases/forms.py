@@ -48,6 +48,26 @@ def parse_consents(values) -> list[tuple[str, str]]:
     return [tuple(value.split(":", 1)) for value in values]
 
 
+def _cpr_field(label, help_text) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=11,
+        help_text=help_text,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+
+
+def _birth_date_field(help_text) -> forms.DateField:
+    return forms.DateField(
+        label=_("Fødselsdato"),
+        required=False,
+        widget=DateInput(),
+        input_formats=DATE_FORMATS,
+        help_text=help_text,
+    )
+
+
 class PersonFieldsMixin:
     """The CPR number and birth date, as the referral form and the correction of the person's
     details check them."""
@@ -85,22 +105,15 @@ class ReferralForm(PersonFieldsMixin, DkfdsFormMixin, forms.Form):
         initial=PersonKind.CITIZEN,
         widget=forms.RadioSelect,
     )
-    cpr = forms.CharField(
-        label=_("CPR-nummer"),
-        required=False,
-        max_length=11,
-        help_text=_("10 cifre, fx 010190-1234. Kan udelades, hvis borgeren ikke vil oplyse det."),
-        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    cpr = _cpr_field(
+        _("CPR-nummer"),
+        _("10 cifre, fx 010190-1234. Kan udelades, hvis borgeren ikke vil oplyse det."),
     )
-    birth_date = forms.DateField(
-        label=_("Fødselsdato"),
-        required=False,
-        widget=DateInput(),
-        input_formats=DATE_FORMATS,
-        help_text=_(
+    birth_date = _birth_date_field(
+        _(
             "Kun hvis CPR-nummeret ikke oplyses: med navn og fødselsdato kan visitatoren se, "
             "om borgeren allerede har en sag."
-        ),
+        )
     )
     safe_contact = forms.CharField(
         label=_("Sikker måde at kontakte borgeren på"),
@@ -166,24 +179,15 @@ class PersonForm(PersonFieldsMixin, DkfdsFormMixin, forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     full_name = ReferralForm.base_fields["full_name"]
     person_kind = ReferralForm.base_fields["person_kind"]
-    cpr = forms.CharField(
-        label=_("Nyt CPR-nummer"),
-        required=False,
-        max_length=11,
-        help_text=_(
+    cpr = _cpr_field(
+        _("Nyt CPR-nummer"),
+        _(
             "Kun hvis CPR-nummeret skal tilføjes eller rettes, fx 010190-1234. "
             "Lad feltet stå tomt for at beholde det, der er på sagen."
         ),
-        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
-    birth_date = forms.DateField(
-        label=_("Fødselsdato"),
-        required=False,
-        widget=DateInput(),
-        input_formats=DATE_FORMATS,
-        help_text=_(
-            "Med navn og fødselsdato kan visitatoren se, om borgeren har en sag i forvejen."
-        ),
+    birth_date = _birth_date_field(
+        _("Med navn og fødselsdato kan visitatoren se, om borgeren har en sag i forvejen.")
     )
     safe_contact = ReferralForm.base_fields["safe_contact"]
     safe_contact_time = ReferralForm.base_fields["safe_contact_time"]
