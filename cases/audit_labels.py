@@ -40,6 +40,7 @@ WHAT_LABELS = {
     "incident_log:correct": _("Logskemaet"),
     "incident_log:attach": _("Logskemaet"),
     "incident_log:import": _("Logskemaet"),
+    "incident_log:import_preview": _("Rækker fra en CSV-fil, vist før import til logskemaet"),
     # The forms and confirmation pages of the case flow (reads).
     "case_form:triage": _("Visitationen"),
     "case_form:note": _("Formularen til et journalnotat"),

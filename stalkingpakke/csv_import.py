@@ -2,10 +2,19 @@
 
 A file with any bad row changes nothing. Danish Excel writes ';' and cp1252 or UTF-8 with a
 BOM, so the encoding falls back and the delimiter is sniffed.
+
+The log is append-only, so an import is shown before it is saved: the upload answers with a
+preview, and the file travels to the confirming POST in a hidden field (for_confirmation),
+compressed and in base64, not kept on the server. The confirming POST is parsed and checked
+again exactly like an upload (from_confirmation gives back the same bytes, within the same
+size limit): the hidden field is trusted no more than the file.
 """
 
+import base64
+import binascii
 import csv
 import io
+import zlib
 from dataclasses import dataclass, field
 
 from django import forms
@@ -136,6 +145,9 @@ class ImportReport:
     rows: int = 0
     imported: int = 0
     errors: list[tuple[int, list[str]]] = field(default_factory=list)
+    # The positions (in the parsed rows) of rows without a time: saved at 00:00, and from
+    # then on not told apart from a row that says 00:00; the preview says so before.
+    without_time: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -217,7 +229,40 @@ def _read(reader, report: "ImportReport") -> tuple[list[dict], "ImportReport"]:
                 "effect": clean["effect"],
             }
         )
+        if clean["time"] is None:
+            report.without_time.append(len(rows) - 1)
     return rows, report
+
+
+MSG_CONFIRMATION_UNREADABLE = _("Filen kunne ikke læses igen. Vælg filen, og prøv igen.")
+# The hidden field must fit in a form under Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB).
+# Text compresses to a fraction, so a CSV file within MAX_BYTES always fits; only a file of
+# random bytes (never a valid one) would not, and it is refused at the upload.
+MAX_CONFIRMATION_CHARS = 2 * 1024 * 1024
+
+
+def for_confirmation(raw: bytes) -> str:
+    """The uploaded bytes for the hidden field of the preview: compressed and in base64."""
+    text = base64.b64encode(zlib.compress(raw, level=6)).decode("ascii")
+    if len(text) > MAX_CONFIRMATION_CHARS:
+        raise ValidationError(_("Filen er for stor (højst 2 MB)."))
+    return text
+
+
+def from_confirmation(text: str) -> bytes:
+    """The bytes of for_confirmation back, or a ValidationError. Never more than MAX_BYTES
+    + 1 are unpacked, so parse() refuses a file that is too big as it refuses an upload."""
+    if not text or len(text) > MAX_CONFIRMATION_CHARS:
+        raise ValidationError(MSG_CONFIRMATION_UNREADABLE, code="confirmation")
+    try:
+        packed = base64.b64decode(text.encode("ascii"), validate=True)
+        unpacker = zlib.decompressobj()
+        raw = unpacker.decompress(packed, MAX_BYTES + 1)
+    except (UnicodeEncodeError, binascii.Error, zlib.error) as exc:
+        raise ValidationError(MSG_CONFIRMATION_UNREADABLE, code="confirmation") from exc
+    if not unpacker.eof and len(raw) <= MAX_BYTES:
+        raise ValidationError(MSG_CONFIRMATION_UNREADABLE, code="confirmation")
+    return raw
 
 
 def import_csv(*, actor, case, raw: bytes, request=None) -> ImportReport:

@@ -34,7 +34,15 @@ from .forms import (
     IncidentEntryForm,
     ToolForm,
 )
-from .models import ActionPlan, Attachment, DocumentKind, DocumentStatus, ToolKind, ToolVersion
+from .models import (
+    ActionPlan,
+    Attachment,
+    Behaviour,
+    DocumentKind,
+    DocumentStatus,
+    ToolKind,
+    ToolVersion,
+)
 
 READABLE_TOOLS = [
     ToolKind.ADVICE,
@@ -292,39 +300,104 @@ def download_attachment(request, reference, attachment_id):
 
 @login_required
 def import_csv(request, reference):
+    """Upload, preview, confirm. The upload saves nothing: a file without errors answers with
+    the rows as they will be saved and the file in a hidden field; only the confirming POST
+    (that field, checked again like an upload) writes them to the append-only log."""
     case = _case(request, reference)
     _require_edit(request, case)
+    if request.method == "POST" and CONFIRM_FIELD in request.POST:
+        return _confirm_import(request, case)
     form = CsvImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
+        raw = form.cleaned_data["file"].read()
         try:
-            report = csv_import.import_csv(
-                actor=request.user,
-                case=case,
-                raw=form.cleaned_data["file"].read(),
-                request=request,
-            )
+            rows, report = csv_import.parse(raw)
+            if not report.errors:
+                if not rows:
+                    raise ValidationError(_("Filen har ingen registreringer."))
+                return _import_preview(request, case, rows, report, raw)
         except ValidationError as error:
             form.add_error("file", error)
-        else:
-            if report.ok:
-                messages.success(
-                    request,
-                    ngettext(
-                        "%(n)d registrering er importeret.",
-                        "%(n)d registreringer er importeret.",
-                        report.imported,
-                    )
-                    % {"n": report.imported},
-                )
-                return redirect("stalkingpakke:incident_log", reference=case.reference)
+    return _import_page(request, case, form, report)
+
+
+CONFIRM_FIELD = "content"
+
+
+def _import_page(request, case, form, report, extra_errors=()):
     # A report of rows that could not be imported is a form sent back: a read, like its GET.
     audit.record_read(user=request.user, case=case, what="incident_log:import", request=request)
     return render(
         request,
         "stalkingpakke/import_csv.html",
-        {"case": case, "form": form, "report": report, "help": csv_import.help_for_page()},
+        {
+            "case": case,
+            "form": form,
+            "report": report,
+            "extra_errors": list(extra_errors),
+            "help": csv_import.help_for_page(),
+        },
     )
+
+
+def _import_preview(request, case, rows, report, raw):
+    content = csv_import.for_confirmation(raw)  # may refuse a file too big to carry on
+    without_time = set(report.without_time)
+    moments = [row["occurred_at"] for row in rows]
+    audit.record_read(
+        user=request.user,
+        case=case,
+        what="incident_log:import_preview",
+        object_id=len(rows),
+        request=request,
+    )
+    return render(
+        request,
+        "stalkingpakke/import_preview.html",
+        {
+            "case": case,
+            "rows": [
+                {
+                    **row,
+                    "has_time": index not in without_time,
+                    "behaviour_labels": [str(Behaviour(key).label) for key in row["behaviours"]],
+                }
+                for index, row in enumerate(rows)
+            ],
+            "first": min(moments),
+            "last": max(moments),
+            "without_time": len(without_time),
+            "confirm_field": CONFIRM_FIELD,
+            "content": content,
+        },
+    )
+
+
+def _confirm_import(request, case):
+    """The confirming POST: the rows are read and checked again from the hidden field."""
+    form = CsvImportForm()
+    try:
+        raw = csv_import.from_confirmation(request.POST.get(CONFIRM_FIELD, ""))
+        report = csv_import.import_csv(actor=request.user, case=case, raw=raw, request=request)
+    except ValidationError as error:
+        errors = [{"href": "#id_file", "text": message} for message in error.messages]
+        return _import_page(request, case, form, None, errors)
+    if not report.ok:
+        if not report.errors:
+            message = _("Filen har ingen registreringer.")
+            return _import_page(request, case, form, None, [{"href": "#id_file", "text": message}])
+        return _import_page(request, case, form, report)
+    messages.success(
+        request,
+        ngettext(
+            "%(n)d registrering er føjet til logskemaet.",
+            "%(n)d registreringer er føjet til logskemaet.",
+            report.imported,
+        )
+        % {"n": report.imported},
+    )
+    return redirect("stalkingpakke:incident_log", reference=case.reference)
 
 
 @csp_exempt()
