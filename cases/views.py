@@ -287,7 +287,7 @@ def case_detail(request, reference):
     scopes = visible_scopes(request.user, case)
     events = selectors.timeline(case).exclude(kind__in=hidden_events_for(level, scopes))
     actions = allowed_actions(request.user, case)
-    from stalkingpakke.documents import documents_for
+    from stalkingpakke.documents import documents_for, with_outdated
 
     audit.record_read(user=request.user, case=case, what="case", request=request)
     referrals = list(
@@ -345,7 +345,7 @@ def case_detail(request, reference):
         "my_referral": _referral_waiting_for(request.user, referrals),
         "intake": _intake(referrals),
         "risk": _risk_signs(case, scopes),
-        **_newest_documents(documents_for(request.user, case)),
+        **_newest_documents(with_outdated(documents_for(request.user, case))),
     }
     return render(request, "cases/case_detail.html", context)
 

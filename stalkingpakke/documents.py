@@ -8,7 +8,8 @@ import datetime
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -16,7 +17,7 @@ from cases import audit
 from cases.access import Level, level_for, visible_scopes
 from cases.models import AuditAction, Case, ConsentScope
 
-from .models import Document, DocumentKind, DocumentStatus
+from .models import ActionPlan, Document, DocumentKind, DocumentStatus, IncidentEntry
 
 # Which kind of information a document shows, for the consent check of police and DSC.
 DOCUMENT_SCOPE = {
@@ -45,6 +46,41 @@ def documents_for(user, case: Case):
     scopes = visible_scopes(user, case)
     kinds = [kind for kind, scope in DOCUMENT_SCOPE.items() if scope in scopes]
     return case.documents.filter(kind__in=kinds).select_related("requested_by")
+
+
+def with_outdated(documents):
+    """The documents, each with what was added or changed after it was made, in the same
+    query (subqueries, nothing per document):
+
+    - newer_entries: entries added to the incident log after an incident log PDF. The PDF
+      records the chain's last hash (chain_hash); entries are numbered 1, 2, ... per case and
+      never deleted, so the newer ones are the last number minus the number of the entry with
+      that hash (0 for an empty log, whose hash is the chain's start).
+    - plan_changed: for an action plan PDF, the plan was saved after the PDF was finished (a
+      save in the seconds while it was being made is not caught: the PDF keeps no version).
+    """
+    entries = IncidentEntry.objects.filter(case=models.OuterRef("case")).order_by()
+    last = entries.order_by("-sequence").values("sequence")[:1]
+    end = entries.filter(entry_hash=models.OuterRef("chain_hash")).values("sequence")[:1]
+    newer = Coalesce(models.Subquery(last), 0) - Coalesce(models.Subquery(end), 0)
+    saved_after = ActionPlan.objects.filter(
+        case=models.OuterRef("case"), updated_at__gt=models.OuterRef("finished_at")
+    )
+    ready = models.Q(status=DocumentStatus.READY)
+    return documents.annotate(
+        newer_entries=models.Case(
+            models.When(ready & models.Q(kind=DocumentKind.INCIDENT_LOG), then=newer),
+            default=0,
+            output_field=models.IntegerField(),
+        ),
+        plan_changed=models.Case(
+            models.When(
+                ready & models.Q(kind=DocumentKind.ACTION_PLAN), then=models.Exists(saved_after)
+            ),
+            default=False,
+            output_field=models.BooleanField(),
+        ),
+    )
 
 
 def _enqueue(document_id: int) -> None:

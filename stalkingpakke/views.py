@@ -553,10 +553,14 @@ def tool_form(request, reference, kind):
 def _documents(user, case, kind):
     if not documents.may_read_document(user, case, kind):
         return None
+    items = list(documents.with_outdated(documents.documents_for(user, case).filter(kind=kind))[:5])
+    newest = items[0] if items else None
     return {
         "kind": kind,
-        "items": list(documents.documents_for(user, case).filter(kind=kind)[:5]),
+        "items": items,
         "can_request": may(user, Action.EDIT_TOOLS, case),
+        # The newest PDF, when it is ready but older than the data: said next to "Lav PDF".
+        "outdated": newest if newest and (newest.newer_entries or newest.plan_changed) else None,
     }
 
 

@@ -235,3 +235,47 @@ def test_the_waiting_for_you_box_costs_one_query_whatever_it_lists(world):
         )
     assert html.count("<li>") == 3
     assert len(queries.captured_queries) == 1
+
+
+@pytest.mark.parametrize("role", ["coordinator", "police_contact"])
+def test_the_case_page_says_which_pdfs_are_outdated_without_a_query_more(
+    client, world, role, django_assert_num_queries
+):
+    """Whether a listed PDF is older than the incident log (or the action plan) is worked out
+    in the query that lists the PDFs (stalkingpakke.documents.with_outdated)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from stalkingpakke import incident_log
+    from stalkingpakke.models import Document, DocumentKind
+
+    case = _case_with_one_note(world)
+    url = case.get_absolute_url()
+    client.force_login(getattr(world, role))
+    assert client.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as without_pdfs:
+        client.get(url)
+
+    now = timezone.now()
+    for kind in (DocumentKind.INCIDENT_LOG, DocumentKind.ACTION_PLAN, DocumentKind.INCIDENT_LOG):
+        Document.objects.create(
+            case=case,
+            kind=kind,
+            requested_by=world.coordinator,
+            status="ready",
+            chain_hash=incident_log.GENESIS,
+            finished_at=now,
+        )
+    for day in (2, 3):
+        incident_log.add_entry(
+            actor=world.coordinator,
+            case=case,
+            data={
+                "occurred_at": datetime.datetime(2026, 1, day, tzinfo=datetime.UTC),
+                "what_happened": "Opkald",
+            },
+        )
+    with django_assert_num_queries(len(without_pdfs.captured_queries)):
+        response = client.get(url)
+    assert response.content.decode().count("Logskemaet har fået 2 nye registreringer") == 2
