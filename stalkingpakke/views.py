@@ -19,8 +19,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from cases import audit, subject_access
-from cases.access import Action, may, visible_scopes
-from cases.models import AuditAction, ConsentScope
+from cases.access import Action, Level, level_for, may, visible_scopes
+from cases.models import AuditAction, CaseState, ClosingReason, ConsentScope
 from cases.selectors import get_case_for
 from cooperation.roles import held_roles
 
@@ -97,6 +97,23 @@ def _require_edit(request, case):
         raise PermissionDenied
 
 
+def _read_only_because(user, case, can_edit: bool) -> str | None:
+    """Why a reader with full access cannot change the tools now: the case's state, said on
+    the tool's page. None when the tools can be changed, and for the partners (police, DSC),
+    who only ever read and are told so in their own words."""
+    if can_edit or level_for(user, case) != Level.FULL:
+        return None
+    if case.merged_into_id:
+        return _("Sagen er lagt sammen med en anden sag, så værktøjerne kan kun læses her.")
+    if case.state == CaseState.CLOSED and case.closing_reason == ClosingReason.TRANSFERRED:
+        return _("Sagen er videresendt til en anden kommune, så værktøjerne kan kun læses.")
+    if case.state == CaseState.CLOSED:
+        return _("Sagen er lukket, så værktøjerne kan kun læses.")
+    if case.state == CaseState.REFERRED:
+        return _("Værktøjerne kan kun læses, indtil visitationen af sagen er påbegyndt.")
+    return None
+
+
 def _require_scope(request, case, scope):
     if scope not in visible_scopes(request.user, case):
         raise Http404
@@ -147,6 +164,7 @@ def incident_log_page(request, reference):
         "chart": base64.b64encode(timeline_svg(entries).encode()).decode() if entries else "",
         "tool": version.content if version else {},
         "can_edit": can_edit,
+        "read_only_because": _read_only_because(request.user, case, can_edit),
         "extra_errors": _file_not_kept(request, form, "attachment"),
         "documents": _documents(request.user, case, DocumentKind.INCIDENT_LOG),
     }
@@ -461,6 +479,7 @@ def action_plan(request, reference):
         "form": form,
         "formset": formset,
         "can_edit": can_edit,
+        "read_only_because": _read_only_because(request.user, case, can_edit),
         "extra_errors": _item_errors(formset) if formset is not None and formset.is_bound else [],
         "tool": version.content if version else {},
         "revisions": plan.revisions.select_related("created_by")[:20] if plan else [],
@@ -542,6 +561,7 @@ def tool_form(request, reference, kind):
         "version": version,
         "existing": existing,
         "can_edit": can_edit,
+        "read_only_because": _read_only_because(request.user, case, can_edit),
         "risk": services.risk_summary(existing) if kind == ToolKind.ASSESSMENT else None,
         "documents": _documents(request.user, case, DocumentKind.ASSESSMENT)
         if kind == ToolKind.ASSESSMENT
