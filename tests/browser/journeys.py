@@ -10,6 +10,7 @@ import warnings
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
+from django.contrib.staticfiles import finders
 from django.urls import reverse
 
 from cases import selectors, services
@@ -26,9 +27,13 @@ from cases.views import PAGE_SIZE
 from cooperation import consultations
 from cooperation.models import Organisation, OrganisationKind, Role
 from cooperation.roles import has_role, held_roles, municipalities_user_can_refer_to
+from stalkingpakke import csv_import
 from stalkingpakke.views import READABLE_TOOLS
 
 from .conftest import FILLER_PREFIX
+
+# The import page's sample file, uploaded to reach the import's preview.
+SAMPLE_CSV = str(finders.find(csv_import.SAMPLE_PATH))
 
 # The stalking package's forms on a case (stalkingpakke.urls "tool_form").
 TOOL_FORMS = ["checklist", "assessment", "typology"]
@@ -52,6 +57,7 @@ class Step:
     submit: str | None = None  # press this to reach the form's error state
     fill: dict = field(default_factory=dict)  # fill(selector, text) before submit
     select: dict = field(default_factory=dict)  # select_option(selector, value) before submit
+    files: dict = field(default_factory=dict)  # set_input_files(selector, path) before submit
     status: int = 200
     expect_errors: bool = True  # after submit: a refused form, focus on the error summary
 
@@ -151,6 +157,14 @@ def _forms_for(user, case, action: Action) -> list[Step]:
             Step("logskema (fejl)", tools("incident_log"), submit=SUBMIT),
             Step("logskema, import", tools("import_csv")),
             Step("logskema, import (fejl)", tools("import_csv"), submit=SUBMIT),
+            # The sample file: the preview of its rows (nothing is saved before "Ja, føj ...").
+            Step(
+                "logskema, import (kontrol)",
+                tools("import_csv"),
+                submit=SUBMIT,
+                files={"#id_file": SAMPLE_CSV},
+                expect_errors=False,
+            ),
             Step("handleplan", tools("action_plan")),
             # An action item with "what" but no "who": listed in the summary at the top.
             Step(

@@ -45,6 +45,8 @@ def check_page(page, base_url: str, step: Step, language: str, seen: set) -> lis
             page.fill(selector, text)
         for selector, value in step.select.items():
             page.select_option(selector, value)
+        for selector, path in step.files.items():
+            page.set_input_files(selector, path)
         with page.expect_navigation():
             page.click(step.submit)
         where = f"{step.label} after sending ({step.path})"
