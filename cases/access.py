@@ -339,11 +339,13 @@ def may_read_network_meetings(user, case: Case, scopes: set[str] | None = None) 
 # of the citizen's, where the case was routed (that the citizen also involved the other
 # partner is not theirs), which other municipality a forwarded referral came from or went to
 # (where the citizen lives or lived), which of the person's details were corrected (the
-# details themselves they read only within the consent), or which organisation referred the
-# citizen (the police contact's mutual referral is the other partner's business to DSC).
+# details themselves they read only within the consent), which organisation referred the
+# citizen (the police contact's mutual referral is the other partner's business to DSC), or
+# which referral was answered ("Til politiet": that the other partner was involved).
 SUMMARY_FOR_FULL_ACCESS_ONLY = frozenset(
     {
         EventKind.REOPENED,
+        EventKind.REFERRAL_ACCEPTED,
         EventKind.REFERRAL_DECLINED,
         EventKind.MERGED,
         EventKind.ROUTED,
@@ -353,8 +355,16 @@ SUMMARY_FOR_FULL_ACCESS_ONLY = frozenset(
         EventKind.REFERRED,
     }
 )
-# ... and of these not even who: a referral's actor may be the other partner's contact.
-ACTOR_FOR_FULL_ACCESS_ONLY = frozenset({EventKind.REFERRED})
+# ... and of these not even who: the one who referred or answered a referral may be the other
+# partner's contact, and a forwarded referral's sender is the other municipality's visitator.
+ACTOR_FOR_FULL_ACCESS_ONLY = frozenset(
+    {
+        EventKind.REFERRED,
+        EventKind.REFERRAL_ACCEPTED,
+        EventKind.REFERRAL_DECLINED,
+        EventKind.FORWARDED_IN,
+    }
+)
 
 
 ONWARD_EVENTS = (EventKind.ONWARD_REFERRED, EventKind.ONWARD_OUTCOME)

@@ -28,6 +28,7 @@ from .access import (
     allowed_actions,
     hidden_events_for,
     level_for,
+    may,
     may_read_network_meetings,
     referrals_shown_to,
     require_may,
@@ -57,6 +58,7 @@ from .models import ONWARD_KINDS, ConsentPartner, Referral, Urgency
 
 User = get_user_model()
 PAGE_SIZE = 25
+MSG_NOT_JOINABLE = gettext_lazy("Sagen kan ikke lægges sammen med den sag.")
 MSG_NO_FORWARD_TARGET = gettext_lazy(
     "Ingen anden kommune i Samvirke har en stalkingvisitator lige nu, så henvisningen kan ikke "
     "videresendes her. Afvis den, og skriv, hvor borgeren kan henvises."
@@ -636,6 +638,14 @@ def join_duplicate(request, reference, into):
     case = _case_for_action(request, reference)
     target = _case_for_action(request, into)
     require_may(request.user, Action.JOIN, case)
+    # The page shows the target's details too: only a case it may be joined into (the
+    # service's own rule), not any case the user happens to read.
+    if not (
+        may(request.user, Action.ADD_NOTE, target)
+        and target.municipality_id == case.municipality_id
+        and target.pk != case.pk
+    ):
+        raise PermissionDenied(MSG_NOT_JOINABLE)
     if request.method == "POST":
         try:
             services.join_duplicate(actor=request.user, case=case, into=target, request=request)

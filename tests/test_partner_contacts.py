@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 
 from cases import services
+from cases.models import ConsentPartner, ConsentScope, ReferralKind
 
 pytestmark = [
     pytest.mark.django_db,
@@ -59,3 +60,25 @@ def test_the_police_still_read_the_municipality_referral_and_their_own_mutual_on
     assert world.first_contact.get_full_name() in html
     assert "Til politiet" in html
     assert html.count("Til stalkingvisitator") == 2
+
+
+def test_dsc_does_not_read_that_the_police_answered_their_referral(world, client):
+    both = [(partner, ConsentScope.CONTACT) for partner in ConsentPartner.values]
+    case = world.in_triage(consents=both)
+    case = services.triage(
+        actor=world.visitator,
+        case=case,
+        is_stalking=True,
+        reasoning="Stalking",
+        coordinator=world.coordinator,
+        to_police=True,
+        to_dsc=True,
+    )
+    police_referral = case.referrals.get(kind=ReferralKind.TO_POLICE)
+    services.respond_to_referral(actor=world.police_contact, referral=police_referral, accept=True)
+
+    client.force_login(world.dsc)
+    html = client.get(case.get_absolute_url()).content.decode()
+    assert "Til politiet" not in html
+    assert world.police_contact.get_full_name() not in html
+    assert world.police_contact.username not in html

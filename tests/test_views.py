@@ -580,3 +580,42 @@ def test_my_referrals_name_the_citizen_the_referrer_gave_and_nothing_more(client
     html = text(client.get(reverse("cases:my_referrals")))
     assert case.reference in html and "Karen Holm" in html
     assert "Kun sms efter kl. 16" not in html
+
+
+def test_the_join_page_refuses_a_target_it_could_not_join_into_before_showing_it(client, world):
+    """The comparison shows the target's details: only for a case the service would join into
+    (full access, same municipality), not any case the user reads, e.g. as a partner."""
+    from cases.models import ConsentPartner, ConsentScope
+    from cooperation.models import Role
+
+    from .factories import RoleAssignmentFactory
+
+    # The DSC advisor also covers as deputy visitator of Testkommune.
+    RoleAssignmentFactory(
+        user=world.dsc, organisation=world.municipality, role=Role.VISITATOR, is_deputy=True
+    )
+    source = world.refer(full_name="Mette Sørensen")
+    target = services.refer(
+        actor=world.outsider_coordinator,
+        municipality=world.other_municipality,
+        full_name="Mette Sørensen",
+        safe_contact="Kun sms",
+        cpr="150385-4321",
+        consents=[(ConsentPartner.DSC, ConsentScope.CONTACT)],
+    )
+    target = services.start_triage(actor=world.other_visitator, case=target)
+    services.triage(
+        actor=world.other_visitator,
+        case=target,
+        is_stalking=True,
+        reasoning="Stalking",
+        coordinator=world.outsider_coordinator,
+        to_dsc=True,
+    )
+    client.force_login(world.dsc)
+    assert client.get(target.get_absolute_url()).status_code == 200  # read as DSC
+
+    response = client.get(reverse("cases:join", args=[source.reference, target.reference]))
+
+    assert response.status_code == 403
+    assert "4321" not in response.content.decode()
