@@ -326,6 +326,10 @@ class Referral(models.Model):
     to_external = models.CharField(_("til ekstern aktør"), max_length=200, blank=True)
     reason = models.TextField(_("hvad drejer henvendelsen sig om?"), blank=True)
     decline_reason = models.TextField(_("begrundelse for afvisning"), blank=True)
+    # The person's name as the case held it when the referral was made: what its sender
+    # knew, shown in their "Mine henvisninger". A later correction (a new name taken to hide
+    # from the person who stalks) must not reach everyone who ever referred them.
+    person_name = models.CharField(_("navn ved henvisningen"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("sendt"), auto_now_add=True)
     responded_at = models.DateTimeField(_("besvaret"), null=True, blank=True)
     responded_by = models.ForeignKey(
@@ -394,6 +398,11 @@ class Referral(models.Model):
 
     def __str__(self):
         return f"{self.case.reference}: {self.get_kind_display()}"
+
+    def save(self, *args, **kwargs):
+        if self._state.adding and not self.person_name:
+            self.person_name = self.case.full_name
+        super().save(*args, **kwargs)
 
     @property
     def is_onward(self) -> bool:

@@ -297,6 +297,7 @@ def _scrub_case(case: Case, removed: Removed) -> None:
     removed.records += NetworkMeeting.objects.filter(case=case).delete()[0]
     CaseEvent.objects.filter(case=case).exclude(summary="").update(summary="")
     Referral.objects.filter(case=case).exclude(reason="").update(reason="")
+    Referral.objects.filter(case=case).exclude(person_name="").update(person_name="")
     Referral.objects.filter(case=case).exclude(decline_reason="").update(decline_reason=REDACTED)
     Referral.objects.filter(case=case).exclude(to_external="").update(to_external=REDACTED)
     Disqualification.objects.filter(case=case).exclude(reason="").update(reason="")

@@ -266,8 +266,9 @@ def referrals_made_by(user):
             "to_external",
             "case__reference",
             "case__state",
-            # The name the referrer gave, so they can tell their referrals apart; never more.
-            "case__full_name",
+            # The name as it was when they referred, so they can tell their referrals apart;
+            # never a later correction (Referral.person_name).
+            "person_name",
             "case__anonymised_at",
             "to_organisation__name",
             # Where a forwarded referral went (its new referral is in the list too).

@@ -967,6 +967,7 @@ def forward_to_municipality(
                 "from_organisation_id": old.from_organisation_id,
                 "from_unit_id": old.from_unit_id,
                 "reason": old.reason,
+                "person_name": old.person_name,
             }
             for old in open_referrals
         ],

@@ -252,3 +252,33 @@ def test_a_partner_reads_that_details_were_corrected_but_not_which(client, world
     (event,) = _person_events(case)
     assert event.summary and event.summary not in html
     assert reverse("cases:edit_person", args=[case.reference]) not in html
+
+
+# Who else reads the name ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("referrer", ["first_contact", "police_contact"])
+def test_whoever_referred_keeps_reading_the_name_they_gave_not_a_corrected_one(
+    client, world, referrer
+):
+    """A new name is what a person hiding from the one who stalks takes; everyone who ever
+    referred them (a first contact, the police without consent to the name) reads only the
+    name as it was when they referred."""
+    case = world.refer(actor=getattr(world, referrer), full_name="Mette Sørensen")
+    services.update_person(
+        actor=world.visitator, case=case, details={"full_name": "Signe Nyborg Holm"}
+    )
+    client.force_login(getattr(world, referrer))
+    html = client.get(reverse("cases:my_referrals")).content.decode()
+    assert "Mette Sørensen" in html and "Signe Nyborg Holm" not in html
+
+
+def test_a_referral_made_after_the_correction_carries_the_new_name(world):
+    case = world.active()
+    services.update_person(
+        actor=world.coordinator, case=case, details={"full_name": "Signe Nyborg Holm"}
+    )
+    services.refer_onward(
+        actor=world.coordinator, case=case, external="Krisecentret", reason="Et sikkert sted"
+    )
+    assert case.referrals.get(to_external="Krisecentret").person_name == "Signe Nyborg Holm"
