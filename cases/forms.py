@@ -189,11 +189,23 @@ class PersonForm(PersonFieldsMixin, DkfdsFormMixin, forms.Form):
     birth_date = _birth_date_field(
         _("Med navn og fødselsdato kan visitatoren se, om borgeren har en sag i forvejen.")
     )
+    remove_cpr = forms.BooleanField(
+        label=_("Fjern CPR-nummeret fra sagen"),
+        required=False,
+        help_text=_("Hvis nummeret er forkert, fx en anden persons."),
+    )
     safe_contact = ReferralForm.base_fields["safe_contact"]
     safe_contact_time = ReferralForm.base_fields["safe_contact_time"]
     relation = ReferralForm.base_fields["relation"]
     stalker_works_in_municipality = ReferralForm.base_fields["stalker_works_in_municipality"]
     children_in_household = ReferralForm.base_fields["children_in_household"]
+    children_notification = forms.ChoiceField(
+        label=_("Skal der sendes en underretning om børnene?"),
+        choices=ChildrenNotification.choices,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_("Skal besvares, når der bor børn i husstanden."),
+    )
 
     def __init__(self, *args, case: Case, **kwargs):
         initial = {name: getattr(case, name) for name in PERSON_FIELDS}
@@ -202,6 +214,13 @@ class PersonForm(PersonFieldsMixin, DkfdsFormMixin, forms.Form):
         self.has_cpr = bool(case.cpr_index)
         if self.has_cpr:
             del self.fields["birth_date"]
+        else:
+            del self.fields["remove_cpr"]
+        if case.triaged_at:
+            # Required with children: not labelled "(frivilligt)" (field.html).
+            self.fields["children_notification"].conditional = True
+        else:
+            del self.fields["children_notification"]  # triage asks it
 
     def details(self) -> dict:
         return {name: self.cleaned_data[name] for name in PERSON_FIELDS if name in self.fields}

@@ -673,8 +673,12 @@ PERSON_FIELDS = (
     "children_in_household",
     "relation",
     "stalker_works_in_municipality",
+    # Triage's answer on notifying the children's services: children who come to light later
+    # need it too (update_person asks for it on a triaged case).
+    "children_notification",
 )
 _CPR_FIELDS = ("cpr_encrypted", "cpr_index", "cpr_last4")
+MSG_CPR_BOTH = _("Skriv et nyt CPR-nummer, eller fjern det, men ikke begge dele.")
 MSG_BIRTH_DATE_FOLLOWS_CPR = _(
     "Fødselsdatoen følger CPR-nummeret. Ret CPR-nummeret, hvis fødselsdatoen er forkert."
 )
@@ -688,14 +692,15 @@ def update_person(
     case: Case,
     details: dict,
     cpr: str = "",
+    remove_cpr: bool = False,
     expected_version: int | None = None,
     request=None,
 ) -> list[str]:
     """Correct or bring up to date what the case holds about the person exposed (`details`:
     any of PERSON_FIELDS). `cpr` adds or replaces the CPR number (it is never shown here);
-    with a CPR number the birth date is the number's. Returns the names of the fields that
-    changed; when none did, nothing is written. The timeline says which fields changed, never
-    to what."""
+    with a CPR number the birth date is the number's; `remove_cpr` takes a wrong one off (it
+    would keep matching another person). Returns the names of the fields that changed; when
+    none did, nothing is written. The timeline says which fields changed, never to what."""
     case = _lock(case, expected_version)
     require(actor, Action.EDIT_PERSON, case)
     _require_state(case, CaseState.REFERRED, CaseState.IN_TRIAGE, CaseState.ACTIVE)
@@ -705,15 +710,23 @@ def update_person(
     new = {
         name: value.strip() if isinstance(value, str) else value for name, value in details.items()
     }
+    if cpr and remove_cpr:
+        raise ValidationError({"cpr": MSG_CPR_BOTH}, code="cpr_both")
     if cpr:
         digits = normalise_cpr(cpr)
         if cpr_index(digits) != case.cpr_index:
             new.update(_cpr_fields(digits))
         new["birth_date"] = birth_date_from_cpr(digits)
+    elif remove_cpr:
+        new.update(dict.fromkeys(_CPR_FIELDS, ""))
     elif case.cpr_index and "birth_date" in new and new["birth_date"] != case.birth_date:
         raise ValidationError({"birth_date": MSG_BIRTH_DATE_FOLLOWS_CPR}, code="birth_date_cpr")
     if new.get("birth_date") and new["birth_date"] > timezone.localdate():
         raise ValidationError({"birth_date": MSG_BIRTH_DATE_FUTURE}, code="birth_date_future")
+    children = new.get("children_in_household", case.children_in_household)
+    notification = new.get("children_notification", case.children_notification)
+    if case.triaged_at and children and not notification:
+        raise ValidationError({"children_notification": MSG_CHILDREN}, code="required")
     changed = [name for name, value in new.items() if getattr(case, name) != value]
     if not changed:
         return []

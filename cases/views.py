@@ -502,6 +502,7 @@ def edit_person(request, reference):
                 case=case,
                 details=form.details(),
                 cpr=form.cleaned_data["cpr"],
+                remove_cpr=form.cleaned_data.get("remove_cpr", False),
                 expected_version=form.cleaned_data["version"],
                 request=request,
             )

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases import selectors, services
-from cases.models import AuditEntry, CaseEvent, EventKind, Relation
+from cases.models import AuditEntry, CaseEvent, ChildrenNotification, EventKind, Relation
 
 pytestmark = pytest.mark.django_db
 
@@ -159,6 +159,61 @@ def test_an_unknown_field_is_a_programming_error(world):
         services.update_person(actor=world.coordinator, case=case, details={"municipality": 2})
 
 
+def test_children_who_come_to_light_after_triage_need_the_notification_answer(world):
+    """Triage asks whether to notify the children's services; children added later would
+    otherwise never be asked about."""
+    case = world.active()
+    with pytest.raises(ValidationError) as refused:
+        services.update_person(
+            actor=world.coordinator, case=case, details={"children_in_household": True}
+        )
+    assert "children_notification" in refused.value.message_dict
+
+    services.update_person(
+        actor=world.coordinator,
+        case=case,
+        details={
+            "children_in_household": True,
+            "children_notification": ChildrenNotification.NEEDED,
+        },
+    )
+    case.refresh_from_db()
+    assert case.children_in_household
+    assert case.children_notification == ChildrenNotification.NEEDED
+
+
+def test_before_triage_the_children_answer_is_left_to_triage(world):
+    case = world.refer()
+    services.update_person(
+        actor=world.visitator, case=case, details={"children_in_household": True}
+    )
+    case.refresh_from_db()
+    assert case.children_in_household and case.children_notification == ""
+
+
+def test_a_wrong_cpr_number_can_be_taken_off_the_case(world):
+    other = world.refer(full_name="Anden Person", cpr="010190-1234")
+    case = world.refer(full_name="Mette Sørensen", cpr="010190-1234")  # typed on the wrong one
+    assert other in selectors.possible_duplicates(case, world.visitator)
+
+    changed = services.update_person(actor=world.visitator, case=case, details={}, remove_cpr=True)
+
+    case.refresh_from_db()
+    assert {"cpr_encrypted", "cpr_index", "cpr_last4"} <= set(changed)
+    assert (case.cpr_encrypted, case.cpr_index, case.cpr_last4) == ("", "", "")
+    assert other not in selectors.possible_duplicates(case, world.visitator)
+    assert "CPR-nummer" in _person_events(case).get().summary
+
+
+def test_a_new_cpr_number_and_removing_it_at_once_is_refused(world):
+    case = world.refer(cpr="010190-1234")
+    with pytest.raises(ValidationError) as refused:
+        services.update_person(
+            actor=world.visitator, case=case, details={}, cpr="1503854321", remove_cpr=True
+        )
+    assert "cpr" in refused.value.message_dict
+
+
 # The page ----------------------------------------------------------------------------------
 
 
@@ -188,13 +243,21 @@ def test_the_coordinator_corrects_the_details_from_the_case_page(client, world):
     assert 'value="Mette Sørensen"' in page and "Kun sms" in page
 
     response = client.post(
-        url, _form(case, relation=Relation.EX_PARTNER, children_in_household="on", **NEW_CONTACT)
+        url,
+        _form(
+            case,
+            relation=Relation.EX_PARTNER,
+            children_in_household="on",
+            children_notification=ChildrenNotification.NEEDED,
+            **NEW_CONTACT,
+        ),
     )
 
     assert response.status_code == 302 and response["Location"] == case.get_absolute_url()
     case.refresh_from_db()
     assert case.safe_contact == NEW_CONTACT["safe_contact"]
     assert case.relation == Relation.EX_PARTNER and case.children_in_household
+    assert case.children_notification == ChildrenNotification.NEEDED
     html = client.get(case.get_absolute_url()).content.decode()
     assert "Oplysningerne om borgeren er gemt." in html
     assert "Oplysninger om borgeren rettet" in html  # the timeline
@@ -282,3 +345,15 @@ def test_a_referral_made_after_the_correction_carries_the_new_name(world):
         actor=world.coordinator, case=case, external="Krisecentret", reason="Et sikkert sted"
     )
     assert case.referrals.get(to_external="Krisecentret").person_name == "Signe Nyborg Holm"
+
+
+def test_the_form_asks_about_notification_only_after_triage_and_offers_removing_a_cpr(
+    client, world
+):
+    client.force_login(world.visitator)
+    referred = world.refer()
+    triaged = world.active(cpr="010190-1234")
+    before = client.get(reverse("cases:edit_person", args=[referred.reference])).content.decode()
+    after = client.get(reverse("cases:edit_person", args=[triaged.reference])).content.decode()
+    assert 'name="children_notification"' not in before and 'name="remove_cpr"' not in before
+    assert 'name="children_notification"' in after and 'name="remove_cpr"' in after
