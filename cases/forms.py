@@ -172,9 +172,10 @@ class ReferralForm(PersonFieldsMixin, DkfdsFormMixin, forms.Form):
 
 
 class PersonForm(PersonFieldsMixin, DkfdsFormMixin, forms.Form):
-    """Correcting the person's details on an open case. The CPR number is never shown in the
-    form: typed, it adds or replaces the one on the case; left empty, that one stays. With a
-    CPR number on the case the birth date follows it and is not in the form."""
+    """Correcting the person's details on an open case. The CPR number on the case is never put
+    in the form: typed, a number adds or replaces it; left empty, it stays. (A refused form
+    shows the typist the number they typed, as every field keeps its input.) With a CPR number
+    on the case the birth date follows it and is not in the form."""
 
     version = forms.IntegerField(widget=forms.HiddenInput)
     full_name = ReferralForm.base_fields["full_name"]
