@@ -98,7 +98,11 @@ class ReferralForm(PersonFieldsMixin, DkfdsFormMixin, forms.Form):
     municipality = forms.ModelChoiceField(
         label=_("Kommune"), queryset=Organisation.objects.none(), empty_label=_("Vælg kommune")
     )
-    full_name = forms.CharField(label=_("Navn på den udsatte"), max_length=200)
+    full_name = forms.CharField(
+        label=_("Navn på den udsatte"),
+        max_length=200,
+        error_messages={"required": _("Skriv navnet på den udsatte.")},
+    )
     person_kind = forms.ChoiceField(
         label=_("Den udsatte er"),
         choices=PersonKind.choices,
@@ -119,6 +123,9 @@ class ReferralForm(PersonFieldsMixin, DkfdsFormMixin, forms.Form):
         label=_("Sikker måde at kontakte borgeren på"),
         max_length=300,
         help_text=_("Fx et telefonnummer, kun sms, eller gennem en bestemt person."),
+        error_messages={
+            "required": _("Skriv, hvordan borgeren kan kontaktes sikkert, fx kun sms.")
+        },
     )
     safe_contact_time = forms.CharField(
         label=_("Hvornår er det sikkert at kontakte"),
@@ -137,6 +144,7 @@ class ReferralForm(PersonFieldsMixin, DkfdsFormMixin, forms.Form):
         widget=forms.Textarea,
         max_length=4000,
         help_text=_("Hvad er der sket, og hvad har borgeren brug for? Et par linjer er nok."),
+        error_messages={"required": _("Skriv et par linjer om situationen.")},
     )
     relation = forms.ChoiceField(
         label=_("Relation til den, der stalker"),

@@ -78,3 +78,14 @@ def test_a_birth_date_in_the_future_is_refused(world, client):
     )
     assert response.context["form"].errors["birth_date"]
     assert not Case.objects.exists()
+
+
+def test_an_empty_form_says_what_to_write_in_each_field_in_plain_danish(world, client):
+    client.force_login(world.first_contact)
+    data = referral_data(world, full_name="", safe_contact="", reason="")
+    response = client.post(reverse("cases:referral_create"), data)
+    errors = response.context["form"].errors
+    assert errors["full_name"] == ["Skriv navnet på den udsatte."]
+    assert errors["safe_contact"] == ["Skriv, hvordan borgeren kan kontaktes sikkert, fx kun sms."]
+    assert errors["reason"] == ["Skriv et par linjer om situationen."]
+    assert not Case.objects.exists()
