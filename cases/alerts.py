@@ -1,18 +1,26 @@
-"""An acute referral (the citizen is in danger) does not wait for the next look at the queue:
-the municipality's visitator and deputy are e-mailed at once.
+"""Mails about a referral that must not wait for its recipient's next look at Samvirke.
 
-The mail says that an acute referral has come and where, and links the dashboard: nothing
-about the person (mail leaves our systems). The referral row is the outbox: `alerted_at` is
-empty until a mail went out, the request queues the task after its commit, and a periodic
-relay (Celery beat, every minute) sends what the broker never got. Sending twice is prevented
-by the row's lock and `alerted_at`.
+- An acute referral (the citizen is in danger): the municipality's visitator and deputy are
+  mailed at once, with a link to the dashboard.
+- A referral made at triage or later to the coordinator, the police or DSC (NOTICE_KINDS): its
+  recipient is mailed that a case from the municipality is waiting for their answer, with a
+  link to the list where it waits. A police contact may not log in for days.
+
+The mails say what has come and from where, nothing about the person (mail leaves our
+systems). The referral row is the outbox: `alerted_at` is empty until the mail went out, the
+request queues the task after its commit (services._queue_alert), and a periodic relay
+(Celery beat, every minute: tasks.relay_referral_alerts) sends what the broker never got.
+Sending twice is prevented by the row's lock and `alerted_at`; a mail that fails leaves
+`alerted_at` empty, so the relay tries again.
 """
 
 import logging
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -24,20 +32,47 @@ from .models import Referral, ReferralKind, ReferralStatus, Urgency
 
 logger = logging.getLogger(__name__)
 
+# The referrals whose recipient is told at once, with the role they answer it in and the page
+# where it waits for their answer ("waiting for you", selectors.referrals_waiting_for).
+NOTICE_KINDS = (ReferralKind.TO_COORDINATOR, ReferralKind.TO_POLICE, ReferralKind.TO_DSC)
+_RECIPIENT_ROLE = {
+    ReferralKind.TO_COORDINATOR: Role.COORDINATOR,
+    ReferralKind.TO_POLICE: Role.POLICE_CONTACT,
+    ReferralKind.TO_DSC: Role.DSC_ADVISOR,
+}
+_WAITING_PAGE = {
+    ReferralKind.TO_COORDINATOR: "cases:my_cases",
+    ReferralKind.TO_POLICE: "cases:partner_cases",
+    ReferralKind.TO_DSC: "cases:partner_cases",
+}
+
+_ACUTE = Q(kind=ReferralKind.TO_VISITATOR, case__urgency=Urgency.ACUTE)
+_NOTICE = Q(kind__in=NOTICE_KINDS)
+
 
 def absolute_url(path: str) -> str:
     """A link for an e-mail: SITE_URL and the path (a path alone without SITE_URL)."""
     return f"{settings.SITE_URL}{path}"
 
 
+def _unsent():
+    # Still waiting for an answer and not mailed: the partial index referral_alert_outbox.
+    return Referral.objects.filter(status=ReferralStatus.SENT, alerted_at__isnull=True)
+
+
 def waiting_acute_referrals():
     """Acute referrals to the visitator that are still waiting and have not been alerted."""
-    return Referral.objects.filter(
-        kind=ReferralKind.TO_VISITATOR,
-        status=ReferralStatus.SENT,
-        alerted_at__isnull=True,
-        case__urgency=Urgency.ACUTE,
-    )
+    return _unsent().filter(_ACUTE)
+
+
+def waiting_referral_notices():
+    """Referrals to a coordinator, the police or DSC still waiting, their recipient not told."""
+    return _unsent().filter(_NOTICE)
+
+
+def outbox():
+    """Every referral with a mail due: what the relay sends."""
+    return _unsent().filter(_ACUTE | _NOTICE)
 
 
 def visitator_addresses(municipality_id: int) -> list[str]:
@@ -51,12 +86,69 @@ def visitator_addresses(municipality_id: int) -> list[str]:
     return addresses
 
 
-def send_acute_alert(referral_id: int) -> bool:
-    """Mail the visitator and deputy about one acute referral, once. True if this call sent it
-    (or found nobody to send it to and recorded that); False if it was not due."""
+def recipient_addresses(referral: Referral) -> list[str]:
+    """The e-mail of the referral's recipient in the role they answer it in: the role's own
+    address, else the user's. None if they no longer hold the role there (they could not
+    open the case from the link)."""
+    holder = (
+        current_holders(referral.to_organisation_id, _RECIPIENT_ROLE[referral.kind])
+        .filter(user_id=referral.to_user_id)
+        .first()
+    )
+    address = holder and (holder.email or holder.user.email)
+    return [address] if address else []
+
+
+@dataclass(frozen=True)
+class _Mail:
+    subject: str
+    body: str
+    recipients: list[str]
+    organisation_id: int  # where nobody could be mailed, for the log
+
+
+def _acute_alert(referral: Referral) -> _Mail:
+    municipality = referral.case.municipality
+    return _Mail(
+        subject=_("Samvirke: akut henvisning"),
+        body=_(
+            "Der er kommet en akut henvisning til stalkingvisitatoren i "
+            "%(municipality)s: borgeren er ifølge henviseren i fare. Den står "
+            "øverst i visitationen: %(url)s"
+        )
+        % {
+            "municipality": municipality.name,
+            "url": absolute_url(reverse("cases:triage_dashboard")),
+        },
+        recipients=visitator_addresses(municipality.pk),
+        organisation_id=municipality.pk,
+    )
+
+
+def _referral_notice(referral: Referral) -> _Mail:
+    return _Mail(
+        subject=_("Samvirke: en sag er henvist til dig"),
+        body=_(
+            "En sag fra %(municipality)s er henvist til dig i Samvirke. Log ind og tag imod "
+            "den eller afvis den; den står blandt henvisningerne, der venter på dit svar: "
+            "%(url)s"
+        )
+        % {
+            "municipality": referral.case.municipality.name,
+            "url": absolute_url(reverse(_WAITING_PAGE[referral.kind])),
+        },
+        recipients=recipient_addresses(referral),
+        organisation_id=referral.to_organisation_id,
+    )
+
+
+def send_alert(referral_id: int) -> bool:
+    """Send the mail due for one referral (an acute alert or a notice to its recipient),
+    once. True if this call sent it (or found nobody to send it to and recorded that); False
+    if it was not due (sent already, answered, of another kind, or being sent right now)."""
     with transaction.atomic():
         referral = (
-            waiting_acute_referrals()
+            outbox()
             .select_for_update(skip_locked=True, of=("self",))
             .select_related("case__municipality")
             .filter(pk=referral_id)
@@ -64,30 +156,25 @@ def send_acute_alert(referral_id: int) -> bool:
         )
         if referral is None:
             return False
-        municipality = referral.case.municipality
-        recipients = visitator_addresses(municipality.pk)
-        if recipients:
-            with translation.override(settings.LANGUAGE_CODE):
+        with translation.override(settings.LANGUAGE_CODE):
+            if referral.kind == ReferralKind.TO_VISITATOR:
+                mail = _acute_alert(referral)
+            else:
+                mail = _referral_notice(referral)
+            if mail.recipients:
                 send_mail(
-                    subject=_("Samvirke: akut henvisning"),
-                    message=_(
-                        "Der er kommet en akut henvisning til stalkingvisitatoren i "
-                        "%(municipality)s: borgeren er ifølge henviseren i fare. Den står "
-                        "øverst i visitationen: %(url)s"
-                    )
-                    % {
-                        "municipality": municipality.name,
-                        "url": absolute_url(reverse("cases:triage_dashboard")),
-                    },
+                    subject=mail.subject,
+                    message=mail.body,
                     from_email=None,
-                    recipient_list=recipients,
+                    recipient_list=mail.recipients,
                 )
-        else:
-            # Nobody to mail: the referral still tops the dashboard. Ids only in the log.
+        if not mail.recipients:
+            # Nobody to mail: the referral still shows where it waits. Ids only in the log.
             logger.warning(
-                "Acute referral %s: no visitator e-mail in municipality %s",
+                "Referral %s (%s): no e-mail to send its alert to in organisation %s",
                 referral.pk,
-                municipality.pk,
+                referral.kind,
+                mail.organisation_id,
             )
         referral.alerted_at = timezone.now()
         referral.save(update_fields=["alerted_at"])

@@ -339,7 +339,9 @@ class Referral(models.Model):
         blank=True,
         related_name="+",
     )
-    # When the visitator and deputy were mailed about an acute referral (cases.alerts).
+    # When the mail about the referral went out (cases.alerts): the acute alert to the
+    # visitator and deputy, or the notice to the recipient of a referral to a coordinator, the
+    # police or DSC. Empty while one is due: the referral row is the outbox.
     alerted_at = models.DateTimeField(_("varslet"), null=True, blank=True)
     # A misdirected referral the visitator forwarded to another municipality: the referral
     # to that municipality's visitator on the new case (services.forward_to_municipality).
@@ -365,7 +367,7 @@ class Referral(models.Model):
                 condition=Q(status=ReferralStatus.SENT),
                 name="referral_waiting_for_user",
             ),
-            # The acute-alert relay's look for referrals still to be alerted (cases.alerts).
+            # The relay's look for referrals with a mail still due (cases.alerts).
             models.Index(
                 fields=["created_at"],
                 condition=Q(status=ReferralStatus.SENT, alerted_at__isnull=True),

@@ -325,15 +325,22 @@ def _open_referred_case(
         Disqualification.objects.create(case=case, **disqualification)
     if case.urgency == Urgency.ACUTE:
         for referral in created:
-            # robust: a broker that is down must not fail the referral; the relay sends it.
-            transaction.on_commit(lambda pk=referral.pk: _queue_acute_alert(pk), robust=True)
+            _alert_after_commit(referral)
     return case, created
 
 
-def _queue_acute_alert(referral_id: int) -> None:
-    from .tasks import alert_acute_referral
+def _alert_after_commit(referral: Referral) -> None:
+    """Have a worker send the mail about the referral once the change is committed
+    (cases.alerts): the acute alert, or the notice to the recipient of a referral to a
+    coordinator, the police or DSC. Robust: a broker that is down must not fail the change;
+    the relay sends it."""
+    transaction.on_commit(lambda pk=referral.pk: _queue_alert(pk), robust=True)
 
-    alert_acute_referral.delay(referral_id)
+
+def _queue_alert(referral_id: int) -> None:
+    from .tasks import alert_referral
+
+    alert_referral.delay(referral_id)
 
 
 def _triage_deadline(received_on: datetime.date, municipality: Organisation, urgency: int):
@@ -434,7 +441,7 @@ def triage(
     if to_dsc:
         routes.append(_route_to_partner(actor, case, ConsentPartner.DSC))
     if coordinator is not None:
-        Referral.objects.create(
+        referral = Referral.objects.create(
             case=case,
             kind=ReferralKind.TO_COORDINATOR,
             from_user=actor,
@@ -442,6 +449,7 @@ def triage(
             to_organisation=case.municipality,
             to_user=coordinator,
         )
+        _alert_after_commit(referral)
         _grant(coordinator, case, VIEW, CHANGE)
         case.responsible = coordinator
         routes.append(coordinator.get_full_name() or coordinator.username)
@@ -495,7 +503,7 @@ def _route_to_partner(actor, case: Case, partner: str) -> str:
     )
     if not holders:
         raise ValidationError(MSG_NO_PARTNER, code="no_partner", params={"partner": label})
-    Referral.objects.create(
+    referral = Referral.objects.create(
         case=case,
         kind=_PARTNER_KIND[partner],
         from_user=actor,
@@ -503,6 +511,7 @@ def _route_to_partner(actor, case: Case, partner: str) -> str:
         to_organisation=organisation,
         to_user=holders[0].user,
     )
+    _alert_after_commit(referral)
     # The deputy reads the case too, so a referral is never stuck with someone away.
     for holder in holders:
         _grant(holder.user, case, VIEW)

@@ -256,9 +256,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60,
         "options": {"expires": 50},
     },
-    # Acute referrals whose alert mail never reached the broker (cases.alerts).
-    "relay-acute-alerts": {
-        "task": "cases.tasks.relay_acute_alerts",
+    # Referral mails (acute alerts, notices to the recipient) that never reached the broker
+    # (cases.alerts).
+    "relay-referral-alerts": {
+        "task": "cases.tasks.relay_referral_alerts",
         "schedule": 60,
         "options": {"expires": 50},
     },

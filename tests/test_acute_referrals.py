@@ -55,23 +55,23 @@ def test_an_acute_referral_mails_the_visitator_and_the_deputy_once_without_perso
     referral = case.referrals.get()
     assert referral.alerted_at is not None
     # The relay finds nothing more to send: one alert per referral.
-    assert tasks.relay_acute_alerts() == 0
+    assert tasks.relay_referral_alerts() == 0
     assert len(mailoutbox) == 1
 
 
 def test_an_ordinary_referral_sends_no_alert(world, addresses, mailoutbox):
     world.refer(urgency=Urgency.HIGH)
-    assert tasks.relay_acute_alerts() == 0
+    assert tasks.relay_referral_alerts() == 0
     assert mailoutbox == []
 
 
 def test_the_relay_sends_an_alert_the_broker_never_got(world, addresses, mailoutbox):
     # The request's queueing after commit failed (broker down): nothing was sent.
-    with mock.patch("cases.services._queue_acute_alert", side_effect=ConnectionError):
+    with mock.patch("cases.services._queue_alert", side_effect=ConnectionError):
         case = world.refer(urgency=Urgency.ACUTE)
     assert mailoutbox == []
 
-    assert tasks.relay_acute_alerts() == 1
+    assert tasks.relay_referral_alerts() == 1
     assert len(mailoutbox) == 1
     assert case.referrals.get().alerted_at is not None
 
@@ -79,7 +79,7 @@ def test_the_relay_sends_an_alert_the_broker_never_got(world, addresses, mailout
 def test_a_referral_the_visitator_already_answered_is_not_alerted(world, addresses, mailoutbox):
     case = world.refer(urgency=Urgency.ACUTE)
     Referral.objects.filter(case=case).update(status="accepted")
-    assert tasks.relay_acute_alerts() == 0
+    assert tasks.relay_referral_alerts() == 0
     assert mailoutbox == []
 
 
@@ -90,10 +90,10 @@ def test_a_failed_mail_leaves_the_alert_to_be_sent_again(world, addresses, mailo
         mock.patch("cases.alerts.send_mail", side_effect=OSError("smtp down")),
         pytest.raises(OSError),
     ):
-        alerts.send_acute_alert(referral.pk)
+        alerts.send_alert(referral.pk)
     referral.refresh_from_db()
     assert referral.alerted_at is None
-    assert tasks.relay_acute_alerts() == 1
+    assert tasks.relay_referral_alerts() == 1
 
 
 def test_referrals_from_before_the_alert_existed_are_not_alerted_at_deploy(world):
@@ -131,5 +131,5 @@ def test_the_alerts_link_is_absolute_when_the_site_address_is_set(
 ):
     settings.SITE_URL = "https://samvirke.example.dk"
     world.refer(urgency=Urgency.ACUTE)
-    tasks.relay_acute_alerts()
+    tasks.relay_referral_alerts()
     assert "https://samvirke.example.dk/visitation/" in mailoutbox[0].body

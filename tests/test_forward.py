@@ -317,7 +317,7 @@ def test_an_acute_referral_is_due_today_and_alerted_for_the_new_case_only(
     old = to_visitator(case)
 
     with (
-        mock.patch("cases.services._queue_acute_alert") as queue,
+        mock.patch("cases.services._queue_alert") as queue,
         django_capture_on_commit_callbacks(execute=True),
     ):
         new = forward(world, case)

@@ -2,7 +2,8 @@
 
 The main journey runs through the pages with a citizen whose name, CPR number and texts are
 made up to be found anywhere: referral, triage and routing, a note, the CPR number revealed,
-a page someone may not see, the overdue reminder that e-mails the visitator and the deputy,
+a page someone may not see, the notices that e-mail the coordinator and the police contact
+of the referrals to them, the overdue reminder that e-mails the visitator and the deputy,
 and two PDFs that fail (one in storage after a real WeasyPrint run, one whose exception
 quotes the whole document). Every logger is turned up to DEBUG, also those the settings keep
 quiet and those that do not pass records up, and every e-mail is kept; none of them may
@@ -121,21 +122,29 @@ def test_the_main_journey_puts_no_personal_data_in_logs_or_e_mails(
     )
     assert response.status_code == 200
 
-    # Triage and routing by the visitator.
+    # Triage and routing by the visitator: the coordinator and the police contact are mailed.
+    for recipient in (world.coordinator, world.police_contact):
+        recipient.email = f"{recipient.username}@samvirke.example"
+        recipient.save(update_fields=["email"])
     client.force_login(world.visitator)
     assert client.post(reverse("cases:start_triage", args=[case.reference])).status_code == 302
     case.refresh_from_db()
-    response = client.post(
-        reverse("cases:triage", args=[case.reference]),
-        {
-            "version": case.version,
-            "is_stalking": "yes",
-            "reasoning": REASONING,
-            "coordinator": world.coordinator.pk,
-            "to_police": "on",
-        },
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("cases:triage", args=[case.reference]),
+            {
+                "version": case.version,
+                "is_stalking": "yes",
+                "reasoning": REASONING,
+                "coordinator": world.coordinator.pk,
+                "to_police": "on",
+            },
+        )
     assert response.status_code == 302
+    assert sorted(mail.to[0] for mail in mailoutbox) == [
+        "coordinator@samvirke.example",
+        "police@samvirke.example",
+    ]
     case.refresh_from_db()
     assert case.state == CaseState.ACTIVE
 
@@ -163,8 +172,8 @@ def test_the_main_journey_puts_no_personal_data_in_logs_or_e_mails(
         triage_deadline=timezone.localdate() - datetime.timedelta(days=3)
     )
     assert remind_overdue_triage.delay().get() == 1
-    assert len(mailoutbox) == 1
-    assert set(mailoutbox[0].to) == {"visitator@kommune.example", "stedfortraeder@kommune.example"}
+    assert len(mailoutbox) == 3
+    assert set(mailoutbox[-1].to) == {"visitator@kommune.example", "stedfortraeder@kommune.example"}
 
     # A PDF that fails in storage after a real WeasyPrint run (MEDIA_ROOT is a file).
     tools.save_action_plan(
