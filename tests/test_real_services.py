@@ -48,6 +48,28 @@ def test_reminder_goes_through_redis_to_a_real_worker(world):
     assert mail.outbox[0].to == ["v@example.invalid"]
 
 
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_referral_notice_goes_through_redis_to_a_real_worker_once(world):
+    """Triage commits, the notice is queued after the commit, a real worker mails the
+    coordinator; the relay after it finds nothing more to send."""
+    from cases.tasks import relay_referral_alerts
+
+    world.coordinator.email = "c@example.invalid"
+    world.coordinator.save()
+
+    with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
+        case = world.active()
+        deadline = time.monotonic() + 20
+        while not mail.outbox and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    assert [message.to for message in mail.outbox] == [["c@example.invalid"]]
+    assert case.referrals.get(kind="to_coordinator").alerted_at is not None
+    assert relay_referral_alerts() == 0
+    assert len(mail.outbox) == 1
+
+
 @pytest.mark.postgres
 def test_hot_queries_are_prepared_once_per_connection(world, client):
     """DB_PREPARED_STATEMENTS (on by default): a page asked again on the same connection runs
