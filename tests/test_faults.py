@@ -130,10 +130,13 @@ class RedisServer:
             self.process.wait()
 
     def queued(self) -> list[int]:
-        """The document ids of the render messages waiting in the default queue."""
+        """The document ids of the render messages waiting in the default queue (not the
+        other tasks there, such as the mail about a referral the test's routing made)."""
         ids = []
         for raw in self.client().lrange("celery", 0, -1):
             message = json.loads(raw)
+            if message["headers"]["task"] != "stalkingpakke.tasks.render_document":
+                continue
             args = json.loads(base64.b64decode(message["body"]))[0]
             ids.append(args[0])
         return ids
