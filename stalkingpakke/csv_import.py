@@ -265,10 +265,12 @@ def from_confirmation(text: str) -> bytes:
     return raw
 
 
-def import_csv(*, actor, case, raw: bytes, request=None) -> ImportReport:
+def import_csv(
+    *, actor, case, raw: bytes, expected_last: int | None = None, request=None
+) -> ImportReport:
     rows, report = parse(raw)
     if report.errors or not rows:
         return report
-    add_entries(actor=actor, case=case, rows=rows, request=request)
+    add_entries(actor=actor, case=case, rows=rows, expected_last=expected_last, request=request)
     report.imported = len(rows)
     return report

@@ -123,10 +123,28 @@ def correct_entry(
     return corrected
 
 
+def last_sequence(case: Case) -> int:
+    """The number of the log's newest entry (0 for an empty log)."""
+    last = case.incidents.order_by("-sequence").values_list("sequence", flat=True).first()
+    return last or 0
+
+
+MSG_LOG_CHANGED = _(
+    "Logskemaet er ændret, siden du så rækkerne; måske er de allerede gemt. "
+    "Se logskemaet, før du importerer filen igen."
+)
+
+
 @transaction.atomic
-def add_entries(*, actor, case: Case, rows: list[dict], request=None) -> list[IncidentEntry]:
-    """All rows or none (used by the CSV import)."""
+def add_entries(
+    *, actor, case: Case, rows: list[dict], expected_last: int | None = None, request=None
+) -> list[IncidentEntry]:
+    """All rows or none (used by the CSV import). `expected_last`: the log's newest entry
+    when the rows were shown for confirmation; a log changed since (the confirmation sent
+    twice, a colleague's entry) is refused, so the append-only log never gets them twice."""
     case = lock_open_case(case, actor)
+    if expected_last is not None and last_sequence(case) != expected_last:
+        raise ValidationError(MSG_LOG_CHANGED, code="stale")
     entries = [_append(case, actor, row) for row in rows]
     audit.record(
         user=actor,

@@ -341,6 +341,14 @@ def import_csv(request, reference):
 
 
 CONFIRM_FIELD = "content"
+LAST_FIELD = "log_last"  # the log's newest entry when the rows were shown
+
+
+def _expected_last(request) -> int:
+    try:
+        return int(request.POST.get(LAST_FIELD, ""))
+    except ValueError:
+        return -1  # no log has it: refused as changed, never imported unchecked
 
 
 def _import_page(request, case, form, report, extra_errors=()):
@@ -388,6 +396,8 @@ def _import_preview(request, case, rows, report, raw):
             "without_time": len(without_time),
             "confirm_field": CONFIRM_FIELD,
             "content": content,
+            "last_field": LAST_FIELD,
+            "log_last": incident_log.last_sequence(case),
         },
     )
 
@@ -397,7 +407,13 @@ def _confirm_import(request, case):
     form = CsvImportForm()
     try:
         raw = csv_import.from_confirmation(request.POST.get(CONFIRM_FIELD, ""))
-        report = csv_import.import_csv(actor=request.user, case=case, raw=raw, request=request)
+        report = csv_import.import_csv(
+            actor=request.user,
+            case=case,
+            raw=raw,
+            expected_last=_expected_last(request),
+            request=request,
+        )
     except ValidationError as error:
         errors = [{"href": "#id_file", "text": message} for message in error.messages]
         return _import_page(request, case, form, None, errors)

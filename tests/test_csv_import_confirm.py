@@ -34,10 +34,20 @@ def _upload(client, case, raw=GOOD):
     )
 
 
-def _hidden_content(page: str) -> str:
-    match = re.search(r'<input type="hidden" name="content" value="([^"]*)"', page)
-    assert match, "the preview carries the file in a hidden field"
+def _hidden(page: str, name: str) -> str:
+    match = re.search(rf'<input type="hidden" name="{name}" value="([^"]*)"', page)
+    assert match, f"the preview carries {name} in a hidden field"
     return unescape(match.group(1))
+
+
+def _confirmation(page: str) -> dict:
+    """What the preview's "Ja, føj dem til logskemaet" sends."""
+    return {"content": _hidden(page, "content"), "log_last": _hidden(page, "log_last")}
+
+
+def _posted(raw=GOOD, log_last="0") -> dict:
+    """A confirmation made without the preview (as a tampered or replayed form would be)."""
+    return {"content": csv_import.for_confirmation(raw), "log_last": log_last}
 
 
 def test_upload_shows_the_rows_and_saves_nothing(client, world):
@@ -75,8 +85,7 @@ def test_the_preview_is_an_audited_read(client, world):
 def test_confirming_saves_exactly_the_rows(client, world):
     case = world.active()
     client.force_login(world.coordinator)
-    content = _hidden_content(_upload(client, case).content.decode())
-    response = client.post(_url(case), {"content": content})
+    response = client.post(_url(case), _confirmation(_upload(client, case).content.decode()))
     assert response.status_code == 302
     assert response["Location"] == reverse("stalkingpakke:incident_log", args=[case.reference])
     entries = list(case.incidents.order_by("sequence"))
@@ -103,7 +112,7 @@ def test_a_tampered_hidden_field_is_checked_again_and_refused(client, world):
     case = world.active()
     client.force_login(world.coordinator)
     _upload(client, case)
-    response = client.post(_url(case), {"content": csv_import.for_confirmation(BAD_ROW)})
+    response = client.post(_url(case), _posted(BAD_ROW))
     assert response.status_code == 200
     page = response.content.decode()
     assert "Række 2" in page and "intet er importeret" in page
@@ -170,7 +179,7 @@ def test_who_may_not_import_reaches_neither_preview_nor_confirm(
         case = services.close(actor=world.coordinator, case=case, reason="resolved")
     client.force_login(getattr(world, who))
     assert _upload(client, case).status_code == expected
-    response = client.post(_url(case), {"content": csv_import.for_confirmation(GOOD)})
+    response = client.post(_url(case), _posted())
     assert response.status_code == expected
     assert not IncidentEntry.objects.exists()
     assert not AuditEntry.objects.filter(what="incident_log:import_preview").exists()
@@ -178,7 +187,46 @@ def test_who_may_not_import_reaches_neither_preview_nor_confirm(
     if state == "open":
         client.force_login(world.coordinator)
         assert _upload(client, case).status_code == 200
-        assert (
-            client.post(_url(case), {"content": csv_import.for_confirmation(GOOD)}).status_code
-            == 302
-        )
+        assert client.post(_url(case), _posted()).status_code == 302
+
+
+def test_a_confirmation_sent_twice_adds_the_rows_once(client, world):
+    """A double click on "Ja, føj dem til logskemaet": the log is append-only, so the second
+    sending is refused, not written again."""
+    case = world.active()
+    client.force_login(world.coordinator)
+    confirmation = _confirmation(_upload(client, case).content.decode())
+
+    assert client.post(_url(case), confirmation).status_code == 302
+    again = client.post(_url(case), confirmation)
+
+    assert again.status_code == 200
+    assert "måske er de allerede gemt" in again.content.decode()
+    assert IncidentEntry.objects.filter(case=case).count() == 2
+
+
+def test_an_entry_made_between_preview_and_confirmation_makes_the_rows_be_checked_again(
+    client, world
+):
+    from stalkingpakke import incident_log
+
+    from .test_stalkingpakke import entry_data
+
+    case = world.active()
+    client.force_login(world.coordinator)
+    confirmation = _confirmation(_upload(client, case).content.decode())
+    incident_log.add_entry(actor=world.visitator, case=case, data=entry_data())
+
+    response = client.post(_url(case), confirmation)
+
+    assert "Logskemaet er ændret" in response.content.decode()
+    assert IncidentEntry.objects.filter(case=case).count() == 1
+
+
+@pytest.mark.parametrize("log_last", ["", "ikke et tal"])
+def test_a_confirmation_without_the_log_s_state_is_refused(client, world, log_last):
+    case = world.active()
+    client.force_login(world.coordinator)
+    response = client.post(_url(case), _posted(log_last=log_last))
+    assert "Logskemaet er ændret" in response.content.decode()
+    assert not IncidentEntry.objects.exists()
