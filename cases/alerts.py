@@ -75,11 +75,15 @@ def outbox():
     return _unsent().filter(_ACUTE | _NOTICE)
 
 
-def visitator_addresses(municipality_id: int) -> list[str]:
+def visitator_addresses(municipality_id: int, case_id: int | None = None) -> list[str]:
     """The e-mail of each current visitator and deputy: the role's own address (the one the
-    directory shows), else the user's."""
+    directory shows), else the user's. Not of one disqualified on the case: the visitator who
+    is the person who stalks is not told that a referral about it has come."""
     addresses = []
-    for holder in current_holders(municipality_id, Role.VISITATOR):
+    holders = current_holders(municipality_id, Role.VISITATOR)
+    if case_id is not None:
+        holders = holders.exclude(user__disqualifications__case_id=case_id)
+    for holder in holders:
         address = holder.email or holder.user.email
         if address and address not in addresses:
             addresses.append(address)
@@ -88,11 +92,12 @@ def visitator_addresses(municipality_id: int) -> list[str]:
 
 def recipient_addresses(referral: Referral) -> list[str]:
     """The e-mail of the referral's recipient in the role they answer it in: the role's own
-    address, else the user's. None if they no longer hold the role there (they could not
-    open the case from the link)."""
+    address, else the user's. None if they no longer hold the role there or are disqualified
+    on the case (they could not open it from the link)."""
     holder = (
         current_holders(referral.to_organisation_id, _RECIPIENT_ROLE[referral.kind])
         .filter(user_id=referral.to_user_id)
+        .exclude(user__disqualifications__case_id=referral.case_id)
         .first()
     )
     address = holder and (holder.email or holder.user.email)
@@ -120,7 +125,7 @@ def _acute_alert(referral: Referral) -> _Mail:
             "municipality": municipality.name,
             "url": absolute_url(reverse("cases:triage_dashboard")),
         },
-        recipients=visitator_addresses(municipality.pk),
+        recipients=visitator_addresses(municipality.pk, referral.case_id),
         organisation_id=municipality.pk,
     )
 

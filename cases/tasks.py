@@ -1,9 +1,13 @@
 """Periodic work. Tasks take ids only, never personal data."""
 
+import logging
+import smtplib
+
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db.models import Count
+from django.db import models
+from django.db.models import Count, Value, When
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -12,7 +16,9 @@ from cooperation.models import Organisation, OrganisationKind, Role
 from cooperation.roles import current_holders
 
 from . import alerts
-from .models import Case, CaseState
+from .models import Case, CaseState, ReferralKind
+
+logger = logging.getLogger(__name__)
 
 
 def overdue_counts() -> dict[int, int]:
@@ -72,9 +78,18 @@ def alert_referral(referral_id: int) -> bool:
 
 @shared_task(acks_late=True, ignore_result=True)
 def relay_referral_alerts() -> int:
-    """Send the referral mails whose message never reached the broker (beat, every minute)."""
-    ids = list(alerts.outbox().order_by("created_at").values_list("pk", flat=True))
-    return sum(alerts.send_alert(pk) for pk in ids)
+    """Send the referral mails whose message never reached the broker (beat, every minute),
+    acute alerts first. A mail the server refuses is logged by id and left for the next
+    minute; it does not hold up the others."""
+    acute_first = models.Case(When(kind=ReferralKind.TO_VISITATOR, then=Value(0)), default=Value(1))
+    ids = list(alerts.outbox().order_by(acute_first, "created_at").values_list("pk", flat=True))
+    sent = 0
+    for pk in ids:
+        try:
+            sent += alerts.send_alert(pk)
+        except (smtplib.SMTPException, OSError):
+            logger.warning("Referral %s: its mail failed; the relay tries again", pk)
+    return sent
 
 
 # The names of the two tasks when they sent acute alerts only: a message queued under them

@@ -296,6 +296,9 @@ EMAIL_BACKEND = env.str(
 )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="samvirke@localhost")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+# A mail is sent under a referral's row lock (cases.alerts): a hung mail server must not hold
+# it, and the case behind it, for ever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
 
 # Default triage deadline in Danish working days; a municipality can set its own.
 DEFAULT_TRIAGE_WORKING_DAYS = env.int("DEFAULT_TRIAGE_WORKING_DAYS", default=5)

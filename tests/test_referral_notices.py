@@ -287,3 +287,67 @@ def test_the_task_names_from_before_still_run(world, addresses, mailoutbox):
     assert tasks.alert_acute_referral.delay(coordinator.pk).get() is True
     assert tasks.relay_acute_alerts.delay().get() == 1  # the police contact's
     assert len(mailoutbox) == 2
+
+
+# --- A mail that fails, a hung server, a disqualified recipient ------------------------------
+
+COORDINATOR_BOX = "koordinator@kommune.example"
+VISITATOR_BOX = "visitator@kommune.example"
+POLICE_BOX = "politi@politi.example"
+
+
+def test_one_refused_address_does_not_stop_the_relay_sending_acute_alerts(world, mailoutbox):
+    """A refused address is permanent: the relay logs it and goes on, acute alerts first, so
+    one bad mailbox never holds up the alert about a citizen in danger."""
+    import smtplib
+
+    RoleAssignment.objects.filter(user=world.coordinator).update(email=COORDINATOR_BOX)
+    RoleAssignment.objects.filter(user=world.visitator).update(email=VISITATOR_BOX)
+    with mock.patch("cases.services._queue_alert"):  # the broker never got either message
+        world.active()  # the notice to the coordinator, the older one
+        acute = world.refer(urgency=Urgency.ACUTE).referrals.get(kind=ReferralKind.TO_VISITATOR)
+    real_send = alerts.send_mail
+
+    def smtp(**kwargs):
+        if COORDINATOR_BOX in kwargs["recipient_list"]:
+            raise smtplib.SMTPRecipientsRefused({COORDINATOR_BOX: (550, b"no such user")})
+        return real_send(**kwargs)
+
+    with mock.patch("cases.alerts.send_mail", side_effect=smtp):
+        assert tasks.relay_referral_alerts() == 1
+
+    acute.refresh_from_db()
+    assert acute.alerted_at is not None
+    assert [m.to for m in mailoutbox] == [[VISITATOR_BOX]]
+    refused = Referral.objects.get(kind=ReferralKind.TO_COORDINATOR)
+    assert refused.alerted_at is None  # tried again next minute
+
+
+def test_a_recipient_disqualified_on_the_case_is_not_mailed(world, mailoutbox):
+    RoleAssignment.objects.filter(user=world.police_contact).update(email=POLICE_BOX)
+    with mock.patch("cases.services._queue_alert"):
+        case = world.active(police=True)
+    services.disqualify(
+        actor=world.visitator, case=case, user=world.police_contact, reason="Nabo til borgeren"
+    )
+    tasks.relay_referral_alerts()
+    assert not [m for m in mailoutbox if POLICE_BOX in m.to]
+
+
+def test_an_acute_alert_does_not_go_to_a_visitator_disqualified_on_the_case(world, mailoutbox):
+    RoleAssignment.objects.filter(user=world.deputy_visitator).update(email="deputy@k.example")
+    RoleAssignment.objects.filter(user=world.visitator).update(email=VISITATOR_BOX)
+    with mock.patch("cases.services._queue_alert"):
+        case = world.refer(urgency=Urgency.ACUTE)
+    services.disqualify(
+        actor=world.visitator, case=case, user=world.deputy_visitator, reason="Er den, der stalker"
+    )
+    tasks.relay_referral_alerts()
+    assert [m.to for m in mailoutbox] == [[VISITATOR_BOX]]
+
+
+def test_a_hung_mail_server_times_out(settings):
+    """A mail is sent under the referral's row lock, which the answer to it waits for."""
+    from config import settings as project_settings
+
+    assert project_settings.EMAIL_TIMEOUT == 15
