@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -165,10 +166,14 @@ class ChainCheck:
     broken_at: int | None = None
 
 
-def verify_chain(case: Case) -> ChainCheck:
+def verify_chain(case: Case, upto: int | None = None) -> ChainCheck:
+    """The chain from the first entry, up to entry `upto` when given (what a PDF shows)."""
     previous = GENESIS
     count = 0
-    for entry in case.incidents.order_by("sequence").iterator():
+    entries = case.incidents.order_by("sequence")
+    if upto is not None:
+        entries = entries.filter(sequence__lte=upto)
+    for entry in entries.iterator():
         count += 1
         if entry.previous_hash != previous or content_hash(entry) != entry.entry_hash:
             return ChainCheck(False, count, previous, broken_at=entry.sequence)
@@ -176,11 +181,18 @@ def verify_chain(case: Case) -> ChainCheck:
     return ChainCheck(True, count, previous)
 
 
-def current_entries(case: Case):
-    """The entries as they stand now: corrections replace what they supersede."""
+def current_entries(case: Case, upto: int | None = None):
+    """The entries as they stand now: corrections replace what they supersede. With `upto`,
+    as they stood when entry `upto` was the newest (a PDF's snapshot: an entry or correction
+    made while it renders is left out of the entries and the chain alike)."""
+    entries = case.incidents.filter(superseded_by__isnull=True)
+    if upto is not None:
+        entries = case.incidents.filter(
+            Q(superseded_by__isnull=True) | Q(superseded_by__sequence__gt=upto),
+            sequence__lte=upto,
+        )
     return (
-        case.incidents.filter(superseded_by__isnull=True)
-        .select_related("supersedes", "created_by")
+        entries.select_related("supersedes", "created_by")
         .prefetch_related("attachments")
         .order_by("occurred_at", "sequence")
     )

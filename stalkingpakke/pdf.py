@@ -727,11 +727,12 @@ def _entry_row(entry, labels: dict[str, str]) -> dict:
     return {"head": head, "text": entry.what_happened, "meta": " · ".join(meta), "fix": fix}
 
 
-def log_items(case, labels: dict[str, str]):
-    """The current entries in time order, as LogItems (streamed from the database)."""
+def log_items(case, labels: dict[str, str], upto: int | None = None):
+    """The current entries in time order, as LogItems (streamed from the database); with
+    `upto`, as they stood when entry `upto` was the newest."""
     from .incident_log import current_entries
 
-    for entry in current_entries(case).iterator(chunk_size=100):
+    for entry in current_entries(case, upto).iterator(chunk_size=100):
         yield LogItem(
             pk=entry.pk,
             entry_hash=entry.entry_hash,
@@ -806,17 +807,20 @@ def incident_log_pdf(document) -> Rendered:
     from django.utils import timezone
 
     from .chart import timeline_svg
-    from .incident_log import verify_chain
+    from .incident_log import last_sequence, verify_chain
     from .models import Attachment, IncidentLogChunk
 
     started = timezone.now()
     case = document.case
+    # The log as it stands now: entries made while this renders are left for the next PDF,
+    # which the case page then says is due (documents.with_outdated).
+    upto = last_sequence(case)
     labels = behaviour_labels()
     stored = {chunk.content_key: chunk for chunk in IncidentLogChunk.objects.filter(case=case)}
     current = case.incidents.filter(superseded_by__isnull=True).count()
     items, keys, parts, jobs = [], [], [], {}
     with Renderer(parallel=current >= PARALLEL_MIN_ENTRIES) as renderer:
-        for index, chunk in enumerate(iter_chunks(log_items(case, labels))):
+        for index, chunk in enumerate(iter_chunks(log_items(case, labels, upto))):
             items += chunk
             html = _render(
                 "pdf/incident_log_chunk.html",
@@ -828,7 +832,7 @@ def incident_log_pdf(document) -> Rendered:
                 jobs[index] = (renderer.submit(html), len(chunk))
             for item in chunk:
                 item.row = None  # rendered or stored: the strings are not needed any more
-        chain = verify_chain(case)
+        chain = verify_chain(case, upto)
         counts = dict.fromkeys(labels, 0)
         for item in items:
             for kind in item.behaviours:
@@ -844,7 +848,7 @@ def incident_log_pdf(document) -> Rendered:
                 "sha256": a.sha256,
                 "superseded": a.entry_id not in in_log,
             }
-            for a in Attachment.objects.filter(entry__case=case)
+            for a in Attachment.objects.filter(entry__case=case, entry__sequence__lte=upto)
             .select_related("entry")
             .order_by("entry__occurred_at", "entry__sequence", "pk")
         ]

@@ -146,3 +146,26 @@ def test_an_action_plan_saved_after_its_pdf(client, world, django_capture_on_com
         assert PLAN in _page(client, user, case.get_absolute_url())
         assert PLAN in _page(client, user, plan)
     assert '<p id="document-outdated">' in _page(client, world.coordinator, plan)
+
+
+def test_an_entry_made_while_the_pdf_renders_is_left_for_the_next_one(
+    world, django_capture_on_commit_callbacks
+):
+    """The PDF shows the log as it stood when it started: an entry a colleague makes while a
+    long log renders is in neither its pages nor its chain hash, so the case page counts it
+    as newer than the PDF (it was counted in the hash but not printed)."""
+    from unittest import mock
+
+    case = world.active(police=True)
+    _add(world, case, "Ringede om natten", 2)
+    real = incident_log.verify_chain
+
+    def colleague_adds_an_entry_meanwhile(c, *args, **kwargs):
+        _add(world, case, "Stod ved døren", 3)
+        return real(c, *args, **kwargs)
+
+    with mock.patch.object(incident_log, "verify_chain", colleague_adds_an_entry_meanwhile):
+        document = _pdf(world, case, DocumentKind.INCIDENT_LOG, django_capture_on_commit_callbacks)
+
+    annotated = documents.with_outdated(case.documents.filter(pk=document.pk)).get()
+    assert annotated.newer_entries == 1
