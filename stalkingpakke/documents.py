@@ -56,15 +56,16 @@ def with_outdated(documents):
       records the chain's last hash (chain_hash); entries are numbered 1, 2, ... per case and
       never deleted, so the newer ones are the last number minus the number of the entry with
       that hash (0 for an empty log, whose hash is the chain's start).
-    - plan_changed: for an action plan PDF, the plan was saved after the PDF was finished (a
-      save in the seconds while it was being made is not caught: the PDF keeps no version).
+    - plan_changed: for an action plan PDF, the plan was saved after the PDF was asked for. A
+      save while it waited or was being made may or may not be in it (the PDF keeps no plan
+      version), so it counts as changed: a PDF is never called current when it may not be.
     """
     entries = IncidentEntry.objects.filter(case=models.OuterRef("case")).order_by()
     last = entries.order_by("-sequence").values("sequence")[:1]
     end = entries.filter(entry_hash=models.OuterRef("chain_hash")).values("sequence")[:1]
     newer = Coalesce(models.Subquery(last), 0) - Coalesce(models.Subquery(end), 0)
     saved_after = ActionPlan.objects.filter(
-        case=models.OuterRef("case"), updated_at__gt=models.OuterRef("finished_at")
+        case=models.OuterRef("case"), updated_at__gt=models.OuterRef("requested_at")
     )
     ready = models.Q(status=DocumentStatus.READY)
     return documents.annotate(

@@ -169,3 +169,29 @@ def test_an_entry_made_while_the_pdf_renders_is_left_for_the_next_one(
 
     annotated = documents.with_outdated(case.documents.filter(pk=document.pk)).get()
     assert annotated.newer_entries == 1
+
+
+def test_an_action_plan_saved_while_its_pdf_waited_counts_as_changed(
+    world, django_capture_on_commit_callbacks
+):
+    """The PDF keeps no plan version: a save between asking for it and its being finished may
+    or may not be in it, so it is never called current."""
+    case = world.active(police=True)
+    _plan(world, case, "Tryghed")
+    with django_capture_on_commit_callbacks(execute=True):
+        document = documents.request_document(
+            actor=world.coordinator, case=case, kind=DocumentKind.ACTION_PLAN
+        )
+        _plan(world, case, "Tryghed og ny bolig")  # saved before the render runs
+    document.refresh_from_db()
+    assert document.status == DocumentStatus.READY
+    assert documents.with_outdated(case.documents.filter(pk=document.pk)).get().plan_changed
+
+
+def test_an_action_plan_saved_before_its_pdf_was_asked_for_is_current(
+    world, django_capture_on_commit_callbacks
+):
+    case = world.active(police=True)
+    _plan(world, case, "Tryghed")
+    document = _pdf(world, case, DocumentKind.ACTION_PLAN, django_capture_on_commit_callbacks)
+    assert not documents.with_outdated(case.documents.filter(pk=document.pk)).get().plan_changed
