@@ -632,6 +632,12 @@ def reopen(*, actor, case: Case, comment: str, request=None) -> Case:
     return case
 
 
+def joinable(case: Case, into: Case) -> bool:
+    """Whether `case` can be joined into `into` at all: another open case of the same
+    municipality (the join confirmation asks before it shows `into`)."""
+    return into.pk != case.pk and into.municipality_id == case.municipality_id and into.is_open
+
+
 @transaction.atomic
 def join_duplicate(*, actor, case: Case, into: Case, request=None) -> Case:
     """A new referral about a person who already has a case: its referrals and consents move
@@ -641,7 +647,7 @@ def join_duplicate(*, actor, case: Case, into: Case, request=None) -> Case:
     case = _lock(case)
     _require_state(case, CaseState.REFERRED, CaseState.IN_TRIAGE)
     into = _lock(into)
-    if into.pk == case.pk or into.municipality_id != case.municipality_id or not into.is_open:
+    if not joinable(case, into):
         raise TransitionError(MSG_JOIN_OTHER, code="join_other")
     now = _now()
     if into.state == CaseState.ACTIVE:

@@ -641,11 +641,7 @@ def join_duplicate(request, reference, into):
     require_may(request.user, Action.JOIN, case)
     # The page shows the target's details too: only a case it may be joined into (the
     # service's own rule), not any case the user happens to read.
-    if not (
-        may(request.user, Action.ADD_NOTE, target)
-        and target.municipality_id == case.municipality_id
-        and target.pk != case.pk
-    ):
+    if not (may(request.user, Action.ADD_NOTE, target) and services.joinable(case, target)):
         raise PermissionDenied(MSG_NOT_JOINABLE)
     if request.method == "POST":
         try:

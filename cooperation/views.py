@@ -43,14 +43,15 @@ def _directory_organisations(user):
     it reads, so an advisor can reach the visitator and coordinator of each."""
     from cases.access import cases_visible_to
 
-    own = {r.organisation_id for r in held_roles(user)}
+    roles = held_roles(user)
+    own = {r.organisation_id for r in roles}
     related = (
         Q(pk__in=own)
         | Q(municipalities__in=own)
         | Q(police_district__in=own)
         | Q(kind=OrganisationKind.DSC)
     )
-    if Organisation.objects.filter(pk__in=own, kind=OrganisationKind.DSC).exists():
+    if any(r.organisation_kind == OrganisationKind.DSC for r in roles):
         related |= Q(pk__in=cases_visible_to(user).values("municipality"))
     return Organisation.objects.filter(related).distinct().order_by("kind", "name")
 
