@@ -15,7 +15,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from cases import audit, subject_access
@@ -333,7 +333,7 @@ def import_csv(request, reference):
             rows, report = csv_import.parse(raw)
             if not report.errors:
                 if not rows:
-                    raise ValidationError(_("Filen har ingen registreringer."))
+                    raise ValidationError(MSG_NO_ROWS)
                 return _import_preview(request, case, rows, report, raw)
         except ValidationError as error:
             form.add_error("file", error)
@@ -341,6 +341,7 @@ def import_csv(request, reference):
 
 
 CONFIRM_FIELD = "content"
+MSG_NO_ROWS = gettext_lazy("Filen har ingen registreringer.")
 LAST_FIELD = "log_last"  # the log's newest entry when the rows were shown
 
 
@@ -419,8 +420,8 @@ def _confirm_import(request, case):
         return _import_page(request, case, form, None, errors)
     if not report.ok:
         if not report.errors:
-            message = _("Filen har ingen registreringer.")
-            return _import_page(request, case, form, None, [{"href": "#id_file", "text": message}])
+            errors = [{"href": "#id_file", "text": MSG_NO_ROWS}]
+            return _import_page(request, case, form, None, errors)
         return _import_page(request, case, form, report)
     messages.success(
         request,
