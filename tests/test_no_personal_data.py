@@ -23,6 +23,7 @@ from cases.tasks import remind_overdue_triage
 from stalkingpakke import pdf
 from stalkingpakke import services as tools
 from stalkingpakke.models import Document, DocumentStatus
+from tests.mail import as_sent
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +76,7 @@ def _everything_mailed(outbox) -> str:
     for message in outbox:
         parts += [message.subject, message.body, " ".join(message.to + message.cc + message.bcc)]
         parts += [content for content, _type in getattr(message, "alternatives", [])]
-        parts.append(message.message().as_string())
+        parts.append(as_sent(message))
     return "\n".join(parts)
 
 

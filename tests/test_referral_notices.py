@@ -14,6 +14,7 @@ from django.utils import timezone
 from cases import alerts, services, tasks
 from cases.models import ConsentPartner, ConsentScope, Referral, ReferralKind, Urgency
 from cooperation.models import Role, RoleAssignment
+from tests.mail import as_sent
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +50,7 @@ def _referral(case, kind) -> Referral:
 
 
 def _assert_no_personal_data(mail, case):
-    whole = "\n".join([mail.subject, mail.body, mail.message().as_string()])
+    whole = "\n".join([mail.subject, mail.body, as_sent(mail)])
     for personal in (NAME, "Zenobia", "Kvasir", CPR, "070761", "4285", case.reference):
         assert personal not in whole
 
