@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q, Value, When
-from django.db.models.functions import Coalesce, Lower, NullIf
+from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 from django.utils import timezone
 
@@ -34,7 +34,7 @@ from .models import (
     Disqualification,
     Referral,
 )
-from .text_search import name_matches
+from .text_search import Folded, name_matches
 
 OPEN_TRIAGE_STATES = (CaseState.REFERRED, CaseState.IN_TRIAGE)
 
@@ -65,12 +65,13 @@ def get_case_for(user, reference: str, *, request=None) -> Case:
 
 
 def _duplicate_exists(user):
-    # NULLIF: a case without CPR matches nothing on CPR (not every other blank one); Lower():
-    # the expression of the case_name_birth index, so both its columns are used.
+    # NULLIF: a case without CPR matches nothing on CPR (not every other blank one); Folded:
+    # LOWER on PostgreSQL, the expression of the case_name_birth index, so both its columns
+    # are used (and Æ, Ø, Å lowercased on SQLite too).
     same_cpr = Q(cpr_index=NullIf(OuterRef("cpr_index"), Value("")))
-    same_person = Q(name_lower=Lower(OuterRef("full_name"))) & Q(birth_date=OuterRef("birth_date"))
+    same_person = Q(name_lower=Folded(OuterRef("full_name"))) & Q(birth_date=OuterRef("birth_date"))
     return Exists(
-        Case.objects.alias(name_lower=Lower("full_name"))
+        Case.objects.alias(name_lower=Folded("full_name"))
         .filter(same_cpr | same_person, municipality=OuterRef("municipality"))
         .exclude(pk=OuterRef("pk"))
         .exclude(state=CaseState.CLOSED, closing_reason="merged")
@@ -165,19 +166,29 @@ def state_counts(user) -> dict[str, int]:
     )
 
 
+def same_person(cases, *, municipality_id: int, full_name: str, birth_date, cpr_index: str):
+    """The `cases` of the municipality that look like the same person: the same CPR number, or
+    the same name and birth date (the rule of the dashboard's duplicate mark). None of them
+    when neither a CPR number nor a birth date is known."""
+    # Folded on both sides, as the dashboard's duplicate mark compares.
+    query = Q(pk__in=[])
+    if birth_date:
+        query |= Q(name_lower=Folded(Value(full_name)), birth_date=birth_date)
+    if cpr_index:
+        query |= Q(cpr_index=cpr_index)
+    return cases.alias(name_lower=Folded("full_name")).filter(query, municipality=municipality_id)
+
+
 def possible_duplicates(case: Case, user):
     """Other cases of the same person that the user may see."""
-    # Lower() on both sides: the database's own lowercasing (SQLite's leaves Æ, Ø, Å alone),
-    # the same as the dashboard's duplicate mark compares with.
-    query = Q(name_lower=Lower(Value(case.full_name)), birth_date=case.birth_date)
-    if case.cpr_index:
-        query |= Q(cpr_index=case.cpr_index)
-    if not case.birth_date and not case.cpr_index:
-        return Case.objects.none()
     return (
-        cases_visible_to(user)
-        .alias(name_lower=Lower("full_name"))
-        .filter(query, municipality=case.municipality)
+        same_person(
+            cases_visible_to(user),
+            municipality_id=case.municipality_id,
+            full_name=case.full_name,
+            birth_date=case.birth_date,
+            cpr_index=case.cpr_index,
+        )
         .exclude(pk=case.pk)
         .exclude(closing_reason="merged")
         .order_by("-received_at")

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.shortcuts import assign_perm, remove_perm
@@ -47,6 +47,7 @@ from .models import (
     Urgency,
     YesNoUnknown,
 )
+from .selectors import same_person
 
 User = get_user_model()
 
@@ -72,6 +73,10 @@ MSG_JOIN_OTHER = _("En sag kan kun lægges sammen med en anden åben sag i samme
 MSG_REFERRAL_ANSWERED = _("Henvisningen er allerede besvaret.")
 MSG_NOT_RECIPIENT = _("Henvisningen er ikke sendt til dig.")
 MSG_DISQUALIFY_OWNER = _("Den ansvarlige kan ikke erklæres inhabil. Overdrag sagen først.")
+MSG_DISQUALIFIED_OWNS_SAME_PERSON = _(
+    "En medarbejder, der er inhabil i en sag om samme borger, er ansvarlig for en åben sag om "
+    "borgeren. Overdrag den sag først: inhabiliteten skal gælde alle borgerens sager."
+)
 MSG_BAD_CONSENT = _("Ukendt modtager eller type oplysninger i samtykket.")
 MSG_COORDINATOR_DISQUALIFIED = _("Den valgte koordinator er inhabil i sagen.")
 MSG_CANNOT_REFER_HERE = _("Du kan ikke henvise til denne kommune.")
@@ -180,6 +185,52 @@ def _grant(user, case: Case, *codenames: str) -> None:
 def _revoke(user, case: Case, *codenames: str) -> None:
     for codename in codenames:
         remove_perm(f"cases.{codename}", user, case)
+
+
+def _same_person_cases(municipality_id: int, person) -> models.QuerySet:
+    """The municipality's cases that look like the same person (`person`: a Case or a dict of
+    its fields), by the duplicate rule of selectors.same_person."""
+    get = person.get if isinstance(person, dict) else lambda name, default: getattr(person, name)
+    return same_person(
+        Case.objects.all(),
+        municipality_id=municipality_id,
+        full_name=get("full_name", ""),
+        birth_date=get("birth_date", None),
+        cpr_index=get("cpr_index", ""),
+    )
+
+
+def _share_disqualifications(actor, case: Case, *others: Case) -> None:
+    """Every case of the person in the municipality (the case, `others` and those that look
+    like the same person) carries every disqualification any of them has: a disqualification
+    protects the person, not one case, so the person who stalks must not read the person's
+    new safe contact on a second referral, a duplicate joined into the case, or a case a CPR
+    number was added to. Refused when it would disqualify the responsible for an open case."""
+    group = {c.pk: c for c in _same_person_cases(case.municipality_id, case)}
+    group.update({c.pk: c for c in (case, *others)})
+    marks = (
+        Disqualification.objects.filter(case__in=list(group))
+        .select_related("user")
+        .order_by("created_at", "pk")
+    )
+    first, held = {}, set()
+    for mark in marks:
+        first.setdefault(mark.user_id, mark)
+        held.add((mark.case_id, mark.user_id))
+    marked = set()
+    for user_id, mark in first.items():
+        for other in group.values():
+            if (other.pk, user_id) in held:
+                continue
+            if other.is_open and other.responsible_id == user_id:
+                raise TransitionError(MSG_DISQUALIFIED_OWNS_SAME_PERSON, code="owner")
+            Disqualification.objects.create(
+                case=other, user_id=user_id, reason=mark.reason, created_by_id=mark.created_by_id
+            )
+            _revoke(mark.user, other, VIEW, CHANGE)
+            marked.add(other.pk)
+    for pk in marked:
+        _event(group[pk], actor, EventKind.DISQUALIFIED)
 
 
 def _visitator_of(municipality: Organisation, case: Case | None = None, *, excluding=()):
@@ -293,10 +344,25 @@ def _open_referred_case(
     referral to the visitator for each of `referrals` (from_user, from_organisation,
     from_unit_id, reason), the consents, and an acute alert for each referral after the
     commit. `person`: the Case's fields about the person exposed. `disqualifications` (user_id,
-    reason, created_by_id) hold on the new case from the start: no visitator among them is
-    made responsible for it."""
+    reason, created_by_id), and those on the municipality's other cases about the person, hold
+    on the new case from the start: no visitator among them is made responsible for it."""
     disqualifications = list(disqualifications)
-    visitator = _visitator_of(municipality, excluding=[d["user_id"] for d in disqualifications])
+    # The municipality's earlier cases about the person lend theirs (_share_disqualifications);
+    # one way only: a referral is never refused for a conflict on another case.
+    marked = {d["user_id"] for d in disqualifications}
+    for mark in Disqualification.objects.filter(
+        case__in=_same_person_cases(municipality.pk, person)
+    ).order_by("created_at", "pk"):
+        if mark.user_id not in marked:
+            marked.add(mark.user_id)
+            disqualifications.append(
+                {
+                    "user_id": mark.user_id,
+                    "reason": mark.reason,
+                    "created_by_id": mark.created_by_id,
+                }
+            )
+    visitator = _visitator_of(municipality, excluding=marked)
     case = Case(
         reference=_next_reference(municipality, timezone.localdate(now).year),
         municipality=municipality,
@@ -610,7 +676,8 @@ def reopen_problem(referrals) -> str | None:
 
 @transaction.atomic
 def reopen(*, actor, case: Case, comment: str, request=None) -> Case:
-    """A closed case comes back: to the coordinator who owned it, or to the visitator."""
+    """A closed case comes back: to the coordinator who owned it, or to the visitator (when
+    the coordinator left the role or was found disqualified after the case was closed)."""
     case = _lock(case)
     require(actor, Action.REOPEN, case)
     _require_state(case, CaseState.CLOSED)
@@ -619,7 +686,11 @@ def reopen(*, actor, case: Case, comment: str, request=None) -> Case:
     if not comment.strip():
         raise ValidationError({"comment": MSG_REASON_REQUIRED}, code="required")
     owner = case.responsible
-    if owner is not None and has_role(owner, Role.COORDINATOR, case.municipality_id):
+    if (
+        owner is not None
+        and has_role(owner, Role.COORDINATOR, case.municipality_id)
+        and not is_disqualified(owner, case)
+    ):
         case.state = CaseState.ACTIVE
     else:
         case.state = CaseState.IN_TRIAGE
@@ -671,6 +742,8 @@ def join_duplicate(*, actor, case: Case, into: Case, request=None) -> Case:
     case.merged_into = into
     _save(case, *_CLOSE_FIELDS, "merged_into")
     _save(into)
+    # After the closing: the closed duplicate's visitator may well be disqualified on `into`.
+    _share_disqualifications(actor, into, case)
     _event(case, actor, EventKind.MERGED, summary=into.reference)
     _event(into, actor, EventKind.MERGED, summary=case.reference)
     _audit_change(actor, case, "join_duplicate", object_id=into.pk, request=request)
@@ -755,6 +828,8 @@ def update_person(
     if "cpr_index" in changed:
         labels.append(str(_("CPR-nummer")))
     _event(case, actor, EventKind.PERSON_CHANGED, summary=", ".join(labels))
+    if {"full_name", "birth_date", "cpr_index"} & set(changed):
+        _share_disqualifications(actor, case)  # it may match another case of the person now
     _audit_change(actor, case, "person", request=request)
     return changed
 
@@ -1038,7 +1113,8 @@ def forward_to_municipality(
 
 @transaction.atomic
 def disqualify(*, actor, case: Case, user, reason: str, request=None) -> Disqualification:
-    """Mark a user as inhabil on the case: they lose every access to it at once."""
+    """Mark a user as inhabil on the case: they lose every access to it at once, and to the
+    municipality's other cases about the person (_share_disqualifications)."""
     case = _lock(case)
     require(actor, Action.DISQUALIFY, case)
     if not reason.strip():
@@ -1051,6 +1127,7 @@ def disqualify(*, actor, case: Case, user, reason: str, request=None) -> Disqual
     _revoke(user, case, VIEW, CHANGE)
     _save(case)
     _event(case, actor, EventKind.DISQUALIFIED)
+    _share_disqualifications(actor, case)
     _audit_change(actor, case, "disqualify", object_id=user.pk, request=request)
     return disqualification
 

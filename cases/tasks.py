@@ -7,7 +7,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import models
-from django.db.models import Count, Value, When
+from django.db.models import Value, When
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -21,50 +21,58 @@ from .models import Case, CaseState, ReferralKind
 logger = logging.getLogger(__name__)
 
 
-def overdue_counts() -> dict[int, int]:
-    rows = (
-        Case.objects.filter(
-            state__in=[CaseState.REFERRED, CaseState.IN_TRIAGE],
-            triage_deadline__lt=timezone.localdate(),
-        )
-        .values("municipality_id")
-        .annotate(n=Count("pk"))
-        .order_by()
+def _overdue_referrals():
+    return Case.objects.filter(
+        state__in=[CaseState.REFERRED, CaseState.IN_TRIAGE],
+        triage_deadline__lt=timezone.localdate(),
     )
-    return {row["municipality_id"]: row["n"] for row in rows}
+
+
+def _reminder_recipients(municipality: Organisation, overdue) -> dict[int, list[str]]:
+    """The address of each current visitator and deputy (the role's own, else the user's), by
+    the number of overdue referrals they may see: a case someone is disqualified on is not
+    counted for them, or the mail would tell the person who stalks that a case they cannot
+    open exists and is late. Nobody is mailed a zero."""
+    cases = overdue.filter(municipality=municipality)
+    by_count: dict[int, list[str]] = {}
+    for holder in current_holders(municipality.pk, Role.VISITATOR):
+        address = holder.email or holder.user.email
+        if not address:
+            continue
+        count = cases.exclude(disqualifications__user_id=holder.user_id).count()
+        if count and address not in by_count.get(count, []):
+            by_count.setdefault(count, []).append(address)
+    return by_count
 
 
 @shared_task(acks_late=True)
 def remind_overdue_triage() -> int:
-    """Tell the visitator and the deputy how many referrals are past their deadline.
-    The mail carries a number and a link, nothing about the people."""
+    """Tell the visitator and the deputy how many referrals are past their deadline: one mail
+    for those who may see the same number. The mail carries a number and a link, nothing
+    about the people. Returns the number of mails sent."""
     sent = 0
-    counts = overdue_counts()
-    municipalities = Organisation.objects.filter(pk__in=counts, kind=OrganisationKind.MUNICIPALITY)
+    overdue = _overdue_referrals()
+    municipalities = Organisation.objects.filter(
+        pk__in=overdue.values("municipality"), kind=OrganisationKind.MUNICIPALITY
+    )
     with translation.override(settings.LANGUAGE_CODE):
         for municipality in municipalities:
-            recipients = [
-                holder.user.email
-                for holder in current_holders(municipality.pk, Role.VISITATOR)
-                if holder.user.email
-            ]
-            if not recipients:
-                continue
-            send_mail(
-                subject=_("Samvirke: henvisninger over fristen"),
-                message=_(
-                    "Der er %(count)d henvisninger i %(municipality)s, der er over fristen for "
-                    "visitation. Se dem her: %(url)s"
+            for count, recipients in _reminder_recipients(municipality, overdue).items():
+                send_mail(
+                    subject=_("Samvirke: henvisninger over fristen"),
+                    message=_(
+                        "Der er %(count)d henvisninger i %(municipality)s, der er over fristen "
+                        "for visitation. Se dem her: %(url)s"
+                    )
+                    % {
+                        "count": count,
+                        "municipality": municipality.name,
+                        "url": alerts.absolute_url(reverse("cases:triage_dashboard")),
+                    },
+                    from_email=None,
+                    recipient_list=recipients,
                 )
-                % {
-                    "count": counts[municipality.pk],
-                    "municipality": municipality.name,
-                    "url": alerts.absolute_url(reverse("cases:triage_dashboard")),
-                },
-                from_email=None,
-                recipient_list=recipients,
-            )
-            sent += 1
+                sent += 1
     return sent
 
 
