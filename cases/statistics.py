@@ -80,7 +80,18 @@ def protect(cells: list[Small]) -> list[Small]:
     ]
 
 
-ROUTES = ("stalking", "not_stalking", "to_coordinator", "to_police", "to_dsc", "closed")
+# to_unit, to_external: cases the coordinator referred onward (ONWARD_KINDS) to a department
+# of the municipality or an actor outside it, counted with the month the case was received in.
+ROUTES = (
+    "stalking",
+    "not_stalking",
+    "to_coordinator",
+    "to_police",
+    "to_dsc",
+    "to_unit",
+    "to_external",
+    "closed",
+)
 
 
 @dataclass
@@ -93,6 +104,8 @@ class Month:
     to_coordinator: Small = Small(0)
     to_police: Small = Small(0)
     to_dsc: Small = Small(0)
+    to_unit: Small = Small(0)
+    to_external: Small = Small(0)
     closed: Small = Small(0)
     days_to_triage: list[int] = field(default_factory=list, repr=False)
     within_deadline: int = 0
@@ -297,6 +310,8 @@ def _count_per_month(received, calendar: set) -> PerMonth:
             to_coordinator=_routed(ReferralKind.TO_COORDINATOR),
             to_police=_routed(ReferralKind.TO_POLICE),
             to_dsc=_routed(ReferralKind.TO_DSC),
+            to_unit=_routed(ReferralKind.TO_UNIT),
+            to_external=_routed(ReferralKind.TO_EXTERNAL),
             closed=Count("pk", filter=Q(state=CaseState.CLOSED), distinct=True),
         )
         .order_by()

@@ -162,6 +162,31 @@ def test_routes_and_outcomes_are_counted_per_case(world):
     assert str(ClosingReason.MERGED.label) not in outcomes
 
 
+def _referred_onward(world, n, **recipient):
+    for _ in range(n):
+        services.refer_onward(
+            actor=world.coordinator, case=world.active(), reason="Hjælp til bolig", **recipient
+        )
+
+
+def test_referrals_onward_are_counted_per_case_with_small_counts_hidden(world, client):
+    unit = Unit.objects.create(organisation=world.municipality, name="Jobcenter")
+    _referred_onward(world, 5, unit=unit)
+    _referred_onward(world, 2, external="Krisecenter Nord")
+    # A second referral onward of the same case counts the case once.
+    case = Case.objects.filter(referrals__to_unit=unit).first()
+    services.refer_onward(actor=world.coordinator, case=case, unit=unit, reason="Mere hjælp")
+
+    this_month = statistics.figures([world.municipality.pk]).months[0]
+
+    assert (this_month.to_unit.value, this_month.to_external.value) == (5, 2)
+    assert (str(this_month.to_unit), str(this_month.to_external)) == ("5", "< 5")
+    client.force_login(world.follow_up)
+    html = client.get(reverse("statistics")).content.decode()
+    assert "Videre til afdeling" in html and "Videre til ekstern aktør" in html
+    assert "Jobcenter" not in html and "Krisecenter" not in html
+
+
 def test_a_case_merged_into_another_is_not_counted_twice(world):
     kept = world.refer()
     duplicate = world.refer()
