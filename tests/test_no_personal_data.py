@@ -60,6 +60,11 @@ def every_log_line(caplog):
         logger.removeHandler(caplog.handler)
 
 
+# What the logging module itself stamps on every record: the clock, thread and process ids.
+# Their random digits are no data of ours and would now and then hold "070761".
+_LOGGING_OWN = {"created", "msecs", "relativeCreated", "thread", "process", "taskName"}
+
+
 def _everything_logged(records, caplog) -> str:
     """Each record as the handler writes it (with any traceback), its arguments, and the
     extra attributes a handler could write (a JSON formatter writes them all)."""
@@ -67,7 +72,8 @@ def _everything_logged(records, caplog) -> str:
     for record in records:
         lines.append(f"{record.name} {record.levelname} {caplog.handler.format(record)}")
         lines.append(repr(record.args))
-        lines.append(repr({k: v for k, v in vars(record).items() if k not in ("args", "msg")}))
+        skipped = {"args", "msg", *_LOGGING_OWN}
+        lines.append(repr({k: v for k, v in vars(record).items() if k not in skipped}))
     return "\n".join(lines)
 
 
