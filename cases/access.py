@@ -390,7 +390,8 @@ def referrals_shown_to(level: Level, referrals: list) -> list:
 
 def hidden_events_for(level: Level, scopes: set[str]) -> list[str]:
     """The timeline events a reader at this level does not see at all: for a partner, who is
-    disqualified (that is about a colleague, not the citizen), the consents (what the citizen
+    disqualified (that is about a colleague, not the citizen), handovers (the other partner's
+    contact would be named; who is responsible shows on the page), the consents (what the citizen
     agreed to share with the other partner is not theirs to know; what they may read shows
     on the page itself), the onward referrals (which help the citizen was referred to, in
     the municipality or outside it, is not shared with them), and notes and meetings unless
@@ -399,6 +400,8 @@ def hidden_events_for(level: Level, scopes: set[str]) -> list[str]:
         return []
     hidden = [
         EventKind.DISQUALIFIED,
+        # A handover names the new holder of a role: of the other partner's too.
+        EventKind.HANDOVER,
         EventKind.CONSENT_GIVEN,
         EventKind.CONSENT_WITHDRAWN,
         *ONWARD_EVENTS,

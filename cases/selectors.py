@@ -9,7 +9,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from cooperation.models import Organisation, OrganisationKind, Role, RoleAssignment
-from cooperation.roles import has_role
+from cooperation.roles import has_role, held_roles
 
 from . import audit
 from .access import (
@@ -166,17 +166,23 @@ def state_counts(user) -> dict[str, int]:
     )
 
 
-def same_person(cases, *, municipality_id: int, full_name: str, birth_date, cpr_index: str):
-    """The `cases` of the municipality that look like the same person: the same CPR number, or
-    the same name and birth date (the rule of the dashboard's duplicate mark). None of them
-    when neither a CPR number nor a birth date is known."""
+def looks_like(*, full_name: str, birth_date, cpr_index: str) -> Q:
+    """The cases that look like the same person: the same CPR number, or the same name and
+    birth date (the rule of the dashboard's duplicate mark); none when neither a CPR number
+    nor a birth date is known. For a queryset with the alias name_lower=Folded("full_name")."""
     # Folded on both sides, as the dashboard's duplicate mark compares.
     query = Q(pk__in=[])
     if birth_date:
         query |= Q(name_lower=Folded(Value(full_name)), birth_date=birth_date)
     if cpr_index:
         query |= Q(cpr_index=cpr_index)
-    return cases.alias(name_lower=Folded("full_name")).filter(query, municipality=municipality_id)
+    return query
+
+
+def same_person(cases, *, municipality_id: int, full_name: str, birth_date, cpr_index: str):
+    """The `cases` of the municipality that look like the same person (`looks_like`)."""
+    person = looks_like(full_name=full_name, birth_date=birth_date, cpr_index=cpr_index)
+    return cases.alias(name_lower=Folded("full_name")).filter(person, municipality=municipality_id)
 
 
 def possible_duplicates(case: Case, user):
@@ -261,8 +267,12 @@ def partner_cases(user, *, search=""):
 
 
 def referrals_made_by(user):
+    """The referrals the user made in a role they hold today: one who moved to another police
+    district or municipality no longer follows the citizens of the old one (access follows
+    roles)."""
+    organisations = {held.organisation_id for held in held_roles(user)}
     return (
-        Referral.objects.filter(from_user=user)
+        Referral.objects.filter(from_user=user, from_organisation__in=organisations)
         .exclude(case__disqualifications__user=user)  # inhabil: not even the reference
         .select_related("case", "to_organisation", "to_unit", "forwarded_as__to_organisation")
         .only(

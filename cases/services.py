@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.shortcuts import assign_perm, remove_perm
@@ -47,7 +48,8 @@ from .models import (
     Urgency,
     YesNoUnknown,
 )
-from .selectors import same_person
+from .selectors import looks_like
+from .text_search import Folded
 
 User = get_user_model()
 
@@ -187,26 +189,43 @@ def _revoke(user, case: Case, *codenames: str) -> None:
         remove_perm(f"cases.{codename}", user, case)
 
 
-def _same_person_cases(municipality_id: int, person) -> models.QuerySet:
-    """The municipality's cases that look like the same person (`person`: a Case or a dict of
-    its fields), by the duplicate rule of selectors.same_person."""
-    get = person.get if isinstance(person, dict) else lambda name, default: getattr(person, name)
-    return same_person(
-        Case.objects.all(),
-        municipality_id=municipality_id,
-        full_name=get("full_name", ""),
-        birth_date=get("birth_date", None),
-        cpr_index=get("cpr_index", ""),
-    )
+def _persons_cases(municipality_id: int, *seeds) -> dict[int, Case]:
+    """Every case the person of `seeds` (Cases, or dicts of a new case's fields) has in the
+    municipality: those that look like the same person (selectors.looks_like) and those joined
+    into or from any of them, followed until nothing new comes, so that a duplicate joined
+    under another spelling still ties its own look-alikes to the case kept."""
+    found: dict[int, Case] = {}
+    todo = list(seeds)
+    while todo:
+        query = Q(pk__in=[])
+        for item in todo:
+            fields = item if isinstance(item, dict) else vars(item)
+            query |= looks_like(
+                full_name=fields.get("full_name", ""),
+                birth_date=fields.get("birth_date"),
+                cpr_index=fields.get("cpr_index", ""),
+            )
+            if isinstance(item, Case) and item.pk:
+                query |= Q(pk=item.pk) | Q(merged_into=item.pk)
+                if item.merged_into_id:
+                    query |= Q(pk=item.merged_into_id)
+        todo = list(
+            Case.objects.alias(name_lower=Folded("full_name"))
+            .filter(query, municipality=municipality_id)
+            .exclude(pk__in=list(found))
+        )
+        found.update((c.pk, c) for c in todo)
+    return found
 
 
 def _share_disqualifications(actor, case: Case, *others: Case) -> None:
-    """Every case of the person in the municipality (the case, `others` and those that look
-    like the same person) carries every disqualification any of them has: a disqualification
-    protects the person, not one case, so the person who stalks must not read the person's
-    new safe contact on a second referral, a duplicate joined into the case, or a case a CPR
-    number was added to. Refused when it would disqualify the responsible for an open case."""
-    group = {c.pk: c for c in _same_person_cases(case.municipality_id, case)}
+    """Every case of the person in the municipality (the case, `others` and _persons_cases)
+    carries every disqualification any of them has: a disqualification protects the person,
+    not one case, so the person who stalks must not read the person's new safe contact on a
+    second referral, a duplicate joined into the case, or a case a CPR number was added to.
+    A visitator's referral waiting for triage passes to another visitator; the responsible
+    for a case past triage must be handed over first (refused)."""
+    group = _persons_cases(case.municipality_id, case, *others)
     group.update({c.pk: c for c in (case, *others)})
     marks = (
         Disqualification.objects.filter(case__in=list(group))
@@ -223,14 +242,56 @@ def _share_disqualifications(actor, case: Case, *others: Case) -> None:
             if (other.pk, user_id) in held:
                 continue
             if other.is_open and other.responsible_id == user_id:
-                raise TransitionError(MSG_DISQUALIFIED_OWNS_SAME_PERSON, code="owner")
+                if other.state not in (CaseState.REFERRED, CaseState.IN_TRIAGE):
+                    raise TransitionError(MSG_DISQUALIFIED_OWNS_SAME_PERSON, code="owner")
+                _pass_to_another_visitator(actor, other, user_id)
             Disqualification.objects.create(
                 case=other, user_id=user_id, reason=mark.reason, created_by_id=mark.created_by_id
             )
             _revoke(mark.user, other, VIEW, CHANGE)
+            _readdress_partner_referrals(other, user_id)
+            _audit_change(actor, other, "disqualify", object_id=user_id)
             marked.add(other.pk)
     for pk in marked:
         _event(group[pk], actor, EventKind.DISQUALIFIED)
+
+
+def _readdress_partner_referrals(case: Case, user_id: int) -> None:
+    """A referral to the police or DSC waiting for the answer of a contact now disqualified on
+    the case goes to the next holder of the role (the deputy), who is mailed as the first
+    was; nobody else could ever answer it. Without another holder it waits for whoever takes
+    the role (cooperation.services.handover)."""
+    waiting = case.referrals.filter(
+        kind__in=_PARTNER_KIND.values(), to_user_id=user_id, status=ReferralStatus.SENT
+    )
+    roles = {kind: _PARTNER_ROLE[partner] for partner, kind in _PARTNER_KIND.items()}
+    for referral in waiting:
+        holder = (
+            current_holders(referral.to_organisation_id, roles[referral.kind])
+            .exclude(user_id=user_id)
+            .exclude(user__disqualifications__case=case)
+            .first()
+        )
+        if holder is None:
+            continue
+        referral.to_user = holder.user
+        referral.alerted_at = None
+        referral.save(update_fields=["to_user", "alerted_at"])
+        _alert_after_commit(referral)
+
+
+def _pass_to_another_visitator(actor, case: Case, user_id: int) -> None:
+    """A referral waiting for triage whose visitator is found disqualified on the person:
+    the other visitator (the deputy) takes it and its open referrals."""
+    visitator = _visitator_of(case.municipality, case, excluding=[user_id])
+    case.referrals.filter(
+        kind=ReferralKind.TO_VISITATOR,
+        to_user_id=user_id,
+        status__in=[ReferralStatus.SENT, ReferralStatus.ACCEPTED],
+    ).update(to_user=visitator)
+    case.responsible = visitator
+    _save(case, "responsible")
+    _event(case, actor, EventKind.HANDOVER, summary=visitator.get_full_name() or visitator.username)
 
 
 def _visitator_of(municipality: Organisation, case: Case | None = None, *, excluding=()):
@@ -351,7 +412,7 @@ def _open_referred_case(
     # one way only: a referral is never refused for a conflict on another case.
     marked = {d["user_id"] for d in disqualifications}
     for mark in Disqualification.objects.filter(
-        case__in=_same_person_cases(municipality.pk, person)
+        case__in=list(_persons_cases(municipality.pk, person))
     ).order_by("created_at", "pk"):
         if mark.user_id not in marked:
             marked.add(mark.user_id)
@@ -1107,6 +1168,8 @@ def forward_to_municipality(
         EventKind.FORWARDED_IN,
         summary=f"{case.municipality.name}: {comment}"[:500],
     )
+    # The marks it brought reach the person's earlier cases in the receiving municipality.
+    _share_disqualifications(actor, new_case)
     _audit_change(actor, case, "forward_referral", object_id=new_case.pk, request=request)
     return new_case
 
@@ -1125,6 +1188,7 @@ def disqualify(*, actor, case: Case, user, reason: str, request=None) -> Disqual
         case=case, user=user, defaults={"reason": reason.strip(), "created_by": actor}
     )
     _revoke(user, case, VIEW, CHANGE)
+    _readdress_partner_referrals(case, user.pk)
     _save(case)
     _event(case, actor, EventKind.DISQUALIFIED)
     _share_disqualifications(actor, case)

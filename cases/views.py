@@ -115,10 +115,13 @@ def referral_create(request):
 
 def _acute_advice(case) -> str:
     """What the referrer of an acute referral does now: the alert has gone, but danger here
-    and now is a matter for the police, and the visitator can be called."""
+    and now is a matter for the police, and the visitator can be called (not one disqualified
+    on the person: the referrer would be sent to the person who stalks)."""
     holders = [
         f"{h.user.get_full_name() or h.user.username}, {h.phone}"
-        for h in current_holders(case.municipality_id, Role.VISITATOR)
+        for h in current_holders(case.municipality_id, Role.VISITATOR).exclude(
+            user__disqualifications__case=case
+        )
         if h.phone
     ]
     advice = _(
