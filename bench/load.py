@@ -532,9 +532,9 @@ class _Loader:
                         for holder in holders:
                             grants.append((perm["view_case"], holder, s["pk"]))
         # COPY fills no Django defaults: every NOT NULL column is named (to_external, the name
-        # of an onward referral's external actor, is empty on these; so is person_name, read
-        # only by "Mine henvisninger", which the bench does not drive).
-        referrals = [(i, *row, "", "") for i, row in enumerate(referrals, start=1)]
+        # of an onward referral's external actor, is empty on these; so are person_name and
+        # case_reference, read only by "Mine henvisninger", which the bench does not drive).
+        referrals = [(i, *row, "", "", "") for i, row in enumerate(referrals, start=1)]
         consents = [(i, *row) for i, row in enumerate(consents, start=1)]
         grants = [(i, *row) for i, row in enumerate(grants, start=1)]
         _copy(
@@ -555,6 +555,7 @@ class _Loader:
                 "responded_by_id",
                 "to_external",
                 "person_name",
+                "case_reference",
             ],
             referrals,
         )

@@ -330,6 +330,10 @@ class Referral(models.Model):
     # knew, shown in their "Mine henvisninger". A later correction (a new name taken to hide
     # from the person who stalks) must not reach everyone who ever referred them.
     person_name = models.CharField(_("navn ved henvisningen"), max_length=200, blank=True)
+    # Likewise the reference of the case it was made on: a referral joined into the person's
+    # earlier case moves there, and its referrer must not learn that the citizen already had
+    # a case (nor its number and year).
+    case_reference = models.CharField(_("sagsnummer ved henvisningen"), max_length=20, blank=True)
     created_at = models.DateTimeField(_("sendt"), auto_now_add=True)
     responded_at = models.DateTimeField(_("besvaret"), null=True, blank=True)
     responded_by = models.ForeignKey(
@@ -404,6 +408,8 @@ class Referral(models.Model):
     def save(self, *args, **kwargs):
         if self._state.adding and not self.person_name:
             self.person_name = self.case.full_name
+        if self._state.adding and not self.case_reference:
+            self.case_reference = self.case.reference
         super().save(*args, **kwargs)
 
     @property

@@ -290,6 +290,7 @@ def referrals_made_by(user):
             # The name as it was when they referred, so they can tell their referrals apart;
             # never a later correction (Referral.person_name).
             "person_name",
+            "case_reference",
             "case__anonymised_at",
             "to_organisation__name",
             # Where a forwarded referral went (its new referral is in the list too).

@@ -1012,8 +1012,24 @@ def test_a_referral_joined_into_an_active_case_is_answered_as_handled(world, cli
     assert joined.responded_by == world.visitator and joined.responded_at is not None
     client.force_login(world.police_contact)
     html = client.get(reverse("cases:my_referrals")).content.decode()
-    assert original.reference in html
     assert 'samvirke-referral--completed">Afsluttet<' in html
+    # The reference they were given, not the earlier case's: that the citizen already had a
+    # case (and its number and year) is not the referrer's to learn.
+    assert duplicate.reference in html and original.reference not in html
+
+
+def test_referrals_from_before_the_reference_was_kept_get_their_cases_reference(world):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("cases.migrations.0015_referral_case_reference")
+    case = world.refer()
+    Referral.objects.filter(case=case).update(case_reference="")
+
+    migration.references_as_the_cases_hold_them(apps, None)
+
+    assert list(case.referrals.values_list("case_reference", flat=True)) == [case.reference]
 
 
 def test_a_referral_joined_into_a_case_in_triage_waits_for_the_triage(world):
