@@ -13,6 +13,7 @@ from cases import services
 from cases.access import is_disqualified
 from cases.models import CaseState, ConsentPartner, ConsentScope, Urgency
 from cases.selectors import referrals_made_by
+from tests.pages import opens
 
 pytestmark = [
     pytest.mark.django_db,
@@ -21,13 +22,6 @@ pytestmark = [
 
 NAME = "Mette Sørensen"
 CPR = "0101901234"
-
-
-def _opens(client, user, case) -> bool:
-    client.force_login(user)
-    status = client.get(case.get_absolute_url()).status_code
-    assert status in (200, 404)
-    return status == 200
 
 
 def _disqualify(world, case, user, actor=None):
@@ -46,7 +40,7 @@ def test_a_police_mutual_referral_about_the_person_inherits_the_disqualification
     again = world.refer(actor=world.police_contact, full_name=NAME, cpr=CPR)
 
     assert is_disqualified(world.deputy_visitator, again)
-    assert not _opens(client, world.deputy_visitator, again)
+    assert not opens(client, world.deputy_visitator, again)
 
 
 def test_a_name_corrected_away_and_back_keeps_the_disqualification(world, client):
@@ -62,11 +56,11 @@ def test_a_name_corrected_away_and_back_keeps_the_disqualification(world, client
     services.update_person(actor=world.visitator, case=second, details={"full_name": "Mette S."})
     services.update_person(actor=world.visitator, case=second, details={"full_name": NAME})
 
-    assert not _opens(client, world.deputy_visitator, second)
+    assert not opens(client, world.deputy_visitator, second)
     newest = world.refer(full_name="Mette S.", birth_date=birth)
     assert not is_disqualified(world.deputy_visitator, newest)  # not her by the rule
     services.update_person(actor=world.visitator, case=newest, details={"full_name": NAME})
-    assert not _opens(client, world.deputy_visitator, newest)
+    assert not opens(client, world.deputy_visitator, newest)
 
 
 def test_a_forwarded_referral_inherits_the_receiving_municipalitys_marks(world, client):
@@ -99,7 +93,7 @@ def test_a_forwarded_referral_inherits_the_receiving_municipalitys_marks(world, 
 
     assert new.responsible == deputy
     assert is_disqualified(world.other_visitator, new)
-    assert not _opens(client, world.other_visitator, new)
+    assert not opens(client, world.other_visitator, new)
 
 
 def test_reopening_the_persons_closed_case_skips_a_coordinator_disqualified_on_another(world):

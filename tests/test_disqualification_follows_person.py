@@ -21,6 +21,7 @@ from cases.tasks import remind_overdue_triage
 from stalkingpakke import documents
 from stalkingpakke.content import load_defaults
 from stalkingpakke.models import DocumentKind, DocumentStatus, ToolKind, ToolVersion
+from tests.pages import opens
 
 pytestmark = [
     pytest.mark.django_db,
@@ -35,13 +36,6 @@ def _disqualify(world, case, user):
     return services.disqualify(actor=world.visitator, case=case, user=user, reason="Er stalkeren")
 
 
-def _opens(client, user, case) -> bool:
-    client.force_login(user)
-    status = client.get(case.get_absolute_url()).status_code
-    assert status in (200, 404)
-    return status == 200
-
-
 def test_a_new_referral_about_the_person_inherits_the_disqualification(world, client):
     first = world.active(full_name=NAME, cpr=CPR)
     _disqualify(world, first, world.deputy_visitator)
@@ -49,7 +43,7 @@ def test_a_new_referral_about_the_person_inherits_the_disqualification(world, cl
     again = world.refer(full_name=NAME, cpr=CPR, safe_contact="Ny hemmelig 22 33 44 55")
 
     assert is_disqualified(world.deputy_visitator, again)
-    assert not _opens(client, world.deputy_visitator, again)
+    assert not opens(client, world.deputy_visitator, again)
     client.force_login(world.deputy_visitator)
     dashboard = client.get(reverse("cases:triage_dashboard")).content.decode()
     assert again.reference not in dashboard and "Ny hemmelig" not in dashboard
@@ -65,7 +59,7 @@ def test_a_new_referral_matches_the_person_by_name_and_birth_date_without_cpr(wo
 
     assert is_disqualified(world.deputy_visitator, again)
     assert not is_disqualified(world.deputy_visitator, other)
-    assert _opens(client, world.deputy_visitator, other)
+    assert opens(client, world.deputy_visitator, other)
 
 
 def test_a_new_referral_goes_to_the_deputy_when_the_visitator_is_disqualified_on_the_person(world):
@@ -91,7 +85,7 @@ def test_a_disqualification_reaches_the_persons_other_cases_in_the_municipality(
     _disqualify(world, first, world.deputy_visitator)
 
     assert is_disqualified(world.deputy_visitator, again)
-    assert not _opens(client, world.deputy_visitator, again)
+    assert not opens(client, world.deputy_visitator, again)
     assert not Disqualification.objects.filter(case=elsewhere).exists()
     assert again.events.filter(kind=EventKind.DISQUALIFIED).count() == 2
     mark = again.disqualifications.get(user=world.deputy_visitator)
@@ -116,11 +110,11 @@ def test_a_disqualification_on_a_duplicate_follows_it_when_it_is_joined(world, c
         full_name=NAME, cpr=CPR, reason="Kollegaen fra visitationen venter ved hendes bil"
     )
     _disqualify(world, duplicate, world.deputy_visitator)
-    assert _opens(client, world.deputy_visitator, original)
+    assert opens(client, world.deputy_visitator, original)
 
     services.join_duplicate(actor=world.visitator, case=duplicate, into=original)
 
-    assert not _opens(client, world.deputy_visitator, original)
+    assert not opens(client, world.deputy_visitator, original)
     assert original.events.filter(kind=EventKind.DISQUALIFIED).exists()
 
 
@@ -128,12 +122,12 @@ def test_a_disqualification_on_the_case_kept_reaches_the_duplicate_joined_into_i
     original = world.in_triage(full_name="Anna Holm")
     _disqualify(world, original, world.deputy_visitator)
     duplicate = world.refer(full_name=NAME, safe_contact="Ny hemmelig 22 33 44 55")
-    assert _opens(client, world.deputy_visitator, duplicate)
+    assert opens(client, world.deputy_visitator, duplicate)
 
     services.join_duplicate(actor=world.visitator, case=duplicate, into=original)
 
     # The closed duplicate keeps the person's details and names the case it was joined into.
-    assert not _opens(client, world.deputy_visitator, duplicate)
+    assert not opens(client, world.deputy_visitator, duplicate)
 
 
 def test_a_join_is_refused_when_the_case_kept_belongs_to_one_disqualified_on_the_duplicate(
@@ -156,11 +150,11 @@ def test_a_cpr_number_added_later_ties_the_case_to_the_persons_disqualification(
     first = world.active(full_name=NAME, cpr=CPR)
     _disqualify(world, first, world.deputy_visitator)
     again = world.refer(full_name="M. Sørensen")
-    assert _opens(client, world.deputy_visitator, again)
+    assert opens(client, world.deputy_visitator, again)
 
     services.update_person(actor=world.visitator, case=again, details={}, cpr=CPR)
 
-    assert not _opens(client, world.deputy_visitator, again)
+    assert not opens(client, world.deputy_visitator, again)
 
 
 def test_reopening_does_not_give_the_case_back_to_a_disqualified_coordinator(world):

@@ -13,6 +13,7 @@ from cases.access import is_disqualified
 from cases.models import ConsentPartner, ConsentScope
 from cooperation.models import Role, RoleAssignment
 from cooperation.services import handover
+from tests.pages import opens
 
 from .factories import UserFactory, user_with_role
 
@@ -23,13 +24,6 @@ pytestmark = [
 
 NAME = "Mette Sørensen"
 CPR = "0101901234"
-
-
-def _opens(client, user, case) -> bool:
-    client.force_login(user)
-    status = client.get(case.get_absolute_url()).status_code
-    assert status in (200, 404)
-    return status == 200
 
 
 def _page(client, user, case) -> str:
@@ -57,12 +51,12 @@ def test_join_reaches_the_duplicates_own_earlier_cases_of_the_person(world, clie
         actor=world.visitator, case=kept, user=world.deputy_visitator, reason="Er stalkeren"
     )
     duplicate = world.refer(full_name=NAME, cpr=CPR)
-    assert _opens(client, world.deputy_visitator, older)  # not known to be her yet
+    assert opens(client, world.deputy_visitator, older)  # not known to be her yet
 
     services.join_duplicate(actor=world.visitator, case=duplicate, into=kept)
 
     assert is_disqualified(world.deputy_visitator, duplicate)
-    assert not _opens(client, world.deputy_visitator, older)
+    assert not opens(client, world.deputy_visitator, older)
 
 
 def test_disqualifying_the_visitator_is_not_refused_for_a_new_referral_in_their_queue(world):
@@ -254,7 +248,7 @@ def test_a_disqualification_after_a_join_reaches_the_duplicate_joined_earlier(wo
         actor=world.visitator, case=kept, user=world.deputy_visitator, reason="Er stalkeren"
     )
 
-    assert not _opens(client, world.deputy_visitator, duplicate)
+    assert not opens(client, world.deputy_visitator, duplicate)
 
 
 def test_a_later_referral_like_the_joined_duplicate_inherits_the_kept_cases_disqualification(
@@ -279,7 +273,7 @@ def test_a_later_referral_like_the_joined_duplicate_inherits_the_kept_cases_disq
     newest = world.refer(full_name=NAME, birth_date=birth, safe_contact="Nyeste nr 44 55 66 77")
 
     assert is_disqualified(world.deputy_visitator, newest)
-    assert not _opens(client, world.deputy_visitator, newest)
+    assert not opens(client, world.deputy_visitator, newest)
 
 
 def _routed_to_police_in_the_other_municipality(world, **person):
@@ -312,7 +306,7 @@ def test_a_forwarded_in_disqualification_reaches_the_receiving_municipalitys_cas
     Observed: _open_referred_case copies the municipality's marks into the new case 'one way
     only' and never shares the forwarded marks back to C: the officer keeps reading C."""
     older = _routed_to_police_in_the_other_municipality(world, full_name=NAME, cpr=CPR)
-    assert _opens(client, world.police_contact, older)
+    assert opens(client, world.police_contact, older)
     here = world.refer(full_name=NAME, cpr=CPR)
     services.disqualify(
         actor=world.visitator, case=here, user=world.police_contact, reason="Er stalkeren"
@@ -326,7 +320,7 @@ def test_a_forwarded_in_disqualification_reaches_the_receiving_municipalitys_cas
     )
 
     assert is_disqualified(world.police_contact, new)
-    assert not _opens(client, world.police_contact, older)
+    assert not opens(client, world.police_contact, older)
 
 
 def test_a_disqualification_shared_to_another_case_is_in_that_cases_audit_trail(world):
