@@ -183,7 +183,8 @@ def test_referrals_onward_are_counted_per_case_with_small_counts_hidden(world, c
     assert (str(this_month.to_unit), str(this_month.to_external)) == ("5", "< 5")
     client.force_login(world.follow_up)
     html = client.get(reverse("statistics")).content.decode()
-    assert "Videre til afdeling" in html and "Videre til ekstern aktør" in html
+    assert "Sager sendt til" in html
+    assert ">afdeling<" in html and ">ekstern aktør<" in html
     assert "Jobcenter" not in html and "Krisecenter" not in html
 
 
