@@ -88,6 +88,12 @@ WHAT_LABELS = {
     "note": _("Et journalnotat"),
     "person": _("Oplysningerne om borgeren (navn, kontakt, forhold)"),
     "disqualify": _("Registrering af inhabilitet"),
+    # A mark from a referral forwarded in could not reach this case: the one it names is
+    # responsible for it. Flagged for the municipality to hand the case over.
+    "disqualify_conflict": _(
+        "Inhabilitet fra en anden sag om borgeren kunne ikke registreres: den inhabile er "
+        "ansvarlig for sagen og skal have den overdraget"
+    ),
     "network_meeting": _("Et netværksmøde"),
     "refer_onward": _("Henvisning til en afdeling i kommunen eller en ekstern aktør"),
     "onward_outcome:accepted": _("Svar fra en afdeling eller ekstern aktør: modtaget"),

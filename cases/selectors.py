@@ -168,12 +168,15 @@ def state_counts(user) -> dict[str, int]:
 
 def looks_like(*, full_name: str, birth_date, cpr_index: str) -> Q:
     """The cases that look like the same person: the same CPR number, or the same name and
-    birth date (the rule of the dashboard's duplicate mark); none when neither a CPR number
-    nor a birth date is known. For a queryset with the alias name_lower=Folded("full_name")."""
-    # Folded on both sides, as the dashboard's duplicate mark compares.
+    birth date where one of the two has no CPR number (the rule of the dashboard's duplicate
+    mark, less its look-alikes with another CPR number); none when neither a CPR number nor a
+    birth date is known. For a queryset with the alias name_lower=Folded("full_name")."""
+    # Folded on both sides, as the dashboard's duplicate mark compares. Two different CPR
+    # numbers are two people, whatever their names and birth dates.
     query = Q(pk__in=[])
     if birth_date:
-        query |= Q(name_lower=Folded(Value(full_name)), birth_date=birth_date)
+        same_name = Q(name_lower=Folded(Value(full_name)), birth_date=birth_date)
+        query |= same_name & Q(cpr_index="") if cpr_index else same_name
     if cpr_index:
         query |= Q(cpr_index=cpr_index)
     return query

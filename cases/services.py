@@ -209,22 +209,28 @@ def _persons_cases(municipality_id: int, *seeds) -> dict[int, Case]:
                 query |= Q(pk=item.pk) | Q(merged_into=item.pk)
                 if item.merged_into_id:
                     query |= Q(pk=item.merged_into_id)
+        # Locked: the caller writes marks and may hand the case over. An anonymised case
+        # holds nothing to protect and takes no new data.
         todo = list(
-            Case.objects.alias(name_lower=Folded("full_name"))
-            .filter(query, municipality=municipality_id)
+            Case.objects.select_for_update()
+            .alias(name_lower=Folded("full_name"))
+            .filter(query, municipality=municipality_id, anonymised_at__isnull=True)
             .exclude(pk__in=list(found))
+            .order_by("pk")
         )
         found.update((c.pk, c) for c in todo)
     return found
 
 
-def _share_disqualifications(actor, case: Case, *others: Case) -> None:
+def _share_disqualifications(actor, case: Case, *others: Case, refuse: bool = True) -> None:
     """Every case of the person in the municipality (the case, `others` and _persons_cases)
     carries every disqualification any of them has: a disqualification protects the person,
     not one case, so the person who stalks must not read the person's new safe contact on a
     second referral, a duplicate joined into the case, or a case a CPR number was added to.
     A visitator's referral waiting for triage passes to another visitator; the responsible
-    for a case past triage must be handed over first (refused)."""
+    for a case past triage must be handed over first: refused, or with `refuse=False` (a
+    referral forwarded in, which the sender cannot hand over) that case is left unmarked and
+    the conflict is flagged in its audit trail for the municipality to act on."""
     group = _persons_cases(case.municipality_id, case, *others)
     group.update({c.pk: c for c in (case, *others)})
     marks = (
@@ -242,9 +248,20 @@ def _share_disqualifications(actor, case: Case, *others: Case) -> None:
             if (other.pk, user_id) in held:
                 continue
             if other.is_open and other.responsible_id == user_id:
-                if other.state not in (CaseState.REFERRED, CaseState.IN_TRIAGE):
+                if other.state in (CaseState.REFERRED, CaseState.IN_TRIAGE):
+                    _pass_to_another_visitator(actor, other, excluding=list(first))
+                elif refuse:
                     raise TransitionError(MSG_DISQUALIFIED_OWNS_SAME_PERSON, code="owner")
-                _pass_to_another_visitator(actor, other, user_id)
+                else:
+                    audit.record(
+                        user=actor,
+                        action=AuditAction.DENIED,
+                        case=other,
+                        what="disqualify_conflict",
+                        object_id=user_id,
+                        flagged=True,
+                    )
+                    continue
             Disqualification.objects.create(
                 case=other, user_id=user_id, reason=mark.reason, created_by_id=mark.created_by_id
             )
@@ -274,19 +291,23 @@ def _readdress_partner_referrals(case: Case, user_id: int) -> None:
         )
         if holder is None:
             continue
+        # A deputy appointed after the routing holds no grant yet (_route_to_partner's).
+        _grant(holder.user, case, VIEW)
         referral.to_user = holder.user
         referral.alerted_at = None
         referral.save(update_fields=["to_user", "alerted_at"])
         _alert_after_commit(referral)
 
 
-def _pass_to_another_visitator(actor, case: Case, user_id: int) -> None:
+def _pass_to_another_visitator(actor, case: Case, *, excluding: list[int]) -> None:
     """A referral waiting for triage whose visitator is found disqualified on the person:
-    the other visitator (the deputy) takes it and its open referrals."""
-    visitator = _visitator_of(case.municipality, case, excluding=[user_id])
+    another visitator (the deputy), not among `excluding` (everyone marked on the person),
+    takes it and its open referrals."""
+    previous = case.responsible_id
+    visitator = _visitator_of(case.municipality, case, excluding=excluding)
     case.referrals.filter(
         kind=ReferralKind.TO_VISITATOR,
-        to_user_id=user_id,
+        to_user_id=previous,
         status__in=[ReferralStatus.SENT, ReferralStatus.ACCEPTED],
     ).update(to_user=visitator)
     case.responsible = visitator
@@ -1168,8 +1189,9 @@ def forward_to_municipality(
         EventKind.FORWARDED_IN,
         summary=f"{case.municipality.name}: {comment}"[:500],
     )
-    # The marks it brought reach the person's earlier cases in the receiving municipality.
-    _share_disqualifications(actor, new_case)
+    # The marks it brought reach the person's earlier cases in the receiving municipality,
+    # without a refusal the sender could neither act on nor be told about.
+    _share_disqualifications(actor, new_case, refuse=False)
     _audit_change(actor, case, "forward_referral", object_id=new_case.pk, request=request)
     return new_case
 

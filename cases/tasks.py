@@ -34,13 +34,17 @@ def _reminder_recipients(municipality: Organisation, overdue) -> dict[int, list[
     counted for them, or the mail would tell the person who stalks that a case they cannot
     open exists and is late. Nobody is mailed a zero."""
     cases = overdue.filter(municipality=municipality)
-    by_count: dict[int, list[str]] = {}
+    # An address shared by several holders (the role's mailbox) gets the smallest of their
+    # counts, once: two mails with two numbers would tell whoever reads it about the case.
+    smallest: dict[str, int] = {}
     for holder in current_holders(municipality.pk, Role.VISITATOR):
         address = holder.email or holder.user.email
-        if not address:
-            continue
-        count = cases.exclude(disqualifications__user_id=holder.user_id).count()
-        if count and address not in by_count.get(count, []):
+        if address:
+            count = cases.exclude(disqualifications__user_id=holder.user_id).count()
+            smallest[address] = min(count, smallest.get(address, count))
+    by_count: dict[int, list[str]] = {}
+    for address, count in smallest.items():
+        if count:
             by_count.setdefault(count, []).append(address)
     return by_count
 
