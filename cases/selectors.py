@@ -166,38 +166,35 @@ def state_counts(user) -> dict[str, int]:
     )
 
 
-def looks_like(*, full_name: str, birth_date, cpr_index: str) -> Q:
+def looks_like(*, full_name: str, birth_date, cpr_index: str, other_cpr_too=False) -> Q:
     """The cases that look like the same person: the same CPR number, or the same name and
-    birth date where one of the two has no CPR number (the rule of the dashboard's duplicate
-    mark, less its look-alikes with another CPR number); none when neither a CPR number nor a
-    birth date is known. For a queryset with the alias name_lower=Folded("full_name")."""
-    # Folded on both sides, as the dashboard's duplicate mark compares. Two different CPR
-    # numbers are two people, whatever their names and birth dates.
+    birth date; none when neither a CPR number nor a birth date is known. Two different CPR
+    numbers are two people: such a look-alike counts only with `other_cpr_too` (the hints a
+    visitator reads and judges, like the dashboard's duplicate mark), never where the rule
+    acts by itself (services._persons_cases). For a queryset with the alias
+    name_lower=Folded("full_name")."""
+    # Folded on both sides, as the dashboard's duplicate mark compares.
     query = Q(pk__in=[])
     if birth_date:
         same_name = Q(name_lower=Folded(Value(full_name)), birth_date=birth_date)
-        query |= same_name & Q(cpr_index="") if cpr_index else same_name
+        query |= same_name if other_cpr_too or not cpr_index else same_name & Q(cpr_index="")
     if cpr_index:
         query |= Q(cpr_index=cpr_index)
     return query
 
 
-def same_person(cases, *, municipality_id: int, full_name: str, birth_date, cpr_index: str):
-    """The `cases` of the municipality that look like the same person (`looks_like`)."""
-    person = looks_like(full_name=full_name, birth_date=birth_date, cpr_index=cpr_index)
-    return cases.alias(name_lower=Folded("full_name")).filter(person, municipality=municipality_id)
-
-
 def possible_duplicates(case: Case, user):
     """Other cases of the same person that the user may see."""
+    person = looks_like(
+        full_name=case.full_name,
+        birth_date=case.birth_date,
+        cpr_index=case.cpr_index,
+        other_cpr_too=True,
+    )
     return (
-        same_person(
-            cases_visible_to(user),
-            municipality_id=case.municipality_id,
-            full_name=case.full_name,
-            birth_date=case.birth_date,
-            cpr_index=case.cpr_index,
-        )
+        cases_visible_to(user)
+        .alias(name_lower=Folded("full_name"))
+        .filter(person, municipality=case.municipality_id)
         .exclude(pk=case.pk)
         .exclude(closing_reason="merged")
         .order_by("-received_at")

@@ -236,3 +236,15 @@ def test_the_citizens_copy_of_a_later_case_is_not_served_to_one_disqualified_on_
         for page in PdfReader(io.BytesIO(b"".join(response.streaming_content))).pages
     )
     assert first.reference in text  # the copy does name the person's other cases
+
+
+def test_a_look_alike_with_another_cpr_number_is_a_hint_but_not_the_same_person(world):
+    from cases.selectors import possible_duplicates
+
+    first = world.active(full_name=NAME, cpr=CPR)
+    _disqualify(world, first, world.deputy_visitator)
+
+    other = world.refer(full_name=NAME, cpr="0101903456")  # same birth date, another number
+
+    assert list(possible_duplicates(other, world.visitator)) == [first]  # for a person to judge
+    assert not is_disqualified(world.deputy_visitator, other)
