@@ -13,6 +13,7 @@ from .models import (
     Case,
     CaseEvent,
     CaseGroupObjectPermission,
+    CaseNotice,
     CaseSequence,
     CaseUserObjectPermission,
     Consent,
@@ -104,6 +105,15 @@ class DisqualificationAdmin(ReadOnlyAdmin):
     search_fields = ["case__reference", "user__username"]
     list_select_related = ["case", "user", "created_by"]
     # Not the reason: it says why (a relative, the person who stalks) in the visitator's words.
+    fields = list_display
+
+
+@admin.register(CaseNotice)
+class CaseNoticeAdmin(ReadOnlyAdmin):
+    list_display = ["case", "kind", "created_at", "sent_at"]
+    list_filter = ["kind"]
+    search_fields = ["case__reference"]
+    list_select_related = ["case"]
     fields = list_display
 
 

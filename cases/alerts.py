@@ -5,13 +5,16 @@
 - A referral made at triage or later to the coordinator, the police or DSC (NOTICE_KINDS): its
   recipient is mailed that a case from the municipality is waiting for their answer, with a
   link to the list where it waits. A police contact may not log in for days.
+- A new referral about a citizen joined into their active case at triage: the case's
+  coordinator is mailed (CaseNotice), or they would learn of it only from the timeline.
 
 The mails say what has come and from where, nothing about the person (mail leaves our
 systems). The referral row is the outbox: `alerted_at` is empty until the mail went out, the
 request queues the task after its commit (services._queue_alert), and a periodic relay
 (Celery beat, every minute: tasks.relay_referral_alerts) sends what the broker never got.
 Sending twice is prevented by the row's lock and `alerted_at`; a mail that fails leaves
-`alerted_at` empty, so the relay tries again.
+`alerted_at` empty, so the relay tries again. A CaseNotice row works the same way with
+`sent_at`.
 """
 
 import logging
@@ -28,7 +31,7 @@ from django.utils.translation import gettext as _
 from cooperation.models import Role
 from cooperation.roles import current_holders
 
-from .models import Referral, ReferralKind, ReferralStatus, Urgency
+from .models import CaseNotice, NoticeKind, Referral, ReferralKind, ReferralStatus, Urgency
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +150,22 @@ def _referral_notice(referral: Referral) -> _Mail:
     )
 
 
+def _deliver(mail: _Mail, label: str) -> None:
+    """Send the mail; with nobody to send it to, say so in the log (ids only): what it is
+    about still shows where it waits in Samvirke."""
+    if mail.recipients:
+        send_mail(
+            subject=mail.subject,
+            message=mail.body,
+            from_email=None,
+            recipient_list=mail.recipients,
+        )
+    else:
+        logger.warning(
+            "%s: no e-mail to send it to in organisation %s", label, mail.organisation_id
+        )
+
+
 def send_alert(referral_id: int) -> bool:
     """Send the mail due for one referral (an acute alert or a notice to its recipient),
     once. True if this call sent it (or found nobody to send it to and recorded that); False
@@ -166,21 +185,64 @@ def send_alert(referral_id: int) -> bool:
                 mail = _acute_alert(referral)
             else:
                 mail = _referral_notice(referral)
-            if mail.recipients:
-                send_mail(
-                    subject=mail.subject,
-                    message=mail.body,
-                    from_email=None,
-                    recipient_list=mail.recipients,
-                )
-        if not mail.recipients:
-            # Nobody to mail: the referral still shows where it waits. Ids only in the log.
-            logger.warning(
-                "Referral %s (%s): no e-mail to send its alert to in organisation %s",
-                referral.pk,
-                referral.kind,
-                mail.organisation_id,
-            )
+        _deliver(mail, f"Referral {referral.pk} ({referral.kind})")
         referral.alerted_at = timezone.now()
         referral.save(update_fields=["alerted_at"])
+    return True
+
+
+def due_notices():
+    """Mails to coordinators not yet sent (the partial index case_notice_outbox)."""
+    return CaseNotice.objects.filter(sent_at__isnull=True)
+
+
+def coordinator_addresses(case) -> list[str]:
+    """The e-mail of the case's responsible in their coordinator role there (the role's own
+    address, else the user's); none if they no longer hold it or are disqualified on it."""
+    holder = (
+        current_holders(case.municipality_id, Role.COORDINATOR)
+        .filter(user_id=case.responsible_id)
+        .exclude(user__disqualifications__case_id=case.pk)
+        .first()
+    )
+    address = holder and (holder.email or holder.user.email)
+    return [address] if address else []
+
+
+def _notice_mail(notice: CaseNotice) -> _Mail:
+    if notice.kind != NoticeKind.REFERRAL_JOINED:  # pragma: no cover - one kind so far
+        raise ValueError(notice.kind)
+    return _Mail(
+        subject=_("Samvirke: ny henvisning på en af dine sager"),
+        body=_(
+            "En ny henvisning om en borger, du er koordinator for, er lagt sammen med "
+            "borgerens sag i %(municipality)s. Den står på sagens tidslinje; sagen finder du "
+            "under Mine sager: %(url)s"
+        )
+        % {
+            "municipality": notice.case.municipality.name,
+            "url": absolute_url(reverse("cases:my_cases")),
+        },
+        recipients=coordinator_addresses(notice.case),
+        organisation_id=notice.case.municipality_id,
+    )
+
+
+def send_notice(notice_id: int) -> bool:
+    """Send one coordinator's notice, once; as send_alert."""
+    with transaction.atomic():
+        notice = (
+            due_notices()
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("case__municipality")
+            .filter(pk=notice_id)
+            .first()
+        )
+        if notice is None:
+            return False
+        with translation.override(settings.LANGUAGE_CODE):
+            mail = _notice_mail(notice)
+        _deliver(mail, f"Case notice {notice.pk} ({notice.kind})")
+        notice.sent_at = timezone.now()
+        notice.save(update_fields=["sent_at"])
     return True

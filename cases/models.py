@@ -645,6 +645,38 @@ class Disqualification(models.Model):
         return f"{self.case.reference}: {self.user}"
 
 
+class NoticeKind(models.TextChoices):
+    REFERRAL_JOINED = "referral_joined", _("Ny henvisning lagt sammen med sagen")
+
+
+class CaseNotice(models.Model):
+    """A mail due to a case's coordinator about something that came to their case without
+    them (cases.alerts): a new referral about the citizen joined into it at triage. The row
+    is the outbox: `sent_at` is empty until the mail went out (or nobody could be mailed)."""
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("sag"), on_delete=models.CASCADE, related_name="notices"
+    )
+    kind = models.CharField(_("slags"), max_length=30, choices=NoticeKind.choices)
+    created_at = models.DateTimeField(_("oprettet"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sendt"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("besked til koordinatoren")
+        verbose_name_plural = _("beskeder til koordinatoren")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(sent_at__isnull=True),
+                name="case_notice_outbox",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.case.reference}: {self.get_kind_display()}"
+
+
 class AuditAction(models.TextChoices):
     VIEW = "view", _("Læst")
     CHANGE = "change", _("Ændret")

@@ -29,6 +29,7 @@ from .models import (
     AuditAction,
     Case,
     CaseEvent,
+    CaseNotice,
     CaseSequence,
     CaseState,
     ChildrenNotification,
@@ -40,6 +41,7 @@ from .models import (
     EventKind,
     NetworkMeeting,
     Note,
+    NoticeKind,
     PersonKind,
     Referral,
     ReferralKind,
@@ -491,6 +493,12 @@ def _queue_alert(referral_id: int) -> None:
     alert_referral.delay(referral_id)
 
 
+def _queue_notice(notice_id: int) -> None:
+    from .tasks import send_case_notice
+
+    send_case_notice.delay(notice_id)
+
+
 def _triage_deadline(received_on: datetime.date, municipality: Organisation, urgency: int):
     """The municipality's working days for an ordinary referral; an acute one (the citizen
     is in danger) is due the day it arrives."""
@@ -794,7 +802,8 @@ def joinable(case: Case, into: Case) -> bool:
 @transaction.atomic
 def join_duplicate(*, actor, case: Case, into: Case, request=None) -> Case:
     """A new referral about a person who already has a case: its referrals and consents move
-    to the existing case, and the new case is closed as merged."""
+    to the existing case, and the new case is closed as merged. The existing case's
+    coordinator, if it is past triage, is mailed (CaseNotice)."""
     require(actor, Action.JOIN, case)
     require(actor, Action.ADD_NOTE, into)
     case = _lock(case)
@@ -826,6 +835,10 @@ def join_duplicate(*, actor, case: Case, into: Case, request=None) -> Case:
     _save(into)
     # After the closing: the closed duplicate's visitator may well be disqualified on `into`.
     _share_disqualifications(actor, into, case)
+    if into.state == CaseState.ACTIVE:
+        # Its coordinator would learn of the new referral only from the timeline.
+        notice = CaseNotice.objects.create(case=into, kind=NoticeKind.REFERRAL_JOINED)
+        transaction.on_commit(lambda pk=notice.pk: _queue_notice(pk), robust=True)
     _event(case, actor, EventKind.MERGED, summary=into.reference)
     _event(into, actor, EventKind.MERGED, summary=case.reference)
     _audit_change(actor, case, "join_duplicate", object_id=into.pk, request=request)

@@ -91,8 +91,9 @@ def alert_referral(referral_id: int) -> bool:
 @shared_task(acks_late=True, ignore_result=True)
 def relay_referral_alerts() -> int:
     """Send the referral mails whose message never reached the broker (beat, every minute),
-    acute alerts first. A mail the server refuses is logged by id and left for the next
-    minute; it does not hold up the others."""
+    acute alerts first, then the coordinators' notices (alerts.send_notice). A mail the
+    server refuses is logged by id and left for the next minute; it does not hold up the
+    others."""
     acute_first = models.Case(When(kind=ReferralKind.TO_VISITATOR, then=Value(0)), default=Value(1))
     ids = list(alerts.outbox().order_by(acute_first, "created_at").values_list("pk", flat=True))
     sent = 0
@@ -101,7 +102,18 @@ def relay_referral_alerts() -> int:
             sent += alerts.send_alert(pk)
         except (smtplib.SMTPException, OSError):
             logger.warning("Referral %s: its mail failed; the relay tries again", pk)
+    for pk in alerts.due_notices().order_by("created_at").values_list("pk", flat=True):
+        try:
+            sent += alerts.send_notice(pk)
+        except (smtplib.SMTPException, OSError):
+            logger.warning("Case notice %s: its mail failed; the relay tries again", pk)
     return sent
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_case_notice(notice_id: int) -> bool:
+    """Send one coordinator's notice (cases.alerts.send_notice); idempotent."""
+    return alerts.send_notice(notice_id)
 
 
 # The names of the two tasks when they sent acute alerts only: a message queued under them

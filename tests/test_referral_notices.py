@@ -240,7 +240,7 @@ def test_a_recipient_without_an_address_is_logged_with_ids_only_and_not_retried(
         assert tasks.relay_referral_alerts() == 1
     assert mailoutbox == []
     assert caplog.messages == [
-        f"Referral {referral.pk} (to_coordinator): no e-mail to send its alert to in "
+        f"Referral {referral.pk} (to_coordinator): no e-mail to send it to in "
         f"organisation {world.municipality.pk}"
     ]
     referral.refresh_from_db()
