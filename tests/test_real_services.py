@@ -70,6 +70,33 @@ def test_a_referral_notice_goes_through_redis_to_a_real_worker_once(world):
     assert len(mail.outbox) == 1
 
 
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_join_notice_goes_through_redis_to_a_real_worker_once(world):
+    """The join commits, the coordinator's notice is queued after the commit, a real worker
+    mails it; the relay after it finds nothing more to send."""
+    from cases import services
+    from cases.models import CaseNotice, Referral
+    from cases.tasks import relay_referral_alerts
+
+    world.coordinator.email = "c@example.invalid"
+    world.coordinator.save()
+    case = world.active(full_name="Anna Holm")
+    duplicate = world.refer(full_name="A. Holm")
+    Referral.objects.update(alerted_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
+
+    with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
+        services.join_duplicate(actor=world.visitator, case=duplicate, into=case)
+        deadline = time.monotonic() + 20
+        while not mail.outbox and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    assert [message.to for message in mail.outbox] == [["c@example.invalid"]]
+    assert CaseNotice.objects.get(case=case).sent_at is not None
+    assert relay_referral_alerts() == 0
+    assert len(mail.outbox) == 1
+
+
 @pytest.mark.postgres
 def test_hot_queries_are_prepared_once_per_connection(world, client):
     """DB_PREPARED_STATEMENTS (on by default): a page asked again on the same connection runs
