@@ -170,24 +170,32 @@ def send_alert(referral_id: int) -> bool:
     """Send the mail due for one referral (an acute alert or a notice to its recipient),
     once. True if this call sent it (or found nobody to send it to and recorded that); False
     if it was not due (sent already, answered, of another kind, or being sent right now)."""
+    return _send_once(outbox(), referral_id, _referral_mail, "Referral", "alerted_at")
+
+
+def _referral_mail(referral: Referral) -> _Mail:
+    if referral.kind == ReferralKind.TO_VISITATOR:
+        return _acute_alert(referral)
+    return _referral_notice(referral)
+
+
+def _send_once(due, pk: int, build, label: str, sent_field: str) -> bool:
+    """The outbox row `pk` among `due`, locked (one that is being sent right now is skipped),
+    mailed as `build` writes it, and stamped sent in the same transaction."""
     with transaction.atomic():
-        referral = (
-            outbox()
-            .select_for_update(skip_locked=True, of=("self",))
+        row = (
+            due.select_for_update(skip_locked=True, of=("self",))
             .select_related("case__municipality")
-            .filter(pk=referral_id)
+            .filter(pk=pk)
             .first()
         )
-        if referral is None:
+        if row is None:
             return False
         with translation.override(settings.LANGUAGE_CODE):
-            if referral.kind == ReferralKind.TO_VISITATOR:
-                mail = _acute_alert(referral)
-            else:
-                mail = _referral_notice(referral)
-        _deliver(mail, f"Referral {referral.pk} ({referral.kind})")
-        referral.alerted_at = timezone.now()
-        referral.save(update_fields=["alerted_at"])
+            mail = build(row)
+        _deliver(mail, f"{label} {row.pk} ({row.kind})")
+        setattr(row, sent_field, timezone.now())
+        row.save(update_fields=[sent_field])
     return True
 
 
@@ -230,19 +238,4 @@ def _notice_mail(notice: CaseNotice) -> _Mail:
 
 def send_notice(notice_id: int) -> bool:
     """Send one coordinator's notice, once; as send_alert."""
-    with transaction.atomic():
-        notice = (
-            due_notices()
-            .select_for_update(skip_locked=True, of=("self",))
-            .select_related("case__municipality")
-            .filter(pk=notice_id)
-            .first()
-        )
-        if notice is None:
-            return False
-        with translation.override(settings.LANGUAGE_CODE):
-            mail = _notice_mail(notice)
-        _deliver(mail, f"Case notice {notice.pk} ({notice.kind})")
-        notice.sent_at = timezone.now()
-        notice.save(update_fields=["sent_at"])
-    return True
+    return _send_once(due_notices(), notice_id, _notice_mail, "Case notice", "sent_at")
