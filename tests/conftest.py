@@ -83,6 +83,13 @@ class World:
             consents += [(ConsentPartner.POLICE, s) for s in ConsentScope.values]
         if dsc:
             consents += [(ConsentPartner.DSC, ConsentScope.CONTACT)]
+        return self.triaged(
+            consents=consents, coordinator=coordinator, to_police=police, to_dsc=dsc, **kwargs
+        )
+
+    def triaged(self, *, consents=(), coordinator=True, to_police=False, to_dsc=False, **kwargs):
+        """Referred with `consents`, triaged as stalking by the visitator and routed to the
+        coordinator (unless coordinator=False) and to the partners asked for."""
         case = self.in_triage(consents=consents, **kwargs)
         return services.triage(
             actor=self.visitator,
@@ -90,8 +97,8 @@ class World:
             is_stalking=True,
             reasoning="Stalking",
             coordinator=self.coordinator if coordinator else None,
-            to_police=police,
-            to_dsc=dsc,
+            to_police=to_police,
+            to_dsc=to_dsc,
         )
 
     def closed(self, **kwargs):

@@ -88,16 +88,7 @@ def test_disqualifying_the_visitator_is_not_refused_for_a_new_referral_in_their_
 
 def _shared_with_both(world):
     both = [(partner, ConsentScope.CONTACT) for partner in ConsentPartner.values]
-    case = world.in_triage(consents=both)
-    return services.triage(
-        actor=world.visitator,
-        case=case,
-        is_stalking=True,
-        reasoning="Stalking",
-        coordinator=world.coordinator,
-        to_police=True,
-        to_dsc=True,
-    )
+    return world.triaged(consents=both, to_police=True, to_dsc=True)
 
 
 def test_dsc_does_not_learn_of_the_police_from_a_handover_on_the_timeline(world, client):

@@ -64,16 +64,7 @@ def test_the_police_still_read_the_municipality_referral_and_their_own_mutual_on
 
 def test_dsc_does_not_read_that_the_police_answered_their_referral(world, client):
     both = [(partner, ConsentScope.CONTACT) for partner in ConsentPartner.values]
-    case = world.in_triage(consents=both)
-    case = services.triage(
-        actor=world.visitator,
-        case=case,
-        is_stalking=True,
-        reasoning="Stalking",
-        coordinator=world.coordinator,
-        to_police=True,
-        to_dsc=True,
-    )
+    case = world.triaged(consents=both, to_police=True, to_dsc=True)
     police_referral = case.referrals.get(kind=ReferralKind.TO_POLICE)
     services.respond_to_referral(actor=world.police_contact, referral=police_referral, accept=True)
 

@@ -12,17 +12,7 @@ SECRET = "Borgeren er indlagt på psykiatrisk afdeling"
 
 
 def _triaged(world, consents, **routes):
-    """A case the visitator has triaged as stalking and routed to the coordinator (and, with
-    to_police/to_dsc, to the partners)."""
-    case = world.in_triage(consents=consents)
-    return services.triage(
-        actor=world.visitator,
-        case=case,
-        is_stalking=True,
-        reasoning="Stalking",
-        coordinator=world.coordinator,
-        **routes,
-    )
+    return world.triaged(consents=consents, **routes)
 
 
 def _reopened_and_shared_with_police(world):

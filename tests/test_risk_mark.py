@@ -180,15 +180,8 @@ def test_a_visitator_of_another_municipality_sees_neither_the_case_nor_its_mark(
 
 
 def _active_with_police_consents(world, scopes):
-    case = world.in_triage(consents=[(ConsentPartner.POLICE, scope) for scope in scopes])
-    return services.triage(
-        actor=world.visitator,
-        case=case,
-        is_stalking=True,
-        reasoning="Stalking",
-        coordinator=world.coordinator,
-        to_police=True,
-    )
+    consents = [(ConsentPartner.POLICE, scope) for scope in scopes]
+    return world.triaged(consents=consents, to_police=True)
 
 
 def test_a_police_contact_sees_the_mark_only_when_the_consent_covers_the_situation(
