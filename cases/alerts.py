@@ -94,13 +94,25 @@ def visitator_addresses(municipality_id: int, case_id: int | None = None) -> lis
 
 
 def recipient_addresses(referral: Referral) -> list[str]:
-    """The e-mail of the referral's recipient in the role they answer it in: the role's own
-    address, else the user's. None if they no longer hold the role there or are disqualified
-    on the case (they could not open it from the link)."""
+    """The e-mail of the referral's recipient in the role they answer it in (_holder_address);
+    none if they no longer hold the role there or are disqualified on the case (they could
+    not open it from the link)."""
+    return _holder_address(
+        referral.to_organisation_id,
+        _RECIPIENT_ROLE[referral.kind],
+        user_id=referral.to_user_id,
+        case_id=referral.case_id,
+    )
+
+
+def _holder_address(organisation_id: int, role: str, *, user_id: int, case_id: int) -> list[str]:
+    """The user's address in a role they hold today in the organisation (the role's own, the
+    one the directory shows, else the user's); none without such a role or when they are
+    disqualified on the case."""
     holder = (
-        current_holders(referral.to_organisation_id, _RECIPIENT_ROLE[referral.kind])
-        .filter(user_id=referral.to_user_id)
-        .exclude(user__disqualifications__case_id=referral.case_id)
+        current_holders(organisation_id, role)
+        .filter(user_id=user_id)
+        .exclude(user__disqualifications__case_id=case_id)
         .first()
     )
     address = holder and (holder.email or holder.user.email)
@@ -205,16 +217,10 @@ def due_notices():
 
 
 def coordinator_addresses(case) -> list[str]:
-    """The e-mail of the case's responsible in their coordinator role there (the role's own
-    address, else the user's); none if they no longer hold it or are disqualified on it."""
-    holder = (
-        current_holders(case.municipality_id, Role.COORDINATOR)
-        .filter(user_id=case.responsible_id)
-        .exclude(user__disqualifications__case_id=case.pk)
-        .first()
+    """The e-mail of the case's responsible in their coordinator role there (_holder_address)."""
+    return _holder_address(
+        case.municipality_id, Role.COORDINATOR, user_id=case.responsible_id, case_id=case.pk
     )
-    address = holder and (holder.email or holder.user.email)
-    return [address] if address else []
 
 
 def _notice_mail(notice: CaseNotice) -> _Mail:

@@ -286,9 +286,8 @@ def _readdress_partner_referrals(case: Case, user_id: int) -> None:
     roles = {kind: _PARTNER_ROLE[partner] for partner, kind in _PARTNER_KIND.items()}
     for referral in waiting:
         holder = (
-            current_holders(referral.to_organisation_id, roles[referral.kind])
+            _partner_holders(referral.to_organisation_id, roles[referral.kind], case)
             .exclude(user_id=user_id)
-            .exclude(user__disqualifications__case=case)
             .first()
         )
         if holder is None:
@@ -639,6 +638,12 @@ _PARTNER_KIND = {
 }
 
 
+def _partner_holders(organisation_id: int, role: str, case: Case):
+    """Who holds the partner's role today, contact first, deputies after, less anyone
+    disqualified on the case."""
+    return current_holders(organisation_id, role).exclude(user__disqualifications__case=case)
+
+
 def _route_to_partner(actor, case: Case, partner: str) -> str:
     label = ConsentPartner(partner).label
     if not case.consents.filter(
@@ -649,11 +654,7 @@ def _route_to_partner(actor, case: Case, partner: str) -> str:
     # A contact disqualified on the case is passed over: the referral goes to the next holder
     # (the deputy), and the disqualified one is given nothing.
     holders = (
-        list(
-            current_holders(organisation.pk, _PARTNER_ROLE[partner]).exclude(
-                user__disqualifications__case=case
-            )
-        )
+        list(_partner_holders(organisation.pk, _PARTNER_ROLE[partner], case))
         if organisation
         else []
     )
