@@ -379,6 +379,7 @@ def refer(
     now = _now()
     from_org = _acting_organisation(actor, municipality)
     case, _referrals = _open_referred_case(
+        actor=actor,
         municipality=municipality,
         urgency=urgency,
         person=person,
@@ -413,6 +414,7 @@ def _cpr_fields(digits: str) -> dict:
 
 def _open_referred_case(
     *,
+    actor,
     municipality: Organisation,
     urgency: int,
     person: dict,
@@ -428,7 +430,8 @@ def _open_referred_case(
     from_unit_id, reason), the consents, and an acute alert for each referral after the
     commit. `person`: the Case's fields about the person exposed. `disqualifications` (user_id,
     reason, created_by_id), and those on the municipality's other cases about the person, hold
-    on the new case from the start: no visitator among them is made responsible for it."""
+    on the new case from the start, each with its audit entry under `actor` (who made the
+    case): no visitator among them is made responsible for it."""
     disqualifications = list(disqualifications)
     # The municipality's earlier cases about the person lend theirs (_share_disqualifications);
     # one way only: a referral is never refused for a conflict on another case.
@@ -472,6 +475,7 @@ def _open_referred_case(
         Consent.objects.create(case=case, **consent)
     for disqualification in disqualifications:
         Disqualification.objects.create(case=case, **disqualification)
+        _audit_change(actor, case, "disqualify", object_id=disqualification["user_id"])
     if case.urgency == Urgency.ACUTE:
         for referral in created:
             _alert_after_commit(referral)
@@ -1153,6 +1157,7 @@ def forward_to_municipality(
         raise TransitionError(MSG_NOTHING_TO_FORWARD, code="nothing_to_forward")
     now = _now()
     new_case, new_referrals = _open_referred_case(
+        actor=actor,
         municipality=municipality,
         urgency=case.urgency,
         person={

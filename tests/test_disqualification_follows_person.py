@@ -16,7 +16,7 @@ from pypdf import PdfReader
 
 from cases import services
 from cases.access import is_disqualified
-from cases.models import Case, CaseState, Disqualification, EventKind
+from cases.models import AuditEntry, Case, CaseState, Disqualification, EventKind
 from cases.tasks import remind_overdue_triage
 from stalkingpakke import documents
 from stalkingpakke.content import load_defaults
@@ -47,6 +47,22 @@ def test_a_new_referral_about_the_person_inherits_the_disqualification(world, cl
     client.force_login(world.deputy_visitator)
     dashboard = client.get(reverse("cases:triage_dashboard")).content.decode()
     assert again.reference not in dashboard and "Ny hemmelig" not in dashboard
+
+
+def test_each_mark_a_new_referral_inherits_has_its_own_audit_entry(world):
+    first = world.active(full_name=NAME, cpr=CPR)
+    _disqualify(world, first, world.deputy_visitator)
+    services.disqualify(
+        actor=world.visitator, case=first, user=world.police_contact, reason="Familie med borgeren"
+    )
+
+    again = world.refer(full_name=NAME, cpr=CPR)
+
+    marked = AuditEntry.objects.filter(case_id=again.pk, what="disqualify")
+    assert sorted(marked.values_list("object_id", flat=True)) == sorted(
+        [str(world.deputy_visitator.pk), str(world.police_contact.pk)]
+    )
+    assert {entry.user for entry in marked} == {world.first_contact}
 
 
 def test_a_new_referral_matches_the_person_by_name_and_birth_date_without_cpr(world, client):
