@@ -18,6 +18,7 @@ from .models import (
     CaseUserObjectPermission,
     Consent,
     Disqualification,
+    FlaggedAccessNotice,
     NetworkMeeting,
     Note,
     Referral,
@@ -114,6 +115,12 @@ class CaseNoticeAdmin(ReadOnlyAdmin):
     list_filter = ["kind"]
     search_fields = ["case__reference"]
     list_select_related = ["case"]
+    fields = list_display
+
+
+@admin.register(FlaggedAccessNotice)
+class FlaggedAccessNoticeAdmin(ReadOnlyAdmin):
+    list_display = ["sent_at", "covered_from", "covered_until", "count"]
     fields = list_display
 
 

@@ -20,6 +20,9 @@ from axes.helpers import get_client_ip_address
 from .access import role_label_for
 from .models import AuditAction, AuditEntry, Case
 
+# Who reads the audit trail (the data protection officers): given by an administrator.
+AUDIT_PERMISSION = "cases.view_auditentry"
+
 
 def _client_ip(request) -> str | None:
     # The address the login lockout counts (django-axes through django-ipware): REMOTE_ADDR,

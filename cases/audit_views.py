@@ -20,11 +20,11 @@ from cooperation.ui import DateInput, DkfdsFormMixin, querystring_without
 
 from . import audit, audit_selectors
 from .access import only_for
+from .audit import AUDIT_PERMISSION
 from .audit_labels import purpose_label, what_label
 from .models import AuditAction
 
 PAGE_SIZE = 50
-AUDIT_PERMISSION = "cases.view_auditentry"
 # A cell starting with one of these is a formula to Excel or LibreOffice (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

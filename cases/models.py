@@ -5,7 +5,7 @@ Models hold data and absolute rules (constraints); every change goes through cas
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -675,6 +675,34 @@ class CaseNotice(models.Model):
 
     def __str__(self):
         return f"{self.case.reference}: {self.get_kind_display()}"
+
+
+class FlaggedAccessNotice(models.Model):
+    """A mail that told the data protection officers how many audit entries were flagged for
+    review in a period (cases.audit_notices): a disqualified user trying to open a case they
+    are marked on may be the person who stalks, and must not wait for the next routine
+    review. Each row is one mail; the next one starts where it ended."""
+
+    # Unique: two runs at once both start where the last mail ended; the second one's insert
+    # fails before it mails (cases.audit_notices).
+    covered_from = models.DateTimeField(_("fra"), unique=True)
+    covered_until = models.DateTimeField(_("til"))
+    count = models.PositiveIntegerField(_("antal markeringer"))
+    sent_at = models.DateTimeField(_("sendt"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("besked om markeret adgang")
+        verbose_name_plural = _("beskeder om markeret adgang")
+        ordering = ["-covered_until"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(covered_from__lt=F("covered_until")),
+                name="flagged_notice_period_forward",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.covered_until:%Y-%m-%d %H:%M}: {self.count}"
 
 
 class AuditAction(models.TextChoices):

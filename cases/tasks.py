@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from cooperation.models import Organisation, OrganisationKind, Role
 from cooperation.roles import current_holders
 
-from . import alerts
+from . import alerts, audit_notices
 from .models import Case, CaseState, ReferralKind
 
 logger = logging.getLogger(__name__)
@@ -114,6 +114,17 @@ def relay_referral_alerts() -> int:
 def send_case_notice(notice_id: int) -> bool:
     """Send one coordinator's notice (cases.alerts.send_notice); idempotent."""
     return alerts.send_notice(notice_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def notify_flagged_access() -> int:
+    """Mail the data protection officers how many audit entries were flagged since the last
+    mail (beat; cases.audit_notices). A refused mail is tried again at the next run."""
+    try:
+        return audit_notices.notify_flagged_access()
+    except (smtplib.SMTPException, OSError):
+        logger.warning("The mail about flagged audit entries failed; the next run tries again")
+        return 0
 
 
 # The names of the two tasks when they sent acute alerts only: a message queued under them

@@ -263,6 +263,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60,
         "options": {"expires": 50},
     },
+    # A disqualified user's attempt to open a case must reach the data protection officers.
+    "notify-flagged-access": {
+        "task": "cases.tasks.notify_flagged_access",
+        "schedule": 60 * 15,
+        "options": {"expires": 60 * 10},
+    },
     "delete-expired-consultations": {
         "task": "cooperation.tasks.delete_expired_consultations",
         "schedule": 60 * 60 * 24,

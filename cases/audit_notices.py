@@ -1,0 +1,103 @@
+"""The data protection officers are mailed when audit entries are flagged for review.
+
+A flagged entry is most often a user marked as disqualified on a case trying to open it: that
+user may be the person who stalks, with a login of their own. The review page shows such
+entries (audit_views.review), but only to someone who looks; this tells the officers that
+there is something to look at. Every run (Celery beat) counts the flagged entries since the
+last mail and, when there are any, mails the count and a link to the review page: no name,
+no case, nothing about who tried what (mail leaves our systems).
+
+Each mail is a FlaggedAccessNotice row covering a period; the next period starts where the
+last one ended. The row is written before the mail is sent, in one transaction: a mail that
+fails takes the row with it and the period is counted again next time, and two runs at once
+cannot both mail the same period (covered_from is unique). A period ends SETTLE before the
+run, so an entry written by a transaction that has not committed yet is counted next time
+rather than never.
+"""
+
+import datetime
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from .alerts import absolute_url
+from .audit import AUDIT_PERMISSION
+from .models import AuditEntry, FlaggedAccessNotice
+
+logger = logging.getLogger(__name__)
+
+SETTLE = datetime.timedelta(minutes=5)
+# Where counting starts before the first mail: every flagged entry ever written.
+BEGINNING = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+
+
+def officer_addresses() -> list[str]:
+    """The data protection officers' e-mails: active users given the audit permission (by
+    themselves or through a group). Without any, the superusers', so the mail reaches someone
+    who can read the trail until an officer is appointed."""
+    users = get_user_model().objects
+    officers = users.with_perm(
+        AUDIT_PERMISSION,
+        include_superusers=False,
+        backend="django.contrib.auth.backends.ModelBackend",
+    ).exclude(email="")
+    if not officers.exists():
+        officers = users.filter(is_active=True, is_superuser=True).exclude(email="")
+    return sorted(set(officers.values_list("email", flat=True)))
+
+
+def notify_flagged_access(now: datetime.datetime | None = None) -> int:
+    """Mail the count of entries flagged since the last mail, if there are any. Returns the
+    count mailed (0: nothing new, or nobody to mail, which is logged)."""
+    until = (now or timezone.now()) - SETTLE
+    start = _period_start()
+    if start >= until:
+        return 0
+    count = AuditEntry.objects.filter(
+        flagged=True, created_at__gte=start, created_at__lt=until
+    ).count()
+    if not count:
+        return 0
+    recipients = officer_addresses()
+    if not recipients:
+        logger.warning("%d flagged audit entries and nobody to tell: no officer's e-mail", count)
+        return 0
+    try:
+        with transaction.atomic():
+            FlaggedAccessNotice.objects.create(covered_from=start, covered_until=until, count=count)
+            _send(count, recipients)
+    except IntegrityError:
+        # Another run took this period at the same moment and mails it.
+        return 0
+    return count
+
+
+def _period_start() -> datetime.datetime:
+    last = FlaggedAccessNotice.objects.order_by("-covered_until").first()
+    return last.covered_until if last else BEGINNING
+
+
+def _send(count: int, recipients: list[str]) -> None:
+    with translation.override(settings.LANGUAGE_CODE):
+        send_mail(
+            subject=_("Samvirke: adgang markeret til gennemsyn"),
+            message=ngettext(
+                "Der er %(count)d ny adgang i Samvirkes revisionsspor, der er markeret til "
+                "gennemsyn, fx en bruger, der er registreret som inhabil på en sag, og som "
+                "har forsøgt at åbne den. Se den her: %(url)s",
+                "Der er %(count)d nye adgange i Samvirkes revisionsspor, der er markeret til "
+                "gennemsyn, fx en bruger, der er registreret som inhabil på en sag, og som "
+                "har forsøgt at åbne den. Se dem her: %(url)s",
+                count,
+            )
+            % {"count": count, "url": absolute_url(reverse("audit:review"))},
+            from_email=None,
+            recipient_list=recipients,
+        )
