@@ -3,7 +3,18 @@
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Count, Exists, OuterRef, Q, Value, When
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 from django.utils import timezone
@@ -266,14 +277,48 @@ def partner_cases(user, *, search=""):
     return cases
 
 
+def _first_mark_of(user, case_field: str):
+    """When the user was first disqualified on the case in `case_field` (none: never)."""
+    marks = Disqualification.objects.filter(case_id=OuterRef(case_field), user=user)
+    return Subquery(marks.order_by("created_at").values("created_at")[:1])
+
+
 def referrals_made_by(user):
     """The referrals the user made in a role they hold today: one who moved to another police
     district or municipality no longer follows the citizens of the old one (access follows
-    roles)."""
+    roles).
+
+    A user disqualified on the case sees their referral as it stood when they were marked:
+    an answer given after the mark is not shown (`answer_hidden`: the row reads as sent),
+    nor a referral forwarded on their behalf after it (it names where the person went). A
+    row that vanished, or changed its look, would tell them they are marked, and a referral
+    about a named person that vanished at once would tell the person who stalks where she has
+    a case (a new case inherits her marks)."""
     organisations = {held.organisation_id for held in held_roles(user)}
+    marked_at = _first_mark_of(user, "case_id")
     return (
         Referral.objects.filter(from_user=user, from_organisation__in=organisations)
-        .exclude(case__disqualifications__user=user)  # inhabil: not even the reference
+        .annotate(
+            marked_at=marked_at,
+            answer_hidden=ExpressionWrapper(
+                Q(marked_at__isnull=False)
+                & (Q(responded_at__isnull=True) | Q(responded_at__gt=F("marked_at"))),
+                output_field=BooleanField(),
+            ),
+            # Unknown (no forwarding, no mark) is no: NOT NULL would drop every other row.
+            forwarded_after_mark=Coalesce(
+                ExpressionWrapper(
+                    Q(
+                        forwarded_from__responded_at__gt=_first_mark_of(
+                            user, "forwarded_from__case_id"
+                        )
+                    ),
+                    output_field=BooleanField(),
+                ),
+                Value(False),
+            ),
+        )
+        .exclude(forwarded_after_mark=True)
         .select_related("case", "to_organisation", "to_unit", "forwarded_as__to_organisation")
         .only(
             "pk",

@@ -130,20 +130,24 @@ def test_the_acute_alert_for_a_new_referral_skips_a_deputy_disqualified_on_the_p
     assert recipients == ["visitator@kommune.example"]
 
 
-def test_my_referrals_hides_the_referrers_row_once_they_are_disqualified_on_the_person(
+def test_my_referrals_freezes_the_referrers_row_once_they_are_disqualified_on_the_person(
     world, client
 ):
     """Attack: the first contact who referred her case B is then disqualified on her other
     case A; they watch "Mine henvisninger". Safe and observed: the mark reached B, and the
-    row (reference, name, status) is gone."""
+    row stays as they sent it (the name they typed, "Sendt"): the triage that followed is
+    not shown. (Until session 8 the row vanished, which told them they were marked:
+    tests/test_my_referrals_marked.py.)"""
     referred = world.refer(full_name=NAME, cpr=CPR)
     first = world.active(full_name=NAME, cpr=CPR)
     _disqualify(world, first, world.first_contact)
+    services.start_triage(actor=world.visitator, case=referred)
 
-    assert not referrals_made_by(world.first_contact).filter(case=referred).exists()
+    row = referrals_made_by(world.first_contact).get(case=referred)
+    assert row.answer_hidden
     client.force_login(world.first_contact)
     html = client.get(reverse("cases:my_referrals")).content.decode()
-    assert referred.reference not in html and NAME not in html
+    assert referred.reference in html and "Sendt" in html and "Modtaget" not in html
 
 
 def test_the_dsc_directory_forgets_the_municipality_once_the_consent_is_withdrawn(world, client):
@@ -195,7 +199,9 @@ def test_a_coordinators_onward_referrals_leave_their_list_once_disqualified_on_t
     """Attack: the coordinator referred the citizen onward (to the housing office) on case B,
     closed it, and is later found to be the person who stalks and disqualified on her new
     case A. Their "Mine henvisninger" lists the onward referral with her name and where she
-    was sent. Safe and observed: the mark reached B, and the row is gone."""
+    was sent. Safe and observed: the mark reached B, and the row stays as the coordinator
+    last saw it; what happens to the referral after the mark is not shown. (Until session 8
+    the row vanished, which told them they were marked: tests/test_my_referrals_marked.py.)"""
     from .factories import UnitFactory
 
     unit = UnitFactory(organisation=world.municipality, name="Boliganvisningen")
@@ -204,9 +210,11 @@ def test_a_coordinators_onward_referrals_leave_their_list_once_disqualified_on_t
     services.close(actor=world.coordinator, case=earlier, reason="resolved")
     later = world.refer(full_name=NAME, cpr=CPR)
     client.force_login(world.coordinator)
-    assert "Boliganvisningen" in client.get(reverse("cases:my_referrals")).content.decode()
+    before = client.get(reverse("cases:my_referrals")).content.decode()
+    assert "Boliganvisningen" in before
 
     _disqualify(world, later, world.coordinator)
 
-    html = client.get(reverse("cases:my_referrals")).content.decode()
-    assert "Boliganvisningen" not in html and NAME not in html
+    after = client.get(reverse("cases:my_referrals")).content.decode()
+    table = lambda html: html.split("<tbody>")[1].split("</tbody>")[0]  # noqa: E731
+    assert table(after) == table(before)
