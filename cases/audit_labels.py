@@ -104,6 +104,7 @@ WHAT_LABELS = {
     "incident_import": _("En import til logskemaet"),
     # Outside the cases: roles, logins, consultations, retention, this trail.
     "handover": _("Overdragelse af en rolle til en efterfølger"),
+    "role_assignment": _("En rolletildeling (givet, ændret eller fjernet i administrationen)"),
     "otp_backup_codes": _("Reservekoder til totrinslogin"),
     "otp_backup_code_used": _("En reservekode til totrinslogin er brugt"),
     "consultation:ask": _("Sparring: et spørgsmål er stillet"),

@@ -6,8 +6,22 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from cases import audit
+from cases.models import AuditAction
+
 from .models import Consultation, Organisation, RoleAssignment, Unit
 from .services import handover
+
+
+def _audit_role(request, assignment: RoleAssignment, action: str) -> None:
+    audit.record(
+        user=request.user,
+        action=action,
+        what="role_assignment",
+        object_id=assignment.pk,
+        request=request,
+        flagged=assignment.user_id == request.user.pk,
+    )
 
 
 class HandoverForm(forms.Form):
@@ -103,6 +117,22 @@ class RoleAssignmentAdmin(admin.ModelAdmin):
     list_select_related = ["user", "organisation", "unit"]
     date_hierarchy = "valid_from"
     actions = ["hand_over"]
+
+    # A role decides which cases its holder reads: the append-only trail (not only Django's
+    # admin log, which can be edited) says who gave, changed or took one. A role given to or
+    # changed for oneself is flagged for the data protection officers (audit_notices).
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        _audit_role(request, obj, AuditAction.CHANGE if change else AuditAction.CREATE)
+
+    def delete_model(self, request, obj):
+        _audit_role(request, obj, AuditAction.DELETE)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for assignment in queryset:
+            _audit_role(request, assignment, AuditAction.DELETE)
+        super().delete_queryset(request, queryset)
 
     @admin.action(description=_("Overdrag rollen til en efterfølger"))
     def hand_over(self, request, queryset):

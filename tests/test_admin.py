@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib import admin
+from django.urls import reverse
 from django.utils import timezone
 
 from cases.admin import ReadOnlyAdmin
@@ -98,3 +99,62 @@ def test_every_changelist_opens_and_shows_no_case_content(world, client):
         html = page.content.decode()
         for secret in (case.full_name, "Hemmelig note", "kniv"):
             assert secret not in html, (opts.label, secret)
+
+
+def _role_form(world, user, **overrides):
+    return {
+        "user": user.pk,
+        "role": "visitator",
+        "organisation": world.municipality.pk,
+        "unit": "",
+        "phone": "",
+        "email": "",
+        "valid_from": timezone.localdate().isoformat(),
+        "valid_to": "",
+        **overrides,
+    }
+
+
+def test_a_role_given_to_oneself_in_the_admin_is_in_the_audit_trail_and_flagged(world, client):
+    """An administrator who gives themself the visitator role reads the municipality's cases
+    under a purpose that looks right ("visitator"): the grant itself must be on the record."""
+    from cooperation.models import RoleAssignment
+
+    client.force_login(world.admin)
+    response = client.post(
+        reverse("admin:cooperation_roleassignment_add"), _role_form(world, world.admin)
+    )
+
+    assert response.status_code == 302
+    assignment = RoleAssignment.objects.get(user=world.admin)
+    entry = AuditEntry.objects.get(what="role_assignment")
+    assert (entry.user, entry.action, entry.object_id, entry.flagged) == (
+        world.admin,
+        "create",
+        str(assignment.pk),
+        True,
+    )
+
+
+def test_changing_and_removing_anothers_role_in_the_admin_is_audited_unflagged(world, client):
+    from cooperation.models import RoleAssignment
+
+    assignment = RoleAssignment.objects.get(user=world.deputy_visitator)
+    client.force_login(world.admin)
+    change = reverse("admin:cooperation_roleassignment_change", args=[assignment.pk])
+    form = _role_form(
+        world,
+        world.deputy_visitator,
+        is_deputy="on",
+        valid_from=assignment.valid_from.isoformat(),
+        valid_to=timezone.localdate().isoformat(),
+    )
+    assert client.post(change, form).status_code == 302
+    delete = reverse("admin:cooperation_roleassignment_delete", args=[assignment.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 302
+
+    entries = AuditEntry.objects.filter(what="role_assignment").order_by("pk")
+    assert [(e.action, e.object_id, e.flagged) for e in entries] == [
+        ("change", str(assignment.pk), False),
+        ("delete", str(assignment.pk), False),
+    ]
