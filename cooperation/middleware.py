@@ -54,6 +54,22 @@ class SessionLimitsMiddleware:
                 logout(request)
                 messages.info(request, _why_logged_out(request, idle))
                 return redirect_to_login(request.get_full_path())
-            if now - last_seen >= TOUCH_EVERY or "last_seen" not in session:
-                session["last_seen"] = now
+            request.session_seen_at = now
         return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        """The request counts as the user being there, unless its view is `not_activity`."""
+        now = getattr(request, "session_seen_at", None)
+        if now is None or getattr(view_func, "not_activity", False):
+            return None
+        session = request.session
+        if now - session.get("last_seen", now) >= TOUCH_EVERY or "last_seen" not in session:
+            session["last_seen"] = now
+        return None
+
+
+def not_activity(view_func):
+    """Mark a view that a page calls by itself (a status polled every few seconds): it must
+    not keep a session alive at a desk nobody sits at; the idle limit still ends it."""
+    view_func.not_activity = True
+    return view_func

@@ -22,6 +22,7 @@ from cases import audit, subject_access
 from cases.access import Action, Level, level_for, may, visible_scopes
 from cases.models import AuditAction, CaseState, ClosingReason, ConsentScope
 from cases.selectors import get_case_for
+from cooperation.middleware import not_activity
 from cooperation.roles import held_roles
 
 from . import attachments, csv_import, documents, incident_log, services
@@ -630,6 +631,7 @@ def _document(request, reference, document_id):
     return case, document
 
 
+@not_activity
 @login_required
 def document_status(request, reference, document_id):
     # Polled every 2 s while the PDF is being made. Those answers say only that it is on its

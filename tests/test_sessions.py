@@ -80,3 +80,39 @@ def test_staying_logged_in_does_not_outlast_the_absolute_limit(logged_in, settin
     _shift(logged_in, "started_at", settings.SESSION_ABSOLUTE_SECONDS + 5)
     response = logged_in.post(reverse("keepalive"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_a_pdf_status_polled_by_the_page_does_not_keep_an_unattended_session_alive(
+    client, world, monkeypatch, settings
+):
+    """The case page polls a PDF's status every 2 s while the worker makes it (or while the
+    broker is down): an hour of polls at a desk nobody sits at must not hold the session
+    open for whoever sits down next."""
+    from stalkingpakke.models import Document, DocumentKind
+
+    case = world.active()
+    document = Document.objects.create(
+        case=case, kind=DocumentKind.ACTION_PLAN, requested_by=world.coordinator
+    )
+    now = [1_800_000_000.0]
+    monkeypatch.setattr("cooperation.middleware.time.time", lambda: now[0])
+    client.force_login(world.coordinator)
+    assert client.get(case.get_absolute_url()).status_code == 200
+    poll = reverse("stalkingpakke:document_status", args=[case.reference, document.pk])
+    polls = []
+    for _minute in range(settings.SESSION_IDLE_SECONDS // 60 + 1):
+        now[0] += 60
+        polls.append(client.get(poll, HTTP_HX_REQUEST="true").status_code)
+
+    assert polls[0] == 200 and polls[-1] == 302  # the last poll found the session ended
+    response = client.get(case.get_absolute_url())
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+def test_a_page_the_user_opens_still_counts_as_activity(client, world, monkeypatch, settings):
+    now = [1_800_000_000.0]
+    monkeypatch.setattr("cooperation.middleware.time.time", lambda: now[0])
+    client.force_login(world.visitator)
+    for _minute in range(settings.SESSION_IDLE_SECONDS // 60 + 1):
+        now[0] += 60
+        assert client.get(reverse("cases:triage_dashboard")).status_code == 200
