@@ -52,9 +52,17 @@ from .models import Role
 from .roles import held_roles
 from .ui import DkfdsFormMixin
 
-# Roles that can see case data; first contacts and the follow-up group see none.
+# Roles that see personal data of cases. The first contact too: "Mine henvisninger" names
+# the people they referred, a decline's reason and the municipality a referral was forwarded
+# to (where the person moved). Only the follow-up group, which sees counts, is not asked.
 CASE_DATA_ROLES = frozenset(
-    {Role.VISITATOR, Role.COORDINATOR, Role.POLICE_CONTACT, Role.DSC_ADVISOR}
+    {
+        Role.FIRST_CONTACT,
+        Role.VISITATOR,
+        Role.COORDINATOR,
+        Role.POLICE_CONTACT,
+        Role.DSC_ADVISOR,
+    }
 )
 # URL names that must open without a second factor (the way in and out, and public pages).
 EXEMPT_URL_NAMES = ("login", "logout", "otp_setup", "otp_verify", "set_language", "accessibility")

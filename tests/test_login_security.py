@@ -215,7 +215,9 @@ def test_with_an_app_set_up_the_setup_page_cannot_add_another(world, client, otp
     assert TOTPDevice.objects.filter(user=world.visitator).count() == 1
 
 
-@pytest.mark.parametrize("who", ["coordinator", "police_contact", "dsc", "admin"])
+@pytest.mark.parametrize(
+    "who", ["first_contact", "visitator", "coordinator", "police_contact", "dsc", "admin"]
+)
 def test_every_role_that_sees_case_data_needs_the_second_factor(world, client, otp_required, who):
     client.force_login(getattr(world, who))
     response = client.get("/admin/" if who == "admin" else "/")
@@ -223,9 +225,23 @@ def test_every_role_that_sees_case_data_needs_the_second_factor(world, client, o
     assert response["Location"].startswith(reverse("otp_setup"))
 
 
-@pytest.mark.parametrize("who", ["first_contact", "follow_up"])
-def test_roles_without_case_data_are_not_asked(world, client, otp_required, who):
-    assert login(client, getattr(world, who).username).status_code == 302
+def test_a_first_contacts_password_alone_shows_no_one_they_referred(world, client, otp_required):
+    """A phished first contact's password: "Mine henvisninger" names the people referred and
+    where a referral was forwarded (where the person moved)."""
+    world.refer(full_name="Zenobia Kvasirhøj")
+    assert login(client, world.first_contact.username).status_code == 302
+
+    response = client.get(reverse("cases:my_referrals"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("otp_setup"))
+    assert (
+        "Kvasirhøj" not in client.get(reverse("cases:my_referrals"), follow=True).content.decode()
+    )
+
+
+def test_the_follow_up_group_which_sees_counts_only_is_not_asked(world, client, otp_required):
+    assert login(client, world.follow_up.username).status_code == 302
     response = client.get("/", follow=True)
     assert response.status_code == 200
     assert not any(reverse("otp_setup") in url for url, _ in response.redirect_chain)
