@@ -43,6 +43,10 @@ def _directory_organisations(user):
     it reads, so an advisor can reach the visitator and coordinator of each."""
     from cases.access import cases_visible_to
 
+    # Whoever keeps the role assignments in the admin reads them all there already: the
+    # directory shows them every organisation, so they can check what the others see.
+    if user.has_perm("cooperation.view_roleassignment"):
+        return Organisation.objects.order_by("kind", "name")
     roles = held_roles(user)
     own = {r.organisation_id for r in roles}
     related = (

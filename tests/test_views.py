@@ -414,6 +414,26 @@ def test_directory_shows_visitator_and_deputy_with_phone(client, world):
     assert "(stedfortræder)" in html
 
 
+def test_the_administrator_sees_every_organisations_contacts_in_the_directory(client, world):
+    client.force_login(world.admin)
+
+    html = text(client.get(reverse("directory")))
+
+    for organisation in (world.municipality, world.other_municipality, world.police):
+        assert organisation.name in html
+    assert world.visitator.get_full_name() in html
+    assert world.other_visitator.get_full_name() in html
+
+
+def test_a_first_contact_sees_only_the_directory_of_their_own_cooperation(client, world):
+    client.force_login(world.first_contact)
+
+    html = text(client.get(reverse("directory")))
+
+    assert world.municipality.name in html and world.police.name in html
+    assert world.other_visitator.get_full_name() not in html
+
+
 def test_language_switch_to_english(client, world):
     client.force_login(world.visitator)
     assert 'lang="da"' in text(client.get(reverse("cases:triage_dashboard")))
