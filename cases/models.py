@@ -417,6 +417,15 @@ class Referral(models.Model):
         return self.kind in ONWARD_KINDS
 
     @property
+    def status_for_referrer(self) -> str:
+        """The status as the referrer's list says it. A referral to the visitator is done when
+        the visitator has handled it (triaged, or joined into the citizen's case): "Afsluttet"
+        read as if the case had ended while the coordinator was working on it."""
+        if self.kind == ReferralKind.TO_VISITATOR and self.status == ReferralStatus.COMPLETED:
+            return _("Visiteret")
+        return self.get_status_display()
+
+    @property
     def recipient_name(self) -> str:
         """Whom the referral went to, as the case page and the lists name it: the department
         or external actor of an onward referral, else the organisation."""

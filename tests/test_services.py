@@ -1012,7 +1012,7 @@ def test_a_referral_joined_into_an_active_case_is_answered_as_handled(world, cli
     assert joined.responded_by == world.visitator and joined.responded_at is not None
     client.force_login(world.police_contact)
     html = client.get(reverse("cases:my_referrals")).content.decode()
-    assert 'samvirke-referral--completed">Afsluttet<' in html
+    assert 'samvirke-referral--completed">Visiteret<' in html
     # The reference they were given, not the earlier case's: that the citizen already had a
     # case (and its number and year) is not the referrer's to learn.
     assert duplicate.reference in html and original.reference not in html
