@@ -29,6 +29,7 @@ from .services import (
     MSG_ROUTE_NEEDED,
     MSG_ROUTE_NOT_STALKING,
     PERSON_FIELDS,
+    partner_referral_problem,
 )
 
 CONSENT_CHOICES = [
@@ -270,12 +271,20 @@ class TriageForm(DkfdsFormMixin, forms.Form):
         max_length=4000,
     )
 
-    def __init__(self, *args, case: Case, coordinators, **kwargs):
+    def __init__(self, *args, case: Case, coordinators, consents=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["coordinator"].queryset = coordinators
         self.fields["coordinator"].label_from_instance = lambda u: u.get_full_name() or u.username
         if not case.children_in_household:
             del self.fields["children_notification"]
+        # A route the citizen has not consented to is shown, but cannot be chosen: offered
+        # and then refused, the visitator would learn it only after sending the form.
+        for name, partner in (("to_police", ConsentPartner.POLICE), ("to_dsc", ConsentPartner.DSC)):
+            problem = partner_referral_problem(partner, consents, referrals=())
+            if problem:
+                self.fields[name].disabled = True
+                advice = _("Registrér samtykket på sagen først; så kan du vælge det her.")
+                self.fields[name].help_text = f"{problem} {advice}"
 
     def clean(self):
         data = super().clean()

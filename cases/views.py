@@ -434,10 +434,12 @@ def triage(request, reference):
     coordinators = User.objects.filter(
         pk__in=current_holders(case.municipality_id, Role.COORDINATOR).values("user")
     ).order_by("first_name", "last_name")
+    consents = case.consents.filter(withdrawn_at__isnull=True).order_by("partner", "scope")
     form = TriageForm(
         request.POST or None,
         case=case,
         coordinators=coordinators,
+        consents=consents,
         initial={"version": case.version},
     )
     if request.method == "POST" and form.is_valid():
@@ -465,7 +467,7 @@ def triage(request, reference):
         "checklist_yes": checklist_yes_count(checklist),
         "checklist_yes_questions": _yes_questions(checklist),
         "intake": _intake(case.referrals.select_related("from_user", "from_organisation")),
-        "consents": case.consents.filter(withdrawn_at__isnull=True).order_by("partner", "scope"),
+        "consents": consents,
     }
     audit.record_read(user=request.user, case=case, what="case_form:triage", request=request)
     return render(request, "cases/triage_form.html", context)

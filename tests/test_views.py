@@ -227,6 +227,33 @@ def test_visitator_starts_triage_and_routes_to_coordinator_and_police(client, wo
     assert "Testpoliti" in timeline  # the routing summary names the police district
 
 
+def test_triage_offers_a_partner_without_consent_only_as_a_disabled_choice(client, world):
+    case = world.in_triage(consents=[(ConsentPartner.POLICE, ConsentScope.CONTACT)])
+    client.force_login(world.visitator)
+    url = reverse("cases:triage", args=[case.reference])
+
+    html = text(client.get(url))
+    dsc = html[html.index('name="to_dsc"') - 200 : html.index('name="to_dsc"') + 400]
+    police = html[html.index('name="to_police"') - 200 : html.index('name="to_police"') + 200]
+    assert "disabled" in dsc and "Registrér samtykket på sagen først" in dsc
+    assert "disabled" not in police
+
+    # A crafted post with the disabled choice: the route is not taken, the rest is saved.
+    response = client.post(
+        url,
+        {
+            "version": case.version,
+            "is_stalking": "yes",
+            "reasoning": "Gentagne henvendelser.",
+            "to_police": "on",
+            "to_dsc": "on",
+        },
+    )
+    assert response.status_code == 302
+    kinds = set(case.referrals.values_list("kind", flat=True))
+    assert ReferralKind.TO_POLICE in kinds and ReferralKind.TO_DSC not in kinds
+
+
 def test_triage_with_a_stale_version_says_so(client, world):
     case = world.in_triage()
     stale = case.version
