@@ -97,7 +97,10 @@ class ReferralForm(PersonFieldsMixin, DkfdsFormMixin, forms.Form):
     """The first contact's referral: only what the visitator needs to act. Under two minutes."""
 
     municipality = forms.ModelChoiceField(
-        label=_("Kommune"), queryset=Organisation.objects.none(), empty_label=_("Vælg kommune")
+        label=_("Kommune"),
+        queryset=Organisation.objects.none(),
+        empty_label=_("Vælg kommune"),
+        error_messages={"required": _("Vælg den kommune, henvisningen skal sendes til.")},
     )
     full_name = forms.CharField(
         label=_("Navn på den udsatte"),
@@ -300,7 +303,12 @@ class TriageForm(DkfdsFormMixin, forms.Form):
 
 
 class NoteForm(DkfdsFormMixin, forms.Form):
-    text = forms.CharField(label=_("Nyt notat"), widget=forms.Textarea, max_length=10000)
+    text = forms.CharField(
+        label=_("Nyt notat"),
+        widget=forms.Textarea,
+        max_length=10000,
+        error_messages={"required": _("Skriv notatet, før du gemmer det.")},
+    )
 
 
 class CloseForm(DkfdsFormMixin, forms.Form):
@@ -328,7 +336,12 @@ class CloseForm(DkfdsFormMixin, forms.Form):
 
 
 class ReasonForm(DkfdsFormMixin, forms.Form):
-    reason = forms.CharField(label=_("Begrundelse"), widget=forms.Textarea, max_length=4000)
+    reason = forms.CharField(
+        label=_("Begrundelse"),
+        widget=forms.Textarea,
+        max_length=4000,
+        error_messages={"required": _("Skriv en begrundelse.")},
+    )
 
 
 class ForwardForm(DkfdsFormMixin, forms.Form):
@@ -473,6 +486,7 @@ class ConsentForm(DkfdsFormMixin, forms.Form):
         label=_("Oplysninger borgeren siger ja til at dele"),
         choices=ConsentScope.choices,
         widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Vælg mindst én slags oplysninger, borgeren siger ja til.")},
     )
 
 

@@ -666,3 +666,35 @@ def test_the_join_page_refuses_a_target_it_could_not_join_into_before_showing_it
 
     assert response.status_code == 403
     assert "4321" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "url_name, who, state, data, message",
+    [
+        ("add_note", "coordinator", "active", {"text": ""}, "Skriv notatet, før du gemmer det."),
+        (
+            "consent",
+            "coordinator",
+            "active",
+            {"partner": "police"},
+            "Vælg mindst én slags oplysninger, borgeren siger ja til.",
+        ),
+        ("decline_incoming", "visitator", "in_triage", {"reason": ""}, "Skriv en begrundelse."),
+        ("reopen", "coordinator", "closed", {"reason": ""}, "Skriv en begrundelse."),
+    ],
+)
+def test_an_empty_required_field_is_named_in_words_of_its_own(
+    client, world, url_name, who, state, data, message
+):
+    if state == "closed":
+        case = world.active()
+        services.close(actor=world.coordinator, case=case, reason="resolved")
+    else:
+        case = getattr(world, state)()
+    client.force_login(getattr(world, who))
+
+    response = client.post(reverse(f"cases:{url_name}", args=[case.reference]), data)
+
+    assert response.status_code == 200
+    html = text(response)
+    assert message in html and "Dette felt er påkrævet" not in html
