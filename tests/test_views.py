@@ -698,3 +698,13 @@ def test_an_empty_required_field_is_named_in_words_of_its_own(
     assert response.status_code == 200
     html = text(response)
     assert message in html and "Dette felt er påkrævet" not in html
+
+
+def test_my_referrals_points_the_first_contact_to_the_advice_for_the_citizen(client, world):
+    client.force_login(world.first_contact)
+
+    html = text(client.get(reverse("cases:my_referrals")))
+
+    advice = reverse("stalkingpakke:tool", args=["advice"])
+    assert f'href="{advice}"' in html
+    assert client.get(advice).status_code == 200
