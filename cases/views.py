@@ -733,7 +733,10 @@ def consent(request, reference):
             messages.success(request, _("Samtykket er registreret."))
             return redirect(case)
     audit.record_read(user=request.user, case=case, what="case_form:consent", request=request)
-    return render(request, "cases/consent_form.html", {"case": case, "form": form})
+    consents = case.consents.filter(withdrawn_at__isnull=True).order_by("partner", "scope")
+    return render(
+        request, "cases/consent_form.html", {"case": case, "form": form, "consents": consents}
+    )
 
 
 @login_required

@@ -708,3 +708,13 @@ def test_my_referrals_points_the_first_contact_to_the_advice_for_the_citizen(cli
     advice = reverse("stalkingpakke:tool", args=["advice"])
     assert f'href="{advice}"' in html
     assert client.get(advice).status_code == 200
+
+
+def test_the_consent_form_lists_the_consent_already_in_force(client, world):
+    case = world.triaged(consents=[(ConsentPartner.POLICE, ConsentScope.CONTACT)])
+    client.force_login(world.coordinator)
+
+    html = text(client.get(reverse("cases:consent", args=[case.reference])))
+
+    given = html[html.index("allerede har givet") : html.index("Nyt samtykke")]
+    assert "Politiet: " in given and ConsentScope.CONTACT.label.lower() in given
