@@ -1,13 +1,15 @@
 """The follow-up group's figures: referrals, time to triage, routes, outcomes and where the
 referrals come from, per month. Counts only: never a case, a reference or a person.
 
-A breakdown (a route, an outcome, a unit) counted one to four times is shown as "under 5": in
-a small municipality "one referral from the school in March, sent to the police" can point to
-a person. Where the cells of a breakdown add up to a number that is shown (stalking and not
+A breakdown (a route, an outcome, a unit) counted one to four times is hidden: in a small
+municipality "one referral from the school in March, sent to the police" can point to a
+person. Where the cells of a breakdown add up to a number that is shown (stalking and not
 stalking make the month's triaged cases), one hidden cell could be worked out by subtraction,
-so a second cell of the group is hidden with it. A median needs five cases and a share ten
-(at five, "80 %" would say that exactly one was late). The number of referrals a month is
-shown as it is; it says nothing about whom.
+so a second cell of the group is hidden with it. Every hidden cell looks the same ("×"),
+whatever it is and whyever it is hidden: were 1 to 4 marked apart, the second cell's mark
+would say that it is 0 (or 5 and more), and with it what the first one is. A median needs
+five cases and a share ten (at five, "80 %" would say that exactly one was late). The number
+of referrals a month is shown as it is; it says nothing about whom.
 
 Several municipalities together: someone in the follow-up group of more than one municipality
 can see each alone and all of them together, so a municipality's hidden cell would be "all
@@ -44,15 +46,20 @@ from cooperation.models import OrganisationKind
 
 from .models import Case, CaseState, ClosingReason, Referral, ReferralKind
 
-SMALL = 5  # breakdowns below this are shown as "under 5"; a median needs this many cases
+SMALL = 5  # breakdowns below this are hidden; a median needs this many cases
 SHARE_MIN = 10  # a share (per cent) needs this many cases
 PERIODS = (6, 12, 24)  # months the page can show
 
 
+HIDDEN = "×"  # every hidden cell, whatever it is: 0, 1 to 4 or more
+
+
 @dataclass(frozen=True)
 class Small:
-    """A count of a breakdown: shown as it is from SMALL up, as "under 5" from 1 to 4, and
-    hidden whatever it is when it would give a hidden neighbour away (`protect`)."""
+    """A count of a breakdown: shown as it is from SMALL up (and at 0), hidden from 1 to 4,
+    and hidden whatever it is when it would give a hidden one away (`suppressed`). A hidden
+    cell is always shown as HIDDEN: a mark of its own for 1 to 4 would tell that a cell
+    hidden next to it is 0 or at least 5, and so what the hidden ones are."""
 
     value: int
     suppressed: bool = False
@@ -62,9 +69,7 @@ class Small:
         return self.suppressed or 0 < self.value < SMALL
 
     def __str__(self) -> str:
-        if self.suppressed and not 0 < self.value < SMALL:
-            return "×"  # hidden so that the cell next to it cannot be worked out
-        return f"< {SMALL}" if self.hidden else str(self.value)
+        return HIDDEN if self.hidden else str(self.value)
 
 
 def protect(cells: list[Small]) -> list[Small]:

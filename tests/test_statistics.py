@@ -1,5 +1,5 @@
 """The follow-up group's figures (cases/statistics.py and the statistics page): counts per
-month, time to triage, routes, outcomes and sources; small breakdowns shown as "under 5";
+month, time to triage, routes, outcomes and sources; small breakdowns hidden ("×");
 never a person, a case or another municipality's numbers."""
 
 import datetime
@@ -25,13 +25,14 @@ def _at(day: datetime.date, hour: int = 10) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
 
 
-def _received(world, day, *, triaged_after_days=None, deadline_days=7, **kwargs):
-    """A referred case received on `day`, triaged that many calendar days later if given."""
+def _received(world, day, *, triaged_after_days=None, deadline_days=7, stalking=True, **kwargs):
+    """A referred case received on `day`, triaged that many calendar days later if given (as
+    stalking, or not)."""
     case = world.refer(**kwargs)
     triaged = triaged_after_days is not None
     Case.objects.filter(pk=case.pk).update(
         state="active" if triaged else "referred",
-        is_stalking=True if triaged else None,
+        is_stalking=stalking if triaged else None,
         received_at=_at(day),
         triage_deadline=day + datetime.timedelta(days=deadline_days),
         triaged_at=_at(day + datetime.timedelta(days=triaged_after_days)) if triaged else None,
@@ -74,7 +75,7 @@ def test_a_mutual_referral_from_the_police_counts_under_the_police_district(worl
     }
 
     # The one from the police is hidden; the school's 5 too, or 6 received - 5 would show it.
-    assert sources == {"Skole": "×", "Testpoliti": "< 5"}
+    assert sources == {"Skole": "×", "Testpoliti": "×"}
 
 
 def test_earlier_referrals_get_their_unit_from_the_referrers_role_at_the_time(world):
@@ -131,20 +132,20 @@ def test_a_hidden_cell_cannot_be_worked_out_from_a_shown_total(world):
 
     # 6 triaged: 5 stalking and 1 not. Showing the 5 would give the 1 away.
     assert october.triaged == 6
-    assert (str(october.stalking), str(october.not_stalking)) == ("×", "< 5")
+    assert (str(october.stalking), str(october.not_stalking)) == ("×", "×")
 
 
 def test_protect_hides_a_second_cell_only_when_one_alone_is_hidden():
     cells = [statistics.Small(n) for n in (12, 0, 3)]
-    assert [str(c) for c in statistics.protect(cells)] == ["12", "×", "< 5"]
+    assert [str(c) for c in statistics.protect(cells)] == ["12", "×", "×"]
     two_hidden = [statistics.Small(n) for n in (12, 2, 3)]
     assert statistics.protect(two_hidden) == two_hidden
     none_hidden = [statistics.Small(n) for n in (12, 0, 7)]
     assert statistics.protect(none_hidden) == none_hidden
 
 
-def test_a_breakdown_from_one_to_four_is_shown_as_under_five():
-    assert [str(statistics.Small(n)) for n in (0, 1, 4, 5, 12)] == ["0", "< 5", "< 5", "5", "12"]
+def test_a_breakdown_from_one_to_four_is_hidden():
+    assert [str(statistics.Small(n)) for n in (0, 1, 4, 5, 12)] == ["0", "×", "×", "5", "12"]
 
 
 def test_routes_and_outcomes_are_counted_per_case(world):
@@ -180,7 +181,7 @@ def test_referrals_onward_are_counted_per_case_with_small_counts_hidden(world, c
     this_month = statistics.figures([world.municipality.pk]).months[0]
 
     assert (this_month.to_unit.value, this_month.to_external.value) == (5, 2)
-    assert (str(this_month.to_unit), str(this_month.to_external)) == ("5", "< 5")
+    assert (str(this_month.to_unit), str(this_month.to_external)) == ("5", "×")
     client.force_login(world.follow_up)
     html = client.get(reverse("statistics")).content.decode()
     assert "Sager sendt til" in html
@@ -211,6 +212,38 @@ def test_cases_before_the_period_are_not_counted(world):
     _received(world, datetime.date(2025, 1, 10), triaged_after_days=1)
 
     assert statistics.figures([world.municipality.pk], months=12, today=TODAY).received == 0
+
+
+# -- one mark for every hidden cell ------------------------------------------------------------
+
+
+def test_every_hidden_cell_shows_the_same_mark_whatever_it_is():
+    small = [statistics.Small(n) for n in (1, 4)]
+    protecting = [statistics.Small(n, suppressed=True) for n in (0, 3, 7)]
+
+    assert [str(cell) for cell in small + protecting] == ["×"] * 5
+
+
+def test_a_protecting_cell_does_not_show_that_it_is_zero(world):
+    # Three triaged in each month (and five still waiting, so the months are not small):
+    # 3 stalking and 0 not in October, 2 and 1 in September.
+    october, september = datetime.date(2026, 10, 5), datetime.date(2026, 9, 5)
+    for day, stalking, not_stalking in ((october, 3, 0), (september, 2, 1)):
+        for _ in range(stalking):
+            _received(world, day, triaged_after_days=1)
+        for _ in range(not_stalking):
+            _received(world, day, triaged_after_days=1, stalking=False)
+        for _ in range(5):
+            _received(world, day)
+
+    figures = statistics.figures([world.municipality.pk], today=TODAY)
+
+    def shown(day):
+        month = _month(figures, day)
+        return month.received, month.triaged, str(month.stalking), str(month.not_stalking)
+
+    # "< 5" next to "×" would say 3 and 0, "< 5" next to "< 5" 2 and 1.
+    assert shown(october) == shown(september) == (8, 3, "×", "×")
 
 
 # -- differencing: one hidden cell worked out from two views the same user can ask for ------
@@ -261,7 +294,7 @@ def test_a_source_hidden_in_one_municipality_is_hidden_in_the_combined_view(worl
         return {name: str(count) for name, count in statistics.figures(ids).sources}
 
     # A alone: the police's 2 hidden (and nothing else to hide); B alone: all shown.
-    assert shown([a.pk]) == {"Testpoliti": "< 5"}
+    assert shown([a.pk]) == {"Testpoliti": "×"}
     assert shown([b.pk]) == {"Enhed ikke oplyst": "7", "Testpoliti": "6"}
     # Together the police's 8 would give A's 2 away (8 - 6); hidden, and a second cell with it.
     assert shown([a.pk, b.pk]) == {"Testpoliti": "×", "Enhed ikke oplyst": "×"}
@@ -360,7 +393,8 @@ def test_the_page_shows_the_figures_and_no_names_or_references(client, world):
     html = client.get(reverse("statistics")).content.decode()
 
     assert "Familierådgivningen" in html
-    assert "&lt; 5" in html
+    assert "<td>×</td>" in html and "&lt; 5" not in html
+    assert "„×“ er et skjult tal. Det kan være 0, 1 til 4 eller større" in html
     for case in cases:
         assert case.reference not in html and case.full_name not in html
 
