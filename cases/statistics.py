@@ -8,8 +8,16 @@ stalking make the month's triaged cases), one hidden cell could be worked out by
 so a second cell of the group is hidden with it. Every hidden cell looks the same ("×"),
 whatever it is and whyever it is hidden: were 1 to 4 marked apart, the second cell's mark
 would say that it is 0 (or 5 and more), and with it what the first one is. A median needs
-five cases and a share ten (at five, "80 %" would say that exactly one was late). The number
-of referrals a month is shown as it is; it says nothing about whom.
+five cases and a share ten (at five, "80 %" would say that exactly one was late).
+
+A "0" can give a few away as well: with one referral in a month, "×" for the police next to
+"0" for DSC says where it went. So the parts of a number that is 1 to 4 or hidden are all
+hidden, zeros included: every breakdown of a month with 1 to 4 referrals; the routes when
+the month's stalking cases are hidden (only they are routed); "closed" when the cases that
+are not stalking are hidden (they are closed at once, so "closed 0" would say that none
+was); and all of a period's table (outcomes, sources) when it counts 1 to 4 cases, or adds 1
+to 4 to the same table of a shorter period. The number of referrals and of cases triaged a
+month are shown as they are: they say nothing about whom.
 
 Several municipalities together: someone in the follow-up group of more than one municipality
 can see each alone and all of them together, so a municipality's hidden cell would be "all
@@ -54,6 +62,10 @@ PERIODS = (6, 12, 24)  # months the page can show
 HIDDEN = "×"  # every hidden cell, whatever it is: 0, 1 to 4 or more
 
 
+def _few(n: int) -> bool:
+    return 0 < n < SMALL
+
+
 @dataclass(frozen=True)
 class Small:
     """A count of a breakdown: shown as it is from SMALL up (and at 0), hidden from 1 to 4,
@@ -66,10 +78,14 @@ class Small:
 
     @property
     def hidden(self) -> bool:
-        return self.suppressed or 0 < self.value < SMALL
+        return self.suppressed or _few(self.value)
 
     def __str__(self) -> str:
         return HIDDEN if self.hidden else str(self.value)
+
+
+def _hidden(cell: Small) -> Small:
+    return Small(cell.value, suppressed=True)
 
 
 def protect(cells: list[Small]) -> list[Small]:
@@ -97,6 +113,8 @@ ROUTES = (
     "to_external",
     "closed",
 )
+# Only a case triaged as stalking is routed: these are parts of the month's stalking cases.
+STALKING_ROUTES = ("to_coordinator", "to_police", "to_dsc", "to_unit", "to_external")
 
 
 @dataclass
@@ -215,17 +233,22 @@ def hide(
     parts: Iterable[dict[str, Small]] = (),
     shorter: Iterable[dict[str, int]] = (),
     group: Sequence[str] = (),
+    few: bool = False,
 ) -> dict[str, Small]:
     """The cells of one table of one view. A count of 1 to 4 is hidden; so is a cell hidden in
     any of `parts` (each municipality's own view, when this view is of several), and one that
     differs by 1 to 4 from the same count in any of `shorter` (the same view for a shorter
-    period). Then, if the cells of `group` add up to a shown total, a second one is hidden
-    with a lone hidden one."""
+    period). Every cell is hidden, zeros included, when the cells are parts of 1 to 4 cases
+    (`few`): a "0" next to a hidden cell would tell which part the few are not in. Then, if
+    the cells of `group` add up to a shown total, a second one is hidden with a lone hidden
+    one."""
     parts, shorter = list(parts), list(shorter)
 
     def suppressed(key: str, n: int) -> bool:
-        return any(key in part and part[key].hidden for part in parts) or any(
-            0 < n - counts.get(key, 0) < SMALL for counts in shorter
+        return (
+            few
+            or any(key in part and part[key].hidden for part in parts)
+            or any(0 < n - counts.get(key, 0) < SMALL for counts in shorter)
         )
 
     cells = {key: Small(n, suppressed=suppressed(key, n)) for key, n in counts.items()}
@@ -263,8 +286,18 @@ def _rows(ids, calendar, per_month: PerMonth, times, own=None) -> dict[datetime.
                 row.within_deadline += within
         row.received, row.triaged = counts.pop("received"), counts.pop("triaged")
         parts = [{name: getattr(own[m][month], name) for name in ROUTES} for m in own or ()]
-        # Every triaged case is stalking or not: the two add up to the shown "triaged".
-        cells = hide(counts, parts=parts, group=("stalking", "not_stalking"))
+        # The cells are all parts of the month's referrals: of 1 to 4, none is shown. Every
+        # triaged case is stalking or not: the two add up to the shown "triaged" (of 1 to 4,
+        # one of them is 1 to 4, and the other is hidden with it).
+        group = ("stalking", "not_stalking")
+        cells = hide(counts, parts=parts, group=group, few=_few(row.received))
+        # Only stalking cases are routed: with their number hidden, a route's "0" would say
+        # where the few did not go.
+        if cells["stalking"].hidden:
+            cells.update({name: _hidden(cells[name]) for name in STALKING_ROUTES})
+        # A case judged not stalking is closed at once: "closed 0" would say that none was.
+        if cells["not_stalking"].hidden:
+            cells["closed"] = _hidden(cells["closed"])
         row.share_hidden = any(0 < len(own[m][month].days_to_triage) < SHARE_MIN for m in own or ())
         for name, cell in cells.items():
             setattr(row, name, cell)
@@ -292,7 +325,10 @@ def _table(ids, per_month: PerMonth, starts: list[datetime.date], keys=()) -> di
         *shorter, counts = (_sum(municipalities, per_month, start, keys) for start in starts)
         if not keys:  # the largest first
             counts = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-        return hide(counts, parts=parts, shorter=shorter, group=list(counts))
+        # The table is of 1 to 4 cases, or so is what it adds to a shorter period's: all hidden.
+        whole = sum(counts.values())
+        few = _few(whole) or any(_few(whole - sum(s.values())) for s in shorter)
+        return hide(counts, parts=parts, shorter=shorter, group=list(counts), few=few)
 
     if len(ids) == 1:
         return cells(ids)

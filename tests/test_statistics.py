@@ -246,6 +246,94 @@ def test_a_protecting_cell_does_not_show_that_it_is_zero(world):
     assert shown(october) == shown(september) == (8, 3, "×", "×")
 
 
+# -- the parts of a few cases: none shown, zeros included ------------------------------------
+
+BREAKDOWNS = ("stalking", "not_stalking", *statistics.ROUTES[2:], "closed")
+
+
+def _not_stalking(world, **kwargs):
+    case = world.in_triage(**kwargs)
+    return services.triage(actor=world.visitator, case=case, is_stalking=False, reasoning="Nej")
+
+
+def test_a_month_with_a_single_referral_does_not_tell_where_it_went(world):
+    world.active(police=True)
+
+    month = statistics.figures([world.municipality.pk]).months[0]
+
+    assert month.received == 1
+    # "×" under the police next to "0" under DSC would say where the one referral went.
+    assert {name: str(getattr(month, name)) for name in BREAKDOWNS} == dict.fromkeys(
+        BREAKDOWNS, "×"
+    )
+
+
+def test_the_routes_of_a_hidden_number_of_stalking_cases_are_hidden_zeros_included(world):
+    for _ in range(2):
+        world.active()  # to the coordinator only
+    for _ in range(6):
+        _not_stalking(world)
+
+    month = statistics.figures([world.municipality.pk]).months[0]
+
+    assert (month.received, month.triaged) == (8, 8)
+    assert (str(month.stalking), str(month.not_stalking)) == ("×", "×")
+    # Police and DSC "0" would say that neither of the (hidden) two stalking cases went there.
+    routes = ("to_coordinator", "to_police", "to_dsc", "to_unit", "to_external")
+    assert [str(getattr(month, name)) for name in routes] == ["×"] * 5
+
+
+def test_the_closed_cases_are_hidden_when_the_not_stalking_ones_are(world):
+    for _ in range(3):
+        world.active()
+    for _ in range(5):
+        world.in_triage()
+
+    month = statistics.figures([world.municipality.pk]).months[0]
+
+    assert (month.received, month.triaged, str(month.stalking)) == (8, 3, "×")
+    # A case judged not stalking is closed at once: "closed 0" would say all three were stalking.
+    assert (str(month.not_stalking), str(month.closed)) == ("×", "×")
+
+
+def test_a_zero_hidden_in_one_municipality_is_hidden_in_the_combined_view(world):
+    a, b = world.municipality, world.other_municipality
+    first_b = user_with_role(Role.FIRST_CONTACT, b, username="firstb")
+    world.active(police=True)
+    _routed_to_police(b, first_b, world.other_visitator, 6)
+
+    only_b = statistics.figures([b.pk]).months[0]
+    both = statistics.figures([a.pk, b.pk]).months[0]
+
+    assert (str(only_b.to_police), str(only_b.to_dsc)) == ("6", "0")
+    # A combined "0" for DSC minus B's 0 would be A's hidden 0.
+    assert (str(both.to_police), str(both.to_dsc)) == ("×", "×")
+
+
+def test_the_outcomes_of_fewer_than_five_closed_cases_are_all_hidden(world):
+    world.closed()
+
+    outcomes = dict(statistics.figures([world.municipality.pk]).outcomes)
+
+    # "0" for every other reason would tell why the one case was closed.
+    assert {str(cell) for cell in outcomes.values()} == {"×"}
+
+
+def test_the_outcomes_of_a_longer_period_are_all_hidden_when_it_adds_one_to_four_cases(world):
+    for day in [datetime.date(2026, 10, 5)] * 5 + [datetime.date(2026, 3, 5)] * 2:
+        case = world.closed()
+        Case.objects.filter(pk=case.pk).update(closed_at=_at(day))
+
+    def shown(months):
+        figures = statistics.figures([world.municipality.pk], months=months, today=TODAY)
+        return {str(cell) for cell in dict(figures.outcomes).values()}
+
+    assert shown(6) == {"5", "0"}
+    # 12 months minus 6 is the two cases closed in March; a "0" there would tell that
+    # neither was closed for that reason.
+    assert shown(12) == {"×"}
+
+
 # -- differencing: one hidden cell worked out from two views the same user can ask for ------
 
 
@@ -394,7 +482,8 @@ def test_the_page_shows_the_figures_and_no_names_or_references(client, world):
 
     assert "Familierådgivningen" in html
     assert "<td>×</td>" in html and "&lt; 5" not in html
-    assert "„×“ er et skjult tal. Det kan være 0, 1 til 4 eller større" in html
+    assert "„×“ betyder, at tallet er skjult. Det kan være 0, 1 til 4 eller større" in html
+    assert "skjules alle dens tal, også nullerne" in html
     for case in cases:
         assert case.reference not in html and case.full_name not in html
 
