@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from cooperation.models import OrganisationKind
@@ -82,6 +83,17 @@ class Small:
 
     def __str__(self) -> str:
         return HIDDEN if self.hidden else str(self.value)
+
+    def as_html(self) -> str:
+        """For the page ({{ cell.as_html }}): a screen reader would read "×" as "multiplied
+        by", so the mark is seen and a word is heard."""
+        if not self.hidden:
+            return str(self.value)
+        return format_html(
+            '<span aria-hidden="true">{}</span><span class="sr-only">{}</span>',
+            HIDDEN,
+            _("skjult tal"),
+        )
 
 
 def _hidden(cell: Small) -> Small:

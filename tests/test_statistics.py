@@ -481,7 +481,8 @@ def test_the_page_shows_the_figures_and_no_names_or_references(client, world):
     html = client.get(reverse("statistics")).content.decode()
 
     assert "Familierådgivningen" in html
-    assert "<td>×</td>" in html and "&lt; 5" not in html
+    hidden = '<td><span aria-hidden="true">×</span><span class="sr-only">skjult tal</span></td>'
+    assert hidden in html and "&lt; 5" not in html
     assert "„×“ betyder, at tallet er skjult. Det kan være 0, 1 til 4 eller større" in html
     assert "skjules alle dens tal, også nullerne" in html
     for case in cases:
