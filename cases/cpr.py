@@ -46,15 +46,28 @@ def _key(setting: str) -> bytes:
     return base64.b64decode(getattr(settings, setting))
 
 
-def encrypt_cpr(digits: str) -> str:
+def seal(text: str, purpose: bytes) -> str:
+    """AES-GCM under CPR_ENCRYPTION_KEY: base64 of a random nonce and the ciphertext. The
+    purpose is the associated data, so a token sealed for one purpose (a list search kept in
+    the session) does not open as another (a case's CPR number)."""
     nonce = os.urandom(12)
-    sealed = AESGCM(_key("CPR_ENCRYPTION_KEY")).encrypt(nonce, digits.encode(), b"cpr")
+    sealed = AESGCM(_key("CPR_ENCRYPTION_KEY")).encrypt(nonce, text.encode(), purpose)
     return base64.b64encode(nonce + sealed).decode()
 
 
-def decrypt_cpr(token: str) -> str:
+def unseal(token: str, purpose: bytes) -> str:
+    """The text of a token from seal() with the same purpose; raises InvalidTag if it was
+    sealed for another purpose or under another key, or was changed."""
     raw = base64.b64decode(token)
-    return AESGCM(_key("CPR_ENCRYPTION_KEY")).decrypt(raw[:12], raw[12:], b"cpr").decode()
+    return AESGCM(_key("CPR_ENCRYPTION_KEY")).decrypt(raw[:12], raw[12:], purpose).decode()
+
+
+def encrypt_cpr(digits: str) -> str:
+    return seal(digits, b"cpr")
+
+
+def decrypt_cpr(token: str) -> str:
+    return unseal(token, b"cpr")
 
 
 def cpr_index(digits: str) -> str:

@@ -15,6 +15,8 @@ from cases.cpr import (
     encrypt_cpr,
     mask_cpr,
     normalise_cpr,
+    seal,
+    unseal,
 )
 
 OTHER_KEY = base64.b64encode(b"another-32-byte-key-for-tests!!!").decode()
@@ -138,3 +140,13 @@ def test_mask_cpr_shows_only_the_last_four_digits():
 
 def test_mask_cpr_without_digits_shows_no_digits():
     assert mask_cpr("") == "xxxxxx-xxxx"
+
+
+def test_a_search_sealed_for_the_session_does_not_open_as_a_cpr_number():
+    """One key, two purposes: a list search sealed for the session (cases.list_search) cannot
+    be passed off as a case's CPR ciphertext, nor the other way round."""
+    with pytest.raises(InvalidTag):
+        decrypt_cpr(seal("0101901234", b"list_search"))
+    with pytest.raises(InvalidTag):
+        unseal(encrypt_cpr("0101901234"), b"list_search")
+    assert unseal(seal("Anna Vestergaard", b"list_search"), b"list_search") == "Anna Vestergaard"
