@@ -7,27 +7,51 @@ words (with the CSRF token); the view keeps them in the session under the list's
 redirects (303) to the list with only the filters that say nothing about a person (state,
 urgency, ...) in the query string. Paging and filtering keep the search; "Ryd søgning" and
 logging out forget it. A `q` in a query string is ignored.
+
+Django signs session data but does not encrypt it, and the session table (and its backups) is
+read by more people than the cases are. So the words are sealed with AES-GCM (cases.cpr.seal)
+under their own purpose before they go into the session; words that no longer open (the key
+was changed, the row was edited, or they were kept in clear before) count as no search, and
+are dropped.
 """
 
+from cryptography.exceptions import InvalidTag
 from django.http import HttpResponseRedirect
 from django.utils.http import urlencode
+
+from .cpr import seal, unseal
 
 SESSION_KEY = "list_search"
 MAX_LENGTH = 100
 CLEAR = "ryd"
+PURPOSE = b"list_search"
+
+
+def _searches(request) -> dict:
+    searches = request.session.get(SESSION_KEY)
+    return dict(searches) if isinstance(searches, dict) else {}
 
 
 def current_search(request, list_name: str) -> str:
-    return request.session.get(SESSION_KEY, {}).get(list_name, "")
+    searches = _searches(request)
+    if list_name not in searches:
+        return ""
+    try:
+        return unseal(searches[list_name], PURPOSE).rstrip()
+    except (InvalidTag, ValueError, TypeError):
+        searches.pop(list_name)
+        request.session[SESSION_KEY] = searches
+        return ""
 
 
 def remember_search(request, list_name: str, *, keep: tuple[str, ...] = ()):
     """For a POST from the list's search box: keep its words in the session and send the
     browser back to the list, with the named filters (never the words) in the URL."""
     words = "" if CLEAR in request.POST else request.POST.get("q", "").strip()[:MAX_LENGTH]
-    searches = dict(request.session.get(SESSION_KEY, {}))
+    searches = _searches(request)
     if words:
-        searches[list_name] = words
+        # Padded to one length: a token's size must not tell a CPR number (11) from a name.
+        searches[list_name] = seal(words.ljust(MAX_LENGTH), PURPOSE)
     else:
         searches.pop(list_name, None)
     request.session[SESSION_KEY] = searches

@@ -1,12 +1,14 @@
 """Searching the case lists: names and CPR numbers never travel in URLs (cases/list_search.py),
 and the visitator finds every case of the municipality, whatever its state."""
 
+import base64
 import re
 
 import pytest
 from django.urls import reverse
 
 from cases import services
+from cases.list_search import SESSION_KEY
 from cases.models import CaseState
 
 from .factories import user_with_role
@@ -177,3 +179,74 @@ def test_clearing_the_search_keeps_the_lists_filters(world, client):
     response = client.post(url, {"q": "Mette", "state": "in_triage", "ryd": "1"})
     assert response.status_code == 303
     assert response["Location"] == url + "?state=in_triage"
+
+
+# -- the words in the session ------------------------------------------------------------------
+
+
+def _session_table() -> str:
+    from django.contrib.sessions.models import Session
+
+    return " ".join(f"{row.session_data} {row.get_decoded()}" for row in Session.objects.all())
+
+
+def test_a_cpr_number_or_name_searched_for_is_not_kept_in_clear_in_the_session_table(world, client):
+    """Django signs session data but does not encrypt it: whoever reads django_session or a
+    backup of it would read the searches (cases.list_search seals them)."""
+    found = world.refer(full_name="Anna Vestergaard", cpr="010190-1234")
+    client.force_login(world.visitator)
+    client.post(reverse("cases:triage_dashboard"), {"q": "010190-1234"})
+    client.post(reverse("cases:my_cases"), {"q": "Vestergaard"})
+
+    stored = _session_table()
+    for words in ("010190-1234", "0101901234", "Vestergaard"):
+        assert words not in stored
+    assert found.reference in client.get(reverse("cases:triage_dashboard")).content.decode()
+
+
+def test_a_cpr_number_and_a_name_searched_for_take_the_same_room_in_the_session(world, client):
+    client.force_login(world.visitator)
+    client.post(reverse("cases:triage_dashboard"), {"q": "010190-1234"})
+    client.post(reverse("cases:my_cases"), {"q": "Anna Vestergaard"})
+    sealed = client.session[SESSION_KEY]
+    assert len(sealed["triage"]) == len(sealed["my_cases"])
+
+
+def _page_without_search(client, world):
+    response = client.get(reverse("cases:triage_dashboard"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Bent Jensen" in html and 'value="Vestergaard"' not in html
+    assert "triage" not in client.session[SESSION_KEY]
+
+
+@pytest.fixture
+def searched(world, client):
+    world.refer(full_name="Anna Vestergaard")
+    world.refer(full_name="Bent Jensen")
+    client.force_login(world.visitator)
+    client.post(reverse("cases:triage_dashboard"), {"q": "Vestergaard"})
+    assert "Bent Jensen" not in client.get(reverse("cases:triage_dashboard")).content.decode()
+    return client
+
+
+def test_a_search_sealed_under_a_changed_key_counts_as_no_search(searched, world, settings):
+    settings.CPR_ENCRYPTION_KEY = base64.b64encode(b"another-key-of-thirty-two-bytes!").decode()
+    _page_without_search(searched, world)
+
+
+def test_a_search_changed_in_the_session_table_counts_as_no_search(searched, world):
+    session = searched.session
+    raw = bytearray(base64.b64decode(session[SESSION_KEY]["triage"]))
+    raw[-1] ^= 0x01
+    session[SESSION_KEY] = {"triage": base64.b64encode(bytes(raw)).decode()}
+    session.save()
+    _page_without_search(searched, world)
+
+
+@pytest.mark.parametrize("kept", ["Vestergaard", "", 17, None, ["Vestergaard"]])
+def test_a_search_kept_in_clear_before_counts_as_no_search_and_is_dropped(searched, world, kept):
+    session = searched.session
+    session[SESSION_KEY] = {"triage": kept}
+    session.save()
+    _page_without_search(searched, world)
