@@ -269,6 +269,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60 * 15,
         "options": {"expires": 60 * 10},
     },
+    # Sessions past their expiry (SESSION_COOKIE_AGE after their last save): a browser closed
+    # without logging out leaves its row behind otherwise.
+    "clear-expired-sessions": {
+        "task": "cooperation.tasks.clear_expired_sessions",
+        "schedule": 60 * 60,
+        "options": {"expires": 60 * 30},
+    },
     "delete-expired-consultations": {
         "task": "cooperation.tasks.delete_expired_consultations",
         "schedule": 60 * 60 * 24,

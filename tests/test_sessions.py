@@ -116,3 +116,31 @@ def test_a_page_the_user_opens_still_counts_as_activity(client, world, monkeypat
     for _minute in range(settings.SESSION_IDLE_SECONDS // 60 + 1):
         now[0] += 60
         assert client.get(reverse("cases:triage_dashboard")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_beat_deletes_expired_sessions_and_keeps_live_ones(logged_in, settings):
+    """A browser closed without logging out leaves its session row behind: Celery beat
+    deletes it once it has expired (what `manage.py clearsessions` does)."""
+    import datetime
+
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from cooperation.tasks import clear_expired_sessions
+
+    left_behind = SessionStore()
+    left_behind["last_seen"] = int(time.time())
+    left_behind.create()
+    Session.objects.filter(pk=left_behind.session_key).update(
+        expire_date=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    live = logged_in.session.session_key
+
+    clear_expired_sessions.delay().get()
+
+    assert list(Session.objects.values_list("pk", flat=True)) == [live]
+    assert logged_in.get(reverse("cases:triage_dashboard")).status_code == 200
+    jobs = {job["task"]: job for job in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert jobs["cooperation.tasks.clear_expired_sessions"]["schedule"] <= 24 * 60 * 60
