@@ -29,9 +29,9 @@ def _rows(client, user) -> dict[str, str]:
     """Each row of the user's list by its reference: the row's text, tags stripped."""
     client.force_login(user)
     html = client.get(reverse("cases:my_referrals")).content.decode()
-    body = html.split("<tbody>")[1].split("</tbody>")[0] if "<tbody>" in html else ""
+    body = re.search(r"<tbody[^>]*>(.*?)</tbody>", html, re.S)
     rows = {}
-    for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body.group(1) if body else "", re.S):
         words = " ".join(re.sub(r"<[^>]+>", " ", row).split())
         rows[words.split()[0]] = words
     return rows

@@ -49,7 +49,7 @@ def assess(actor, case, **risk):
 
 
 def row_of(html: str, case: Case) -> str:
-    for row in re.findall(r"<tr>.*?</tr>", html, flags=re.S):
+    for row in re.findall(r"<tr[ >].*?</tr>", html, flags=re.S):
         if f">{case.reference}</a>" in row:
             return row
     raise AssertionError(f"{case.reference} is not in the list")

@@ -138,6 +138,27 @@ def _risk_mark(case) -> str:
     return _high_risk_mark(get_language()) if case.high_risk else ""
 
 
+# The column names each cell shows above its value on a narrow screen (.table--stack-narrow in
+# samvirke.css): the same words as the column headers in the templates.
+@cache
+def _queue_labels(language: str) -> tuple[str, ...]:
+    """triage_dashboard.html's columns."""
+    return (
+        gettext("Sag"),
+        gettext("Hastegrad"),
+        gettext("Modtaget"),
+        gettext("Frist"),
+        gettext("Status"),
+        gettext("Bemærk"),
+    )
+
+
+@cache
+def _case_labels(language: str) -> tuple[str, ...]:
+    """case_table.html's columns."""
+    return (gettext("Sag"), gettext("Kommune"), gettext("Modtaget"), gettext("Status"))
+
+
 @register.simple_tag(takes_context=True)
 def queue_row(context, case):
     """A row of the visitator's triage queue."""
@@ -149,18 +170,27 @@ def queue_row(context, case):
         else ""
     )
     risk = _risk_mark(case)
+    label = _queue_labels(get_language())
     return format_html(
-        '<tr><th scope="row"><a class="samvirke-ref" href="{}">{}</a><br>{}</th><td>{}</td>'
-        '<td><span class="samvirke-date">{}</span> ({})</td><td>{}</td><td>{}</td><td>{}{}{}</td>'
-        "</tr>",
+        '<tr role="row"><th scope="row" role="rowheader" data-label="{}">'
+        '<a class="samvirke-ref" href="{}">{}</a><br>{}</th><td role="cell" data-label="{}">{}</td>'
+        '<td role="cell" data-label="{}"><span class="samvirke-date">{}</span> ({})</td>'
+        '<td role="cell" data-label="{}">{}</td><td role="cell" data-label="{}">{}</td>'
+        '<td role="cell" data-label="{}">{}{}{}</td></tr>',
+        label[0],
         case_url(case),
         case.reference,
         case.full_name,
+        label[1],
         _urgency(case),
+        label[2],
         _received(case),
         _age(case, context["today"]),
+        label[3],
         deadline(context, case),
+        label[4],
         state_badge(case),
+        label[5],
         risk,
         " " if risk and duplicate else "",
         duplicate,
@@ -180,14 +210,21 @@ def case_row(case, show_names):
     risk = _risk_mark(case)
     if risk:
         risk = format_html(" {}", risk)
+    label = _case_labels(get_language())
     return format_html(
-        '<tr><th scope="row"><a class="samvirke-ref" href="{}">{}</a>{}</th><td>{}</td>'
-        '<td class="samvirke-date">{}</td><td>{}{}</td></tr>',
+        '<tr role="row"><th scope="row" role="rowheader" data-label="{}">'
+        '<a class="samvirke-ref" href="{}">{}</a>{}</th><td role="cell" data-label="{}">{}</td>'
+        '<td role="cell" class="samvirke-date" data-label="{}">{}</td>'
+        '<td role="cell" data-label="{}">{}{}</td></tr>',
+        label[0],
         case_url(case),
         case.reference,
         name,
+        label[1],
         case.municipality.name,
+        label[2],
         _received(case),
+        label[3],
         state_badge(case),
         risk,
     )
