@@ -210,8 +210,8 @@ def test_what_and_purpose_are_in_words_with_the_code_below(client, world):
 def test_a_code_without_words_is_shown_as_the_code(client, world):
     audit.record(user=world.admin, action=AuditAction.VIEW, what="ukendt_kode")
     table = _table(login(client, world.admin).get(SEARCH))
-    assert "<td><code>ukendt_kode</code></td>" in table
-    assert "<td>-</td>" in table  # no purpose
+    assert '<td role="cell" data-label="Hvad"><code>ukendt_kode</code></td>' in table
+    assert '<td role="cell" data-label="Formål">-</td>' in table  # no purpose
 
 
 def test_the_user_is_shown_by_full_name_with_the_username(client, world):
@@ -220,7 +220,7 @@ def test_the_user_is_shown_by_full_name_with_the_username(client, world):
     world.coordinator.save()
     read(world.coordinator, case)
     table = _table(login(client, world.admin).get(SEARCH, {"person": "coordinator"}))
-    assert "<td>Mette Østergaard<br><small>coordinator</small></td>" in table
+    assert 'data-label="Bruger">Mette Østergaard<br><small>coordinator</small></td>' in table
 
 
 def test_an_entry_of_a_deleted_user_keeps_its_username(client, world):
@@ -229,7 +229,7 @@ def test_an_entry_of_a_deleted_user_keeps_its_username(client, world):
     AuditEntry.objects.create(user_id=987654, username="tidligere", action="view", what="case")
     response = login(client, world.admin).get(SEARCH, {"person": "tidligere"})
     assert [e.username for e in shown(response)] == ["tidligere"]
-    assert "<td>tidligere</td>" in _table(response)
+    assert '<td role="cell" data-label="Bruger">tidligere</td>' in _table(response)
 
 
 def test_the_case_reference_hint_is_a_format_not_the_test_prefix(client, world):
