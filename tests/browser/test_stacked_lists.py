@@ -2,7 +2,8 @@
 of a list is a card whose cells show their column's name, and nothing scrolls sideways; at
 1280 px the same tables are ordinary tables. The tables keep their semantics for screen readers
 at both widths (explicit ARIA roles; the column headers hidden from sight only), and axe finds
-nothing at either width.
+nothing at either width. Screenshots of each page at both widths go to tests/browser/screenshots/
+(list-*.png, not committed), for a person to look at.
 
 Standalone:
   SAMVIRKE_TESTING=1 .venv/bin/pytest tests/browser/test_stacked_lists.py -q -p no:cacheprovider
@@ -12,7 +13,7 @@ import pytest
 from django.urls import reverse
 
 from .axe import axe_violations, format_violations
-from .conftest import login
+from .conftest import SCREENSHOTS, login
 
 pytestmark = pytest.mark.browser
 
@@ -183,6 +184,7 @@ def accessibility_tree_roles(page) -> dict[str, int]:
 )
 def test_lists_are_cards_at_320_and_tables_at_1280(axe_page, demo, username):
     page = axe_page
+    SCREENSHOTS.mkdir(exist_ok=True)
     login(page, demo, username)
     problems = []
     for name, path in list_pages(username).items():
@@ -193,6 +195,10 @@ def test_lists_are_cards_at_320_and_tables_at_1280(axe_page, demo, username):
             if response is None or response.status != 200:
                 problems.append(f"{where}: HTTP {response.status if response else '-'}")
                 continue
+            slug = "-".join(name.replace(",", "").replace("(", "").replace(")", "").split())
+            page.screenshot(
+                path=str(SCREENSHOTS / f"list-{username}-{slug}-{width}.png"), full_page=True
+            )
             tables = page.evaluate(FACTS)
             if not tables:
                 problems.append(f"{where}: no .table--stack-narrow table on the page")
