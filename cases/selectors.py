@@ -44,6 +44,7 @@ from .models import (
     ConsentScope,
     Disqualification,
     Referral,
+    ReferralKind,
 )
 from .text_search import Folded, name_matches
 
@@ -137,6 +138,17 @@ def unfiltered_queue_size(counts: dict[str, int]) -> int:
     return counts["referred"] + counts["in_triage"]
 
 
+def _coordinator_answer():
+    """The status of the case's latest referral to a coordinator (none: never routed to one):
+    "declined" on a case back in triage says the coordinator turned it down, and the
+    visitator must find another."""
+    return Subquery(
+        Referral.objects.filter(case=OuterRef("pk"), kind=ReferralKind.TO_COORDINATOR)
+        .order_by("-created_at", "-pk")
+        .values("status")[:1]
+    )
+
+
 def triage_queue(user, *, state=None, urgency=None, overdue=False, high_risk=False, search=""):
     cases = (
         municipality_cases(user)
@@ -145,6 +157,7 @@ def triage_queue(user, *, state=None, urgency=None, overdue=False, high_risk=Fal
         .annotate(
             possible_duplicate=_duplicate_exists(user),
             high_risk=_high_risk(user),
+            coordinator_answer=_coordinator_answer(),
         )
     )
     if state in OPEN_TRIAGE_STATES:

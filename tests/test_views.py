@@ -718,3 +718,20 @@ def test_the_consent_form_lists_the_consent_already_in_force(client, world):
 
     given = html[html.index("allerede har givet") : html.index("Nyt samtykke")]
     assert "Politiet: " in given and ConsentScope.CONTACT.label.lower() in given
+
+
+def test_the_dashboard_marks_a_case_the_coordinator_declined(client, world):
+    case = world.active()
+    declined = case.referrals.get(kind=ReferralKind.TO_COORDINATOR)
+    services.respond_to_referral(
+        actor=world.coordinator, referral=declined, accept=False, reason="Jeg er inhabil"
+    )
+    untouched = world.in_triage(full_name="Bo Nielsen")
+    client.force_login(world.visitator)
+
+    html = text(client.get(reverse("cases:triage_dashboard")))
+
+    refs = (case.reference, untouched.reference)
+    rows = {ref: next(r for r in html.split("<tr")[1:] if f">{ref}<" in r) for ref in refs}
+    assert "Afvist af koordinator" in rows[case.reference]
+    assert "Afvist af koordinator" not in rows[untouched.reference]

@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext, ngettext
 
 from cases.access import ACTOR_FOR_FULL_ACCESS_ONLY, SUMMARY_FOR_FULL_ACCESS_ONLY
-from cases.models import CaseState, Consent
+from cases.models import CaseState, Consent, ReferralStatus
 
 register = template.Library()
 
@@ -170,6 +170,11 @@ def queue_row(context, case):
         else ""
     )
     risk = _risk_mark(case)
+    if case.state == CaseState.IN_TRIAGE and case.coordinator_answer == ReferralStatus.DECLINED:
+        declined = format_html(
+            '<span class="badge badge-warning">{}</span>', gettext("Afvist af koordinator")
+        )
+        risk = format_html("{} {}", declined, risk) if risk else declined
     label = _queue_labels(get_language())
     return format_html(
         '<tr role="row"><th scope="row" role="rowheader" data-label="{}">'
