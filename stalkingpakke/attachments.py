@@ -24,6 +24,13 @@ SIGNATURES = [
     (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
 ]
 TEXT_TYPE = ("text/plain", "txt")
+# Every refusal of a file ends with what may be chosen instead, so that the one message on
+# the field says all there is to know (the form checks with check_upload, the service again).
+MSG_TYPE = _(
+    "Filtypen er ikke tilladt. Vælg en PDF, JPEG, PNG eller ren tekst (.txt) på højst 10 MB."
+)
+MSG_SIZE = _("Filen er for stor. Vælg en PDF, JPEG, PNG eller ren tekst (.txt) på højst 10 MB.")
+MSG_EMPTY = _("Filen er tom. Vælg en PDF, JPEG, PNG eller ren tekst (.txt) på højst 10 MB.")
 
 
 def sniff(head: bytes, name: str) -> tuple[str, str]:
@@ -37,23 +44,30 @@ def sniff(head: bytes, name: str) -> tuple[str, str]:
             decoded = None
         if decoded is not None and "<" not in decoded[:1024]:
             return TEXT_TYPE
-    raise ValidationError(
-        _("Filtypen er ikke tilladt. Brug PDF, JPEG, PNG eller ren tekst (.txt)."),
-        code="type",
-    )
+    raise ValidationError(MSG_TYPE, code="type")
+
+
+def check_upload(upload) -> tuple[bytes, str, str]:
+    """The file's bytes, content type and extension, or a ValidationError that names what is
+    allowed. Reads the upload from its start and leaves it there, so a form can check a file
+    and the service read it again."""
+    if upload.size > MAX_BYTES:
+        raise ValidationError(MSG_SIZE, code="size")
+    upload.seek(0)
+    data = upload.read(MAX_BYTES + 1)
+    upload.seek(0)
+    if len(data) > MAX_BYTES:
+        raise ValidationError(MSG_SIZE, code="size")
+    if not data:
+        raise ValidationError(MSG_EMPTY, code="empty")
+    content_type, extension = sniff(data[:4096], upload.name or "")
+    return data, content_type, extension
 
 
 @transaction.atomic
 def add_attachment(*, actor, entry: IncidentEntry, upload, request=None) -> Attachment:
     case = lock_open_case(entry.case, actor)
-    if upload.size > MAX_BYTES:
-        raise ValidationError(_("Filen er for stor (højst 10 MB)."), code="size")
-    data = upload.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise ValidationError(_("Filen er for stor (højst 10 MB)."), code="size")
-    if not data:
-        raise ValidationError(_("Filen er tom."), code="empty")
-    content_type, extension = sniff(data[:4096], upload.name or "")
+    data, content_type, extension = check_upload(upload)
     original = get_valid_filename((upload.name or "bilag")[:150]) or "bilag"
     attachment = Attachment(
         entry=entry,

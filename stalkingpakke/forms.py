@@ -68,6 +68,20 @@ class IncidentEntryForm(DkfdsFormMixin, forms.Form):
             raise forms.ValidationError(_("Tidspunktet ligger i fremtiden."))
         return value
 
+    def clean_attachment(self):
+        return _checked_file(self.cleaned_data.get("attachment"))
+
+
+def _checked_file(upload):
+    """A chosen file is checked with the other fields (type, size: attachments.check_upload),
+    so that a file that will be refused says so at once, on its own field, even when another
+    field is wrong too; the service checks it again when it stores it."""
+    if upload:
+        from .attachments import check_upload
+
+        check_upload(upload)
+    return upload
+
 
 class CorrectionForm(IncidentEntryForm):
     correction_reason = forms.CharField(label=_("Hvorfor rettes registreringen?"), max_length=500)
@@ -81,6 +95,9 @@ class AttachmentForm(DkfdsFormMixin, forms.Form):
     file = forms.FileField(
         label=_("Bilag"), help_text=_("PDF, JPEG, PNG eller tekst, højst 10 MB.")
     )
+
+    def clean_file(self):
+        return _checked_file(self.cleaned_data.get("file"))
 
 
 class CsvImportForm(DkfdsFormMixin, forms.Form):

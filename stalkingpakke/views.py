@@ -174,9 +174,11 @@ def incident_log_page(request, reference):
 
 def _file_not_kept(request, form, name) -> list[dict]:
     """A form sent back with errors cannot keep the file that was chosen: the browser empties
-    the file input. Say so in the error summary, with a link to the input."""
+    the file input. When the file itself was fine (another field was wrong), say so in the
+    error summary, with a link to the input. A file refused on its own field is not to be
+    chosen again: its error says what to choose instead."""
     upload = request.FILES.get(name)
-    if form is None or not form.errors or upload is None:
+    if form is None or not form.errors or upload is None or form[name].errors:
         return []
     text = _("%(label)s: Den valgte fil (%(name)s) er ikke gemt. Vælg filen igen, før du gemmer.")
     return [

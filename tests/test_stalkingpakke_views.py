@@ -464,7 +464,12 @@ def _summary(page):
     return page[start : page.index("</div>\n</div>", start)]
 
 
-def test_a_refused_attachment_form_says_the_chosen_file_must_be_chosen_again(client, world):
+ALLOWED = "Vælg en PDF, JPEG, PNG eller ren tekst (.txt) på højst 10 MB."
+
+
+def test_a_refused_attachment_says_what_to_choose_instead_and_not_to_choose_it_again(client, world):
+    """One message, on the file's field: the file is not allowed, and what is. Not also
+    "choose the file again", which would tell the user to pick the refused file once more."""
     case = world.active()
     entry = _entry(world, case)
     client.force_login(world.coordinator)
@@ -473,11 +478,10 @@ def test_a_refused_attachment_form_says_the_chosen_file_must_be_chosen_again(cli
         {"file": SimpleUploadedFile("side.html", b"<html><script>alert(1)</script>")},
     )
     summary = _summary(response.content.decode())
-    assert "Filtypen er ikke tilladt" in summary
-    assert (
-        '<a href="#id_file">Bilag: Den valgte fil (side.html) er ikke gemt. '
-        "Vælg filen igen, før du gemmer.</a>"
-    ) in summary
+    assert f'<a href="#id_file">Bilag: Filtypen er ikke tilladt. {ALLOWED}</a>' in summary
+    assert summary.count("<li>") == 1
+    assert "Vælg filen igen" not in summary
+    assert not entry.attachments.exists()
 
 
 def test_a_refused_entry_with_a_file_says_the_file_must_be_chosen_again(client, world):
@@ -510,10 +514,69 @@ def test_an_entry_whose_attachment_is_refused_is_not_saved_either(client, world)
     )
     assert response.status_code == 200
     summary = _summary(response.content.decode())
-    assert '<a href="#id_attachment">Bilag: Filtypen er ikke tilladt' in summary
-    assert "Vælg filen igen" in summary
+    assert f'<a href="#id_attachment">Bilag: Filtypen er ikke tilladt. {ALLOWED}</a>' in summary
+    assert summary.count("<li>") == 1
+    assert "Vælg filen igen" not in summary
     assert not IncidentEntry.objects.filter(case=case).exists()
     assert incident_log.verify_chain(case).intact
+
+
+def test_a_refused_file_with_another_field_wrong_says_so_on_the_file(client, world):
+    """The reviewer's virus.exe with the time left empty: the file's own error (checked with
+    the other fields, not only once they are right), not "choose the file again"."""
+    case = world.active()
+    client.force_login(world.coordinator)
+    response = client.post(
+        reverse("stalkingpakke:incident_log", args=[case.reference]),
+        {
+            "occurred_at": "",
+            "what_happened": "Stod ved døren",
+            "attachment": SimpleUploadedFile("virus.exe", b"MZ\x90\x00" + b"0" * 100),
+        },
+    )
+    summary = _summary(response.content.decode())
+    assert '<a href="#id_occurred_at">' in summary
+    assert f'<a href="#id_attachment">Bilag: Filtypen er ikke tilladt. {ALLOWED}</a>' in summary
+    assert summary.count("<li>") == 2
+    assert "Vælg filen igen" not in summary
+    assert not IncidentEntry.objects.filter(case=case).exists()
+
+
+def test_a_file_over_the_limit_says_the_limit_on_its_field(client, world, monkeypatch):
+    monkeypatch.setattr(attachments, "MAX_BYTES", 1024)
+    case = world.active()
+    client.force_login(world.coordinator)
+    response = client.post(
+        reverse("stalkingpakke:incident_log", args=[case.reference]),
+        {
+            "occurred_at": "",
+            "what_happened": "Stod ved døren",
+            "attachment": SimpleUploadedFile("stor.pdf", b"%PDF-" + b"x" * 2048),
+        },
+    )
+    summary = _summary(response.content.decode())
+    assert f'<a href="#id_attachment">Bilag: Filen er for stor. {ALLOWED}</a>' in summary
+    assert "Vælg filen igen" not in summary
+
+
+def test_a_good_file_checked_by_the_form_is_stored_whole(client, world):
+    """The form reads the file to check it; the service must still get all of it."""
+    case = world.active()
+    client.force_login(world.coordinator)
+    content = b"%PDF-1.4 " + b"kvittering " * 1000
+    response = client.post(
+        reverse("stalkingpakke:incident_log", args=[case.reference]),
+        {
+            "occurred_at": "2026-03-02T21:40",
+            "what_happened": "Stod ved døren",
+            "attachment": SimpleUploadedFile("kvittering.pdf", content),
+        },
+    )
+    assert response.status_code == 302
+    attachment = IncidentEntry.objects.get(case=case).attachments.get()
+    assert attachment.size == len(content)
+    with attachment.file.open("rb") as handle:
+        assert handle.read() == content
 
 
 def test_police_reading_a_filled_in_assessment_get_questions_and_answers_not_live_inputs(
