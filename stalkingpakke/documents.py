@@ -17,7 +17,15 @@ from cases import audit
 from cases.access import Level, level_for, visible_scopes
 from cases.models import AuditAction, Case, ConsentScope
 
-from .models import ActionPlan, Document, DocumentKind, DocumentStatus, IncidentEntry
+from .models import (
+    ActionPlan,
+    Document,
+    DocumentKind,
+    DocumentStatus,
+    FilledForm,
+    IncidentEntry,
+    ToolKind,
+)
 
 # Which kind of information a document shows, for the consent check of police and DSC.
 DOCUMENT_SCOPE = {
@@ -49,34 +57,62 @@ def documents_for(user, case: Case):
 
 
 def with_outdated(documents):
-    """The documents, each with what was added or changed after it was made, in the same
-    query (subqueries, nothing per document):
+    """The documents, each with what it shows and whether the data changed after that, in
+    the same query (subqueries, nothing per document). Only what the PDF was made from
+    (Document.data_version, read by the worker with the data it renders) counts, never when
+    it was ordered: two PDFs of the same version are both current, or both not.
 
-    - newer_entries: entries added to the incident log after an incident log PDF. The PDF
-      records the chain's last hash (chain_hash); entries are numbered 1, 2, ... per case and
-      never deleted, so the newer ones are the last number minus the number of the entry with
-      that hash (0 for an empty log, whose hash is the chain's start).
-    - plan_changed: for an action plan PDF, the plan was saved after the PDF was asked for. A
-      save while it waited or was being made may or may not be in it (the PDF keeps no plan
-      version), so it counts as changed: a PDF is never called current when it may not be.
+    - shows: the plan's or assessment's version in it; for the incident log the number of its
+      newest entry (0: an empty log). A log PDF made before data_version was kept is worked
+      out from its chain hash (entries are numbered 1, 2, ... per case and never deleted).
+      None when not known (see plan_changed).
+    - newer_entries: entries added to the incident log after the newest one in the PDF
+      (a correction is a new entry too).
+    - plan_changed: the action plan has been saved as a later version than the one in the PDF.
+      An action plan PDF from before data_version was kept, whose version could not be worked
+      out (migration 0008), keeps the earlier rule: changed if saved after it was ordered.
+    - assessment_changed: the assessment has been saved as a later version than in the PDF
+      (not said of an assessment PDF from before data_version was kept).
     """
+    ready = models.Q(status=DocumentStatus.READY)
     entries = IncidentEntry.objects.filter(case=models.OuterRef("case")).order_by()
     last = entries.order_by("-sequence").values("sequence")[:1]
     end = entries.filter(entry_hash=models.OuterRef("chain_hash")).values("sequence")[:1]
-    newer = Coalesce(models.Subquery(last), 0) - Coalesce(models.Subquery(end), 0)
-    saved_after = ActionPlan.objects.filter(
-        case=models.OuterRef("case"), updated_at__gt=models.OuterRef("requested_at")
+    log_shows = Coalesce("data_version", models.Subquery(end), 0)
+    plans = ActionPlan.objects.filter(case=models.OuterRef("case"))
+    later_plan = plans.filter(version__gt=models.OuterRef("data_version"))
+    saved_after = plans.filter(updated_at__gt=models.OuterRef("requested_at"))
+    later_assessment = FilledForm.objects.filter(
+        case=models.OuterRef("case"),
+        tool_version__kind=ToolKind.ASSESSMENT,
+        version__gt=models.OuterRef("data_version"),
     )
-    ready = models.Q(status=DocumentStatus.READY)
+    known = models.Q(data_version__isnull=False)
+    plan = ready & models.Q(kind=DocumentKind.ACTION_PLAN)
     return documents.annotate(
+        shows=models.Case(
+            models.When(ready & models.Q(kind=DocumentKind.INCIDENT_LOG), then=log_shows),
+            default="data_version",
+            output_field=models.IntegerField(),
+        ),
         newer_entries=models.Case(
-            models.When(ready & models.Q(kind=DocumentKind.INCIDENT_LOG), then=newer),
+            models.When(
+                ready & models.Q(kind=DocumentKind.INCIDENT_LOG),
+                then=Coalesce(models.Subquery(last), 0) - log_shows,
+            ),
             default=0,
             output_field=models.IntegerField(),
         ),
         plan_changed=models.Case(
+            models.When(plan & known, then=models.Exists(later_plan)),
+            models.When(plan, then=models.Exists(saved_after)),
+            default=False,
+            output_field=models.BooleanField(),
+        ),
+        assessment_changed=models.Case(
             models.When(
-                ready & models.Q(kind=DocumentKind.ACTION_PLAN), then=models.Exists(saved_after)
+                ready & known & models.Q(kind=DocumentKind.ASSESSMENT),
+                then=models.Exists(later_assessment),
             ),
             default=False,
             output_field=models.BooleanField(),

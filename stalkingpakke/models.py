@@ -7,6 +7,7 @@ The incident log is append-only and hash-chained.
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case
@@ -258,6 +259,12 @@ class Document(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)
     size = models.PositiveIntegerField(default=0)
     chain_hash = models.CharField(max_length=64, blank=True)
+    # What the PDF was made from, read by the worker in the same snapshot it renders: the
+    # action plan's or the assessment's version, or for the incident log the number of the
+    # newest entry in it (0: an empty log). None for the other kinds, and for a PDF made
+    # before this was kept and not worked out since (migration 0008). It, not when the PDF
+    # was ordered, says whether the data changed since (documents.with_outdated).
+    data_version = models.PositiveIntegerField(null=True, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -285,6 +292,37 @@ class Document(models.Model):
 
     def __str__(self):
         return f"{self.case.reference}: {self.get_kind_display()}"
+
+    @property
+    def shown(self) -> int | None:
+        """What the PDF shows (data_version), or with_outdated's reading of it when listed."""
+        return getattr(self, "shows", self.data_version)
+
+    @property
+    def label(self) -> str:
+        """Its kind and which version of the data it shows, so that two PDFs of a plan or a
+        log are told apart by what is in them: "Handleplan, udgave 2", "Logskema til og med
+        registrering nr. 14". Only the kind while it is being made (the worker decides)."""
+        shown = self.shown
+        if self.status != DocumentStatus.READY or shown is None:
+            return str(self.get_kind_display())
+        if self.kind == DocumentKind.INCIDENT_LOG:
+            if not shown:
+                return gettext("Logskema uden registreringer")
+            return gettext("Logskema til og med registrering nr. %(n)d") % {"n": shown}
+        if self.kind in (DocumentKind.ACTION_PLAN, DocumentKind.ASSESSMENT):
+            return gettext("%(kind)s, udgave %(n)d") % {"kind": self.get_kind_display(), "n": shown}
+        return str(self.get_kind_display())
+
+    @property
+    def is_outdated(self) -> bool:
+        """The data changed after what the PDF shows (only known when listed through
+        documents.with_outdated)."""
+        return bool(
+            getattr(self, "newer_entries", 0)
+            or getattr(self, "plan_changed", False)
+            or getattr(self, "assessment_changed", False)
+        )
 
 
 class IncidentLogChunk(models.Model):

@@ -422,6 +422,9 @@ WEEKDAYS = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søn
 class Rendered:
     content: bytes
     chain_hash: str = ""
+    # What it was made from (Document.data_version): the plan's or assessment's version, the
+    # incident log's newest entry in it.
+    data_version: int | None = None
 
 
 def _when(value) -> str:
@@ -514,11 +517,23 @@ def subject_access_pdf(document) -> Rendered:
 
 
 def action_plan_pdf(document) -> Rendered:
+    from django.db import transaction
+
     from .models import ActionPlan, ActionStatus
 
-    plan = ActionPlan.objects.select_related("tool_version").filter(case=document.case).first()
-    if plan is None:
-        raise NothingToRender("Sagen har endnu ingen handleplan. Udfyld den, og prøv igen.")
+    # The plan and its items as one version: a save (which locks the plan row too,
+    # services.save_action_plan) waits the moment it takes to read them, so the version the
+    # document records is the one it shows.
+    with transaction.atomic():
+        plan = (
+            ActionPlan.objects.select_for_update(of=("self",))
+            .select_related("tool_version")
+            .filter(case=document.case)
+            .first()
+        )
+        if plan is None:
+            raise NothingToRender("Sagen har endnu ingen handleplan. Udfyld den, og prøv igen.")
+        plan_items = list(plan.items.all())
     content = plan.tool_version.content
     statuses = {key: str(label) for key, label in ActionStatus.choices}
     statuses.update({c["key"]: _text(c["label"]) for c in content.get("status_choices", [])})
@@ -529,7 +544,7 @@ def action_plan_pdf(document) -> Rendered:
             "deadline": _day(item.deadline),
             "status": statuses.get(item.status, item.status),
         }
-        for item in plan.items.all()
+        for item in plan_items
     ]
     context = {
         **_single(document, _text(content.get("title")) or "Handleplan"),
@@ -538,7 +553,9 @@ def action_plan_pdf(document) -> Rendered:
         "next_review": _day(plan.next_review),
         "updated": _when(plan.updated_at),
     }
-    return Rendered(html_to_pdf(_render("pdf/action_plan.html", context)))
+    return Rendered(
+        html_to_pdf(_render("pdf/action_plan.html", context)), data_version=plan.version
+    )
 
 
 def _answer(field: dict, value) -> str:
@@ -607,7 +624,7 @@ def assessment_pdf(document) -> Rendered:
         "guidance": _text(content.get("risk_guidance", {}).get(summary["level"])),
         "disclaimer": _text(content.get("disclaimer")),
     }
-    return Rendered(html_to_pdf(_render("pdf/assessment.html", context)))
+    return Rendered(html_to_pdf(_render("pdf/assessment.html", context)), data_version=form.version)
 
 
 def advice_pdf(document) -> Rendered:
@@ -894,4 +911,4 @@ def incident_log_pdf(document) -> Rendered:
     outline.append(("Bilag og beviser", front_pages + body_pages))
     content = merge([results[front], *parts, results[back]], stamp=stamp, outline=outline)
     _prune_chunks(case, set(keys), started)
-    return Rendered(content, chain_hash=chain.final_hash)
+    return Rendered(content, chain_hash=chain.final_hash, data_version=upto)

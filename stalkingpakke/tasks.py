@@ -132,6 +132,7 @@ def _finish(document_id: int, attempt: int, rendered) -> bool:
             document.sha256 = hashlib.sha256(content).hexdigest()
             document.size = len(content)
             document.chain_hash = rendered.chain_hash
+            document.data_version = rendered.data_version
             document.finished_at = timezone.now()
             document.status = DocumentStatus.READY
             document.error = ""
@@ -141,6 +142,7 @@ def _finish(document_id: int, attempt: int, rendered) -> bool:
                     "sha256",
                     "size",
                     "chain_hash",
+                    "data_version",
                     "finished_at",
                     "status",
                     "error",

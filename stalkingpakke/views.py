@@ -600,7 +600,7 @@ def _documents(user, case, kind):
         "items": items,
         "can_request": may(user, Action.EDIT_TOOLS, case),
         # The newest PDF, when it is ready but older than the data: said next to "Lav PDF".
-        "outdated": newest if newest and (newest.newer_entries or newest.plan_changed) else None,
+        "outdated": newest if newest and newest.is_outdated else None,
     }
 
 
@@ -641,6 +641,8 @@ def document_status(request, reference, document_id):
     # otherwise one PDF would add a dozen "looks" to the citizen's list of who has looked.
     # The answer that shows the finished document (size, hash, download) or its error is.
     case, document = _document(request, reference, document_id)
+    if document.status == DocumentStatus.READY:  # what it shows, and whether that is current
+        document = documents.with_outdated(case.documents.filter(pk=document.pk)).get()
     if document.status != DocumentStatus.PENDING:
         audit.record_read(
             user=request.user,

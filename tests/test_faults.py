@@ -700,6 +700,7 @@ def test_a_file_left_by_a_run_killed_before_its_commit_is_replaced_not_kept(
     class Rendered:
         content = b"%PDF-1.7 new"
         chain_hash = ""
+        data_version = None
 
     attempt = tasks._claim(pending.pk)
     name = f"{pending.case.reference}-{pending.kind}-{pending.pk}.pdf"

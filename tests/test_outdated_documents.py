@@ -171,11 +171,16 @@ def test_an_entry_made_while_the_pdf_renders_is_left_for_the_next_one(
     assert annotated.newer_entries == 1
 
 
-def test_an_action_plan_saved_while_its_pdf_waited_counts_as_changed(
+def _annotated(case, document):
+    return documents.with_outdated(case.documents.filter(pk=document.pk)).get()
+
+
+def test_a_save_while_the_pdf_waited_is_in_it_and_it_is_current(
     world, django_capture_on_commit_callbacks
 ):
-    """The PDF keeps no plan version: a save between asking for it and its being finished may
-    or may not be in it, so it is never called current."""
+    """The worker records the version it read with the plan: a save between ordering the PDF
+    and its being made is in it, so it is current (the old rule called it changed because the
+    plan was saved after the PDF was ordered), and it says which version it shows."""
     case = world.active(police=True)
     _plan(world, case, "Tryghed")
     with django_capture_on_commit_callbacks(execute=True):
@@ -185,7 +190,75 @@ def test_an_action_plan_saved_while_its_pdf_waited_counts_as_changed(
         _plan(world, case, "Tryghed og ny bolig")  # saved before the render runs
     document.refresh_from_db()
     assert document.status == DocumentStatus.READY
-    assert documents.with_outdated(case.documents.filter(pk=document.pk)).get().plan_changed
+    assert document.data_version == 2
+    annotated = _annotated(case, document)
+    assert not annotated.plan_changed
+    assert annotated.label == "Handleplan, udgave 2"
+
+
+def test_a_save_while_the_pdf_is_made_is_not_in_it_and_it_is_outdated(
+    world, django_capture_on_commit_callbacks
+):
+    """Saved after the worker read the plan, before it finished: the PDF shows version 1."""
+    from unittest import mock
+
+    from stalkingpakke import pdf
+
+    case = world.active(police=True)
+    _plan(world, case, "Tryghed")
+    real = pdf.html_to_pdf
+
+    def colleague_saves_meanwhile(html):
+        _plan(world, case, "Tryghed og ny bolig")
+        return real(html)
+
+    with mock.patch.object(pdf, "html_to_pdf", colleague_saves_meanwhile):
+        document = _pdf(world, case, DocumentKind.ACTION_PLAN, django_capture_on_commit_callbacks)
+    assert document.data_version == 1
+    assert _annotated(case, document).plan_changed
+
+
+def test_only_the_pdf_of_the_earlier_version_is_outdated(
+    client, world, django_capture_on_commit_callbacks
+):
+    """The reviewer's case: a PDF of version 1, the plan saved as version 2, a PDF of
+    version 2, and (the plan saved while it waited) two PDFs of version 3."""
+    case = world.active(police=True)
+    _plan(world, case, "Tryghed")
+    first = _pdf(world, case, DocumentKind.ACTION_PLAN, django_capture_on_commit_callbacks)
+    _plan(world, case, "Tryghed og ny bolig")
+    second = _pdf(world, case, DocumentKind.ACTION_PLAN, django_capture_on_commit_callbacks)
+    assert _annotated(case, first).plan_changed
+    assert not _annotated(case, second).plan_changed
+
+    with django_capture_on_commit_callbacks(execute=True):
+        third = documents.request_document(
+            actor=world.coordinator, case=case, kind=DocumentKind.ACTION_PLAN
+        )
+        _plan(world, case, "Tryghed, ny bolig og voldsalarm")
+    fourth = _pdf(world, case, DocumentKind.ACTION_PLAN, django_capture_on_commit_callbacks)
+    assert [_annotated(case, d).plan_changed for d in (first, second, third, fourth)] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+
+    # Each line says which version it shows; only the old ones say they are outdated.
+    page = _page(
+        client, world.coordinator, reverse("stalkingpakke:action_plan", args=[case.reference])
+    )
+    lines = {
+        d.pk: page[page.index(f'id="document-{d.pk}"') :].split("</li>", 1)[0]
+        for d in (first, second, third, fourth)
+    }
+    assert "Handleplan, udgave 1, bestilt" in lines[first.pk]
+    assert "Handleplan, udgave 2, bestilt" in lines[second.pk]
+    assert "Handleplan, udgave 3, bestilt" in lines[third.pk]
+    assert "Handleplan, udgave 3, bestilt" in lines[fourth.pk]
+    assert PLAN in lines[first.pk] and PLAN in lines[second.pk]
+    assert PLAN not in lines[third.pk] and PLAN not in lines[fourth.pk]
+    assert "document-outdated" not in page  # the newest is current
 
 
 def test_an_action_plan_saved_before_its_pdf_was_asked_for_is_current(
@@ -194,4 +267,93 @@ def test_an_action_plan_saved_before_its_pdf_was_asked_for_is_current(
     case = world.active(police=True)
     _plan(world, case, "Tryghed")
     document = _pdf(world, case, DocumentKind.ACTION_PLAN, django_capture_on_commit_callbacks)
-    assert not documents.with_outdated(case.documents.filter(pk=document.pk)).get().plan_changed
+    assert not _annotated(case, document).plan_changed
+
+
+def test_an_old_action_plan_pdf_without_a_version_keeps_the_rule_of_when_it_was_ordered(
+    world, django_capture_on_commit_callbacks
+):
+    """A PDF from before the version was kept, whose version could not be worked out: it may
+    show either, so a save after it was ordered still counts as changed."""
+    case = world.active(police=True)
+    _plan(world, case, "Tryghed")
+    document = _pdf(world, case, DocumentKind.ACTION_PLAN, django_capture_on_commit_callbacks)
+    case.documents.filter(pk=document.pk).update(data_version=None)
+    assert not _annotated(case, document).plan_changed
+    assert _annotated(case, document).label == "Handleplan"
+    _plan(world, case, "Tryghed og ny bolig")
+    assert _annotated(case, document).plan_changed
+
+
+def test_log_pdfs_say_up_to_which_entry_they_show(
+    client, world, django_capture_on_commit_callbacks
+):
+    case = world.active(police=True)
+    empty = _pdf(world, case, DocumentKind.INCIDENT_LOG, django_capture_on_commit_callbacks)
+    _add(world, case, "Ringede om natten", 2)
+    _add(world, case, "Stod ved døren", 3)
+    two = _pdf(world, case, DocumentKind.INCIDENT_LOG, django_capture_on_commit_callbacks)
+    assert (empty.data_version, two.data_version) == (0, 2)
+    page = _page(
+        client, world.coordinator, reverse("stalkingpakke:incident_log", args=[case.reference])
+    )
+    assert "Logskema uden registreringer, bestilt" in page
+    assert "Logskema til og med registrering nr. 2, bestilt" in page
+    # The case page's list too; a PDF from before the number was kept is read by its hash.
+    case.documents.filter(pk=two.pk).update(data_version=None)
+    page = _page(client, world.police_contact, case.get_absolute_url())
+    assert "Logskema til og med registrering nr. 2 (PDF," in page
+
+
+def test_an_assessment_pdf_says_its_version_and_when_it_is_outdated(
+    client, world, django_capture_on_commit_callbacks
+):
+    from stalkingpakke.models import ToolKind as Kind
+
+    case = world.active(police=True)
+
+    def save(text):
+        services.save_form(
+            actor=world.coordinator, case=case, kind=Kind.ASSESSMENT, answers={"online": text}
+        )
+
+    save("Skriver om natten")
+    document = _pdf(world, case, DocumentKind.ASSESSMENT, django_capture_on_commit_callbacks)
+    annotated = _annotated(case, document)
+    assert annotated.label == "Afdækning, udgave 1"
+    assert not annotated.assessment_changed
+    save("Skriver om natten og om dagen")
+    assert _annotated(case, document).assessment_changed
+    url = reverse("stalkingpakke:tool_form", args=[case.reference, "assessment"])
+    assert "Afdækningen er ændret, siden PDF'en blev lavet." in _page(
+        client, world.coordinator, url
+    )
+
+
+def test_the_migration_gives_old_action_plan_pdfs_the_version_only_where_certain(
+    world, django_capture_on_commit_callbacks
+):
+    import importlib
+
+    from django.apps import apps
+
+    from stalkingpakke.models import ActionPlanRevision
+
+    migration = importlib.import_module("stalkingpakke.migrations.0008_document_data_version")
+    case = world.active(police=True)
+    _plan(world, case, "Tryghed")
+    certain = _pdf(world, case, DocumentKind.ACTION_PLAN, django_capture_on_commit_callbacks)
+    _plan(world, case, "Tryghed og ny bolig")  # saved just after: ordered within the margin
+    unsure = _pdf(world, case, DocumentKind.ACTION_PLAN, django_capture_on_commit_callbacks)
+    hour = datetime.timedelta(hours=1)
+    ActionPlanRevision.objects.filter(number=1).update(created_at=timezone.now() - 3 * hour)
+    case.documents.filter(pk=certain.pk).update(
+        requested_at=timezone.now() - 2 * hour, finished_at=timezone.now() - 2 * hour
+    )
+    case.documents.update(data_version=None)
+
+    migration.action_plan_versions(apps, None)
+
+    certain.refresh_from_db()
+    unsure.refresh_from_db()
+    assert (certain.data_version, unsure.data_version) == (1, None)
