@@ -160,6 +160,26 @@ def _snapshot(plan: ActionPlan) -> dict:
     }
 
 
+def action_plan_unchanged(plan: ActionPlan, *, goals, safety_measures, next_review, items) -> bool:
+    """Whether saving these would store the plan as it is (save_action_plan's clean-up
+    applied): "Gem og lav PDF" then orders the PDF without a version that changes nothing."""
+    proposed = {
+        "goals": goals.strip(),
+        "safety_measures": safety_measures.strip(),
+        "next_review": next_review.isoformat() if next_review else None,
+        "items": [
+            {
+                "who": item.get("who", "").strip(),
+                "what": item.get("what", "").strip(),
+                "deadline": item["deadline"].isoformat() if item.get("deadline") else None,
+                "status": item.get("status", ActionStatus.NOT_STARTED),
+            }
+            for item in items
+        ],
+    }
+    return proposed == _snapshot(plan)
+
+
 @transaction.atomic
 def save_action_plan(
     *,

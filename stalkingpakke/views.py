@@ -13,7 +13,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dateformat import format as date_format
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
@@ -167,7 +169,17 @@ def incident_log_page(request, reference):
         "can_edit": can_edit,
         "read_only_because": _read_only_because(request.user, case, can_edit),
         "extra_errors": _file_not_kept(request, form, "attachment"),
-        "documents": _documents(request.user, case, DocumentKind.INCIDENT_LOG),
+        "documents": _documents(
+            request.user,
+            case,
+            DocumentKind.INCIDENT_LOG,
+            # The newest entry is never superseded (its correction would be newer), so it is
+            # among the current ones.
+            shows=_("PDF'en viser logskemaet, som det er gemt: til og med registrering nr. %(n)d.")
+            % {"n": max(e.sequence for e in entries)}
+            if entries
+            else None,
+        ),
     }
     return render(request, "stalkingpakke/incident_log.html", context)
 
@@ -473,20 +485,11 @@ def action_plan(request, reference):
         if request.method == "POST" and all(valid):
             rows = [f.cleaned_data for f in formset if f.cleaned_data.get("who")]
             try:
-                services.save_action_plan(
-                    actor=request.user,
-                    case=case,
-                    goals=form.cleaned_data["goals"],
-                    safety_measures=form.cleaned_data["safety_measures"],
-                    next_review=form.cleaned_data["next_review"],
-                    items=rows,
-                    expected_version=form.cleaned_data["version"],
-                    request=request,
-                )
+                done = _save_action_plan(request, case, plan, form.cleaned_data, rows)
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                messages.success(request, _("Handleplanen er gemt."))
+                messages.success(request, done)
                 return redirect("stalkingpakke:action_plan", reference=case.reference)
     elif request.method == "POST":
         raise PermissionDenied
@@ -503,9 +506,61 @@ def action_plan(request, reference):
         "extra_errors": _item_errors(formset) if formset is not None and formset.is_bound else [],
         "tool": version.content if version else {},
         "revisions": plan.revisions.select_related("created_by")[:20] if plan else [],
-        "documents": _documents(request.user, case, DocumentKind.ACTION_PLAN),
+        # The PDF is ordered with the plan's form ("Gem og lav PDF"), so that what was typed
+        # is saved first and never silently left out of it.
+        "documents": _documents(
+            request.user, case, DocumentKind.ACTION_PLAN, with_form=form is not None
+        ),
+        "pdf_button": PDF_BUTTON,
     }
     return render(request, "stalkingpakke/action_plan.html", context)
+
+
+PDF_BUTTON = "pdf"  # the name of "Gem og lav PDF" in the action plan's form
+
+
+@transaction.atomic
+def _save_action_plan(request, case, plan, data, rows) -> str:
+    """Save the plan, and with "Gem og lav PDF" order its PDF after; what to say it did.
+    Nothing changed (the version shown is still the newest and the form holds what it holds)
+    orders the PDF without saving a version that is the same as the last."""
+    fields = {
+        "goals": data["goals"],
+        "safety_measures": data["safety_measures"],
+        "next_review": data["next_review"],
+        "items": rows,
+    }
+    wants_pdf = PDF_BUTTON in request.POST
+    unchanged = (
+        wants_pdf
+        and plan is not None
+        and data["version"] == plan.version
+        and services.action_plan_unchanged(plan, **fields)
+    )
+    if not unchanged:
+        plan = services.save_action_plan(
+            actor=request.user,
+            case=case,
+            expected_version=data["version"],
+            request=request,
+            **fields,
+        )
+    if not wants_pdf:
+        return _("Handleplanen er gemt.")
+    documents.request_document(
+        actor=request.user, case=case, kind=DocumentKind.ACTION_PLAN, request=request
+    )
+    if unchanged:
+        text = _(
+            "Handleplanen er ikke ændret siden udgave %(n)d. PDF'en bliver lavet; siden viser, "
+            "når den er klar."
+        )
+    else:
+        text = _(
+            "Handleplanen er gemt som udgave %(n)d, og PDF'en bliver lavet; siden viser, når "
+            "den er klar."
+        )
+    return text % {"n": plan.version}
 
 
 def _item_errors(formset) -> list[dict]:
@@ -583,14 +638,29 @@ def tool_form(request, reference, kind):
         "can_edit": can_edit,
         "read_only_because": _read_only_because(request.user, case, can_edit),
         "risk": services.risk_summary(existing) if kind == ToolKind.ASSESSMENT else None,
-        "documents": _documents(request.user, case, DocumentKind.ASSESSMENT)
+        "documents": _documents(
+            request.user,
+            case,
+            DocumentKind.ASSESSMENT,
+            shows=_saved_version(existing) if can_edit and existing else None,
+        )
         if kind == ToolKind.ASSESSMENT
         else None,
     }
     return render(request, "stalkingpakke/tool_form.html", context)
 
 
-def _documents(user, case, kind):
+def _saved_version(saved) -> str:
+    return _(
+        "PDF'en viser den gemte udgave (udgave %(n)d, gemt %(when)s). Ændringer, du ikke har "
+        "gemt, kommer ikke med."
+    ) % {"n": saved.version, "when": date_format(localtime(saved.updated_at), "j. b Y H:i")}
+
+
+def _documents(user, case, kind, *, shows=None, with_form=False):
+    """The PDFs of a tool for its page. `shows`: what a new PDF will show, said next to
+    "Lav PDF" (the page's form may hold what is not saved). `with_form`: the PDF is ordered
+    with the page's form instead of a button of its own (the action plan)."""
     if not documents.may_read_document(user, case, kind):
         return None
     items = list(documents.with_outdated(documents.documents_for(user, case).filter(kind=kind))[:5])
@@ -599,6 +669,8 @@ def _documents(user, case, kind):
         "kind": kind,
         "items": items,
         "can_request": may(user, Action.EDIT_TOOLS, case),
+        "shows": shows,
+        "with_form": with_form,
         # The newest PDF, when it is ready but older than the data: said next to "Lav PDF".
         "outdated": newest if newest and newest.is_outdated else None,
     }

@@ -88,7 +88,7 @@ def test_entries_added_after_the_pdf_are_counted_for_police_and_coordinator(
     # Who may order a new PDF reads it next to the button; the police contact has no button.
     coordinator_log = _page(client, world.coordinator, log)
     assert '<p id="document-outdated">' in coordinator_log
-    assert 'aria-describedby="document-outdated"' in coordinator_log
+    assert 'aria-describedby="document-shows document-outdated">Lav PDF' in coordinator_log
     police_log = _page(client, world.police_contact, log)
     assert "Logskemaet har fået 3 nye registreringer" in police_log
     assert "document-outdated" not in police_log
