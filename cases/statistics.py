@@ -235,8 +235,17 @@ def figures(municipality_ids, *, months: int = 12, today: datetime.date | None =
         waiting_now=waiting["now"],
         overdue_now=waiting["overdue"],
         outcomes=[(str(labels[reason]), cell) for reason, cell in outcomes.items()],
-        sources=list(sources.items()),
+        sources=_named_when_shown(sources),
     )
+
+
+def _named_when_shown(sources: dict[str, Small]) -> list[tuple[str, Small]]:
+    """The units with a count shown, and one row for the others: the name of a unit whose
+    count is hidden would still tell that a referral came from it (a school, the police)."""
+    shown = [(name, cell) for name, cell in sources.items() if not cell.hidden]
+    if len(shown) < len(sources):
+        shown.append((_("Andre enheder"), Small(0, suppressed=True)))
+    return shown
 
 
 def hide(

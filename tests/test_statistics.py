@@ -75,7 +75,28 @@ def test_a_mutual_referral_from_the_police_counts_under_the_police_district(worl
     }
 
     # The one from the police is hidden; the school's 5 too, or 6 received - 5 would show it.
-    assert sources == {"Skole": "×", "Testpoliti": "×"}
+    # Hidden counts are one row without their units' names.
+    assert sources == {"Andre enheder": "×"}
+
+
+def test_a_unit_with_a_hidden_count_is_not_named(world):
+    _give_first_contact_a_unit(world, "Skole")
+    first = user_with_role(Role.FIRST_CONTACT, world.municipality, username="first2")
+    for _ in range(6):
+        world.refer()
+    for _ in range(8):
+        world.refer(actor=first)
+    for _ in range(2):
+        world.refer(actor=world.police_contact)
+
+    figures = statistics.figures([world.municipality.pk])
+
+    # The police's two are hidden, and the school's six with them (16 - 8 - 6 would be 2):
+    # one row for both, without their names.
+    assert {name: str(count) for name, count in figures.sources} == {
+        "Enhed ikke oplyst": "8",
+        "Andre enheder": "×",
+    }
 
 
 def test_earlier_referrals_get_their_unit_from_the_referrers_role_at_the_time(world):
@@ -382,10 +403,10 @@ def test_a_source_hidden_in_one_municipality_is_hidden_in_the_combined_view(worl
         return {name: str(count) for name, count in statistics.figures(ids).sources}
 
     # A alone: the police's 2 hidden (and nothing else to hide); B alone: all shown.
-    assert shown([a.pk]) == {"Testpoliti": "×"}
+    assert shown([a.pk]) == {"Andre enheder": "×"}
     assert shown([b.pk]) == {"Enhed ikke oplyst": "7", "Testpoliti": "6"}
     # Together the police's 8 would give A's 2 away (8 - 6); hidden, and a second cell with it.
-    assert shown([a.pk, b.pk]) == {"Testpoliti": "×", "Enhed ikke oplyst": "×"}
+    assert shown([a.pk, b.pk]) == {"Andre enheder": "×"}
 
 
 def test_a_period_table_cell_is_hidden_when_it_differs_from_a_shorter_period_by_one_to_four(
@@ -405,9 +426,9 @@ def test_a_period_table_cell_is_hidden_when_it_differs_from_a_shorter_period_by_
 
     assert shown(6) == {"Skole": "6", "Testpoliti": "5"}
     # 8 - 6 would give the two away; hidden, with the police's 5 as the second cell.
-    assert shown(12) == {"Skole": "×", "Testpoliti": "×"}
+    assert shown(12) == {"Andre enheder": "×"}
     # 24 months is 12 again, but still 2 more than 6: checked against every shorter period.
-    assert shown(24) == {"Skole": "×", "Testpoliti": "×"}
+    assert shown(24) == {"Andre enheder": "×"}
 
 
 def test_an_outcome_is_hidden_when_a_longer_period_adds_one_to_four(world):
@@ -480,7 +501,8 @@ def test_the_page_shows_the_figures_and_no_names_or_references(client, world):
 
     html = client.get(reverse("statistics")).content.decode()
 
-    assert "Familierådgivningen" in html
+    # Two referrals from the unit: its count is hidden, and so is its name.
+    assert "Familierådgivningen" not in html and "Andre enheder" in html
     hidden = '<td><span aria-hidden="true">×</span><span class="sr-only">skjult tal</span></td>'
     assert hidden in html and "&lt; 5" not in html
     assert "„×“ betyder, at tallet er skjult. Det kan være 0, 1 til 4 eller større" in html
