@@ -57,6 +57,7 @@ class Action(StrEnum):
     REFER_PARTNER = "refer_partner"
     REFER_ONWARD = "refer_onward"
     RECORD_ONWARD_OUTCOME = "record_onward_outcome"
+    REASSIGN = "reassign"
 
 
 class Level(StrEnum):
@@ -455,6 +456,11 @@ RULES = {
         {CaseState.REFERRED, CaseState.IN_TRIAGE, CaseState.ACTIVE, CaseState.CLOSED},
         "visitator",
     ),
+    # Handing one case to another coordinator (sick leave, a conflict of interest): the
+    # visitator, or the responsible coordinator their own case, once it is past triage. Before
+    # that the visitator owns it (another visitator takes it by starting or doing the triage);
+    # a closed case goes back to its coordinator, or to the visitator, when it is reopened.
+    Action.REASSIGN: ({CaseState.ACTIVE}, "owner_or_visitator"),
 }
 
 

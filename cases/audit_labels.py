@@ -88,6 +88,7 @@ WHAT_LABELS = {
     "note": _("Et journalnotat"),
     "person": _("Oplysningerne om borgeren (navn, kontakt, forhold)"),
     "disqualify": _("Registrering af inhabilitet"),
+    "reassign": _("Skift af ansvarlig for sagen"),
     # A mark from a referral forwarded in could not reach this case: the one it names is
     # responsible for it. Flagged for the municipality to hand the case over.
     "disqualify_conflict": _(

@@ -77,12 +77,21 @@ MSG_JOIN_OTHER = _("En sag kan kun lægges sammen med en anden åben sag i samme
 MSG_REFERRAL_ANSWERED = _("Henvisningen er allerede besvaret.")
 MSG_NOT_RECIPIENT = _("Henvisningen er ikke sendt til dig.")
 MSG_DISQUALIFY_OWNER = _("Den ansvarlige kan ikke erklæres inhabil. Overdrag sagen først.")
+# Past triage the case can be handed to another coordinator on its own page (reassign).
+MSG_DISQUALIFY_RESPONSIBLE = _(
+    "Den ansvarlige kan ikke erklæres inhabil. Giv først sagen en anden ansvarlig under "
+    "»Skift ansvarlig«."
+)
 MSG_DISQUALIFIED_OWNS_SAME_PERSON = _(
     "En medarbejder, der er inhabil i en sag om samme borger, er ansvarlig for en åben sag om "
     "borgeren. Overdrag den sag først: inhabiliteten skal gælde alle borgerens sager."
 )
 MSG_BAD_CONSENT = _("Ukendt modtager eller type oplysninger i samtykket.")
 MSG_COORDINATOR_DISQUALIFIED = _("Den valgte koordinator er inhabil i sagen.")
+MSG_COORDINATOR_DISQUALIFIED_PERSON = _(
+    "Den valgte koordinator er inhabil i en anden sag om borgeren og kan ikke få denne sag."
+)
+MSG_ALREADY_RESPONSIBLE = _("Den valgte koordinator er allerede ansvarlig for sagen.")
 MSG_CANNOT_REFER_HERE = _("Du kan ikke henvise til denne kommune.")
 MSG_ALREADY_REFERRED = _("Sagen er allerede henvist til %(partner)s.")
 MSG_STALE = _(
@@ -191,11 +200,12 @@ def _revoke(user, case: Case, *codenames: str) -> None:
         remove_perm(f"cases.{codename}", user, case)
 
 
-def _persons_cases(municipality_id: int, *seeds) -> dict[int, Case]:
+def _persons_cases(municipality_id: int, *seeds, lock: bool = True) -> dict[int, Case]:
     """Every case the person of `seeds` (Cases, or dicts of a new case's fields) has in the
     municipality: those that look like the same person (selectors.looks_like) and those joined
     into or from any of them, followed until nothing new comes, so that a duplicate joined
-    under another spelling still ties its own look-alikes to the case kept."""
+    under another spelling still ties its own look-alikes to the case kept. `lock=False`
+    for a page that only lists (reassign_candidates): no transaction, no row locks."""
     found: dict[int, Case] = {}
     todo = list(seeds)
     while todo:
@@ -213,9 +223,9 @@ def _persons_cases(municipality_id: int, *seeds) -> dict[int, Case]:
                     query |= Q(pk=item.merged_into_id)
         # Locked: the caller writes marks and may hand the case over. An anonymised case
         # holds nothing to protect and takes no new data.
+        cases = Case.objects.select_for_update() if lock else Case.objects.all()
         todo = list(
-            Case.objects.select_for_update()
-            .alias(name_lower=Folded("full_name"))
+            cases.alias(name_lower=Folded("full_name"))
             .filter(query, municipality=municipality_id, anonymised_at__isnull=True)
             .exclude(pk__in=list(found))
             .order_by("pk")
@@ -1224,7 +1234,10 @@ def disqualify(*, actor, case: Case, user, reason: str, request=None) -> Disqual
     if not reason.strip():
         raise ValidationError({"reason": MSG_REASON_REQUIRED}, code="required")
     if case.responsible_id == user.pk and case.is_open:
-        raise TransitionError(MSG_DISQUALIFY_OWNER, code="owner")
+        message = (
+            MSG_DISQUALIFY_RESPONSIBLE if case.state == CaseState.ACTIVE else MSG_DISQUALIFY_OWNER
+        )
+        raise TransitionError(message, code="owner")
     disqualification, _created = Disqualification.objects.get_or_create(
         case=case, user=user, defaults={"reason": reason.strip(), "created_by": actor}
     )
@@ -1235,6 +1248,83 @@ def disqualify(*, actor, case: Case, user, reason: str, request=None) -> Disqual
     _share_disqualifications(actor, case)
     _audit_change(actor, case, "disqualify", object_id=user.pk, request=request)
     return disqualification
+
+
+def _marked_on_person(case: Case, *, lock: bool):
+    """The users disqualified on the case or on any other case of the person in the
+    municipality (_persons_cases), as a subquery of user ids."""
+    group = _persons_cases(case.municipality_id, case, lock=lock)
+    return Disqualification.objects.filter(case__in=[case.pk, *group]).values("user_id")
+
+
+def reassign_candidates(case: Case):
+    """Whom the case can be handed to (reassign): the coordinators of its municipality today
+    (RoleAssignments, with their user and unit; one row per role held), not its responsible,
+    and nobody disqualified on a case of the person. For the form: reads, locks nothing."""
+    return (
+        current_holders(case.municipality_id, Role.COORDINATOR)
+        .exclude(user_id=case.responsible_id)
+        .exclude(user_id__in=_marked_on_person(case, lock=False))
+        .select_related("unit")
+    )
+
+
+@transaction.atomic
+def reassign(
+    *, actor, case: Case, to_user, reason: str, expected_version: int | None = None, request=None
+) -> Case:
+    """Hand one active case to another coordinator: the responsible is on sick leave, leaves,
+    or has a conflict of interest (they can be disqualified once the case is someone else's).
+    The visitator does it, or the responsible coordinator with their own case. The former
+    responsible loses their grants at once; their open referral (sent or accepted) is
+    completed, as their part ends here. The new coordinator gets the grants routing gives
+    and a new referral to answer, sent from the actor with the reason, which puts the case in
+    their "waiting for you" and mails them (cases.alerts); if they decline it, the case goes
+    back to the visitator as a declined routing does (respond_to_referral)."""
+    case = _lock(case, expected_version)
+    require(actor, Action.REASSIGN, case)
+    _require_state(case, CaseState.ACTIVE)
+    errors = {}
+    if to_user.pk == case.responsible_id:
+        errors["to_user"] = ValidationError(MSG_ALREADY_RESPONSIBLE, code="already_responsible")
+    elif not has_role(to_user, Role.COORDINATOR, case.municipality_id):
+        errors["to_user"] = ValidationError(MSG_NOT_COORDINATOR, code="not_coordinator")
+    elif is_disqualified(to_user, case):
+        errors["to_user"] = ValidationError(MSG_COORDINATOR_DISQUALIFIED, code="disqualified")
+    elif _marked_on_person(case, lock=True).filter(user_id=to_user.pk).exists():
+        errors["to_user"] = ValidationError(
+            MSG_COORDINATOR_DISQUALIFIED_PERSON, code="disqualified_person"
+        )
+    if not reason.strip():
+        errors["reason"] = ValidationError(MSG_REASON_REQUIRED, code="required")
+    if errors:
+        raise ValidationError(errors)
+    now = _now()
+    previous_id = case.responsible_id
+    # One responsible, one open referral to a coordinator: the former one's part ends.
+    case.referrals.filter(kind=ReferralKind.TO_COORDINATOR, status__in=_OPEN_REFERRAL).update(
+        status=ReferralStatus.COMPLETED, responded_at=now, responded_by=actor
+    )
+    if previous_id is not None:
+        _revoke(case.responsible, case, VIEW, CHANGE)
+    referral = Referral.objects.create(
+        case=case,
+        kind=ReferralKind.TO_COORDINATOR,
+        from_user=actor,
+        from_organisation=case.municipality,
+        to_organisation=case.municipality,
+        to_user=to_user,
+        reason=reason.strip(),
+    )
+    _alert_after_commit(referral)
+    _grant(to_user, case, VIEW, CHANGE)
+    case.responsible = to_user
+    _save(case, "responsible")
+    _event(case, actor, EventKind.HANDOVER, summary=to_user.get_full_name() or to_user.username)
+    _audit_change(
+        actor, case, "reassign", object_id=f"{previous_id or ''}->{to_user.pk}", request=request
+    )
+    return case
 
 
 def _clean_meeting(

@@ -1,0 +1,296 @@
+"""Skift ansvarlig: handing one active case to another coordinator (services.reassign and its
+page). The visitator, or the responsible coordinator with their own case; the former one's
+grants and open referral end, the new one is granted, referred (their "waiting for you") and
+mailed; a HANDOVER on the timeline and one audit entry of ids. Afterwards the former
+coordinator can be disqualified, which the disqualify page now points to."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from cases import services
+from cases.access import Action, cases_visible_to, may
+from cases.models import (
+    AuditAction,
+    AuditEntry,
+    CaseEvent,
+    CaseState,
+    Disqualification,
+    EventKind,
+    ReferralKind,
+    ReferralStatus,
+)
+from cases.selectors import referrals_waiting_for
+from cases.services import TransitionError
+from cooperation.models import Role, RoleAssignment
+from tests.mail import as_sent
+
+from .factories import UnitFactory, user_with_role
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+NEW_ADDRESS = "ny.koordinator@kommune.example"
+NAME = "Zenobia Kvasirhøj"
+
+
+@pytest.fixture
+def second(world):
+    """A second coordinator in the municipality, in the acute service, with a role address."""
+    user = user_with_role(Role.COORDINATOR, world.municipality, username="coordinator2")
+    RoleAssignment.objects.filter(user=user).update(
+        unit=UnitFactory(organisation=world.municipality, name="Akutteamet"), email=NEW_ADDRESS
+    )
+    return User.objects.get(pk=user.pk)
+
+
+def _reassign(world, case, to_user, actor=None, reason="Sygemeldt i tre måneder"):
+    return services.reassign(
+        actor=actor or world.visitator, case=case, to_user=to_user, reason=reason
+    )
+
+
+def _perm(user, perm, case) -> bool:
+    return User.objects.get(pk=user.pk).has_perm(f"cases.{perm}", case)
+
+
+def _sees(user, case) -> bool:
+    return cases_visible_to(user).filter(pk=case.pk).exists()
+
+
+# --- the service ------------------------------------------------------------------------------
+
+
+def test_the_visitator_hands_the_case_to_another_coordinator(world, second):
+    case = world.active()
+    first_referral = case.referrals.get(kind=ReferralKind.TO_COORDINATOR)
+    version = case.version
+
+    result = _reassign(world, case, second)
+
+    case.refresh_from_db()
+    assert result.responsible == second == case.responsible
+    assert case.state == CaseState.ACTIVE and case.version == version + 1
+    # The former coordinator's grants are gone; the new one's are those routing gives.
+    assert not _perm(world.coordinator, "view_case", case)
+    assert not _perm(world.coordinator, "change_case", case)
+    assert not _sees(world.coordinator, case)
+    assert _perm(second, "view_case", case) and _perm(second, "change_case", case)
+    assert _sees(second, case)
+    # The former referral is completed by the actor; a new one waits for the new coordinator.
+    first_referral.refresh_from_db()
+    assert first_referral.status == ReferralStatus.COMPLETED
+    assert first_referral.responded_by == world.visitator
+    new = case.referrals.get(kind=ReferralKind.TO_COORDINATOR, status=ReferralStatus.SENT)
+    assert new.to_user == second and new.from_user == world.visitator
+    assert new.to_organisation == new.from_organisation == world.municipality
+    assert new.reason == "Sygemeldt i tre måneder"
+    assert list(referrals_waiting_for(second)) == [new]
+    assert list(referrals_waiting_for(world.coordinator)) == []
+    # The timeline names the new holder; the trail has one entry, of ids.
+    [event] = CaseEvent.objects.filter(case=case, kind=EventKind.HANDOVER)
+    assert event.actor == world.visitator
+    assert event.summary == second.get_full_name()
+    [entry] = AuditEntry.objects.filter(case_id=case.pk, what="reassign")
+    assert entry.action == AuditAction.CHANGE and entry.user_id == world.visitator.pk
+    assert entry.object_id == f"{world.coordinator.pk}->{second.pk}"
+
+
+def test_the_coordinator_hands_over_their_own_case_and_loses_it(world, second):
+    case = world.active()
+    _reassign(world, case, second, actor=world.coordinator)
+    case.refresh_from_db()
+    assert case.responsible == second
+    assert not _sees(world.coordinator, case)
+    assert case.referrals.get(status=ReferralStatus.SENT).from_user == world.coordinator
+
+
+def test_an_accepted_referral_of_the_former_coordinator_is_completed(world, second):
+    case = world.active()
+    referral = case.referrals.get(kind=ReferralKind.TO_COORDINATOR)
+    services.respond_to_referral(actor=world.coordinator, referral=referral, accept=True)
+    _reassign(world, case, second)
+    referral.refresh_from_db()
+    assert referral.status == ReferralStatus.COMPLETED
+    assert (
+        case.referrals.filter(kind=ReferralKind.TO_COORDINATOR, status__in=["sent", "accepted"])
+        .get()
+        .to_user
+        == second
+    )
+
+
+def test_a_case_routed_only_to_a_partner_gets_a_coordinator(world, second):
+    """Past triage with the visitator responsible (routed to DSC only): a coordinator can be
+    given the case later; the visitator keeps their access by their role."""
+    case = world.active(dsc=True, coordinator=False)
+    _reassign(world, case, second)
+    case.refresh_from_db()
+    assert case.responsible == second
+    assert _sees(world.visitator, case)
+    assert _perm(world.dsc, "view_case", case)  # the partner's grant is untouched
+
+
+def test_the_new_coordinator_is_mailed_once_without_personal_data(
+    world, second, mailoutbox, django_capture_on_commit_callbacks
+):
+    case = world.active(full_name=NAME)
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        _reassign(world, case, second)
+    [mail] = mailoutbox
+    assert mail.to == [NEW_ADDRESS]
+    assert reverse("cases:my_cases") in mail.body
+    assert world.municipality.name in mail.body
+    whole = "\n".join([mail.subject, mail.body, as_sent(mail)])
+    for personal in (NAME, "Zenobia", case.reference, "Sygemeldt"):
+        assert personal not in whole
+    new = case.referrals.get(status=ReferralStatus.SENT)
+    assert new.alerted_at is not None
+
+
+def test_the_new_coordinator_declining_sends_the_case_back_to_the_visitator(world, second):
+    case = world.active()
+    _reassign(world, case, second)
+    new = case.referrals.get(status=ReferralStatus.SENT)
+    services.respond_to_referral(actor=second, referral=new, accept=False, reason="Ingen tid")
+    case.refresh_from_db()
+    assert case.state == CaseState.IN_TRIAGE
+    assert case.responsible in (world.visitator, world.deputy_visitator)
+    assert not _sees(second, case)
+
+
+def test_after_the_handover_the_former_coordinator_can_be_disqualified(world, second):
+    case = world.active()
+    with pytest.raises(TransitionError) as refused:
+        services.disqualify(actor=world.visitator, case=case, user=world.coordinator, reason="X")
+    assert "Skift ansvarlig" in refused.value.messages[0]
+    _reassign(world, case, second, reason="Inhabil")
+    services.disqualify(
+        actor=world.visitator, case=case, user=world.coordinator, reason="Kender borgeren"
+    )
+    assert Disqualification.objects.filter(case=case, user=world.coordinator).exists()
+
+
+# --- refusals ---------------------------------------------------------------------------------
+
+
+def _refusal(world, case, to_user, **kwargs) -> ValidationError:
+    with pytest.raises(ValidationError) as refused:
+        _reassign(world, case, to_user, **kwargs)
+    return refused.value
+
+
+def _nothing_changed(world, case):
+    case.refresh_from_db()
+    assert case.responsible == world.coordinator
+    assert not CaseEvent.objects.filter(case=case, kind=EventKind.HANDOVER).exists()
+    assert not AuditEntry.objects.filter(case_id=case.pk, what="reassign").exists()
+    assert _perm(world.coordinator, "change_case", case)
+
+
+def test_a_reason_is_required(world, second):
+    case = world.active()
+    error = _refusal(world, case, second, reason="  ")
+    assert error.message_dict == {"reason": ["Skriv en begrundelse."]}
+    _nothing_changed(world, case)
+
+
+def test_the_current_responsible_is_refused(world):
+    case = world.active()
+    error = _refusal(world, case, world.coordinator)
+    assert error.message_dict == {
+        "to_user": ["Den valgte koordinator er allerede ansvarlig for sagen."]
+    }
+    _nothing_changed(world, case)
+
+
+@pytest.mark.parametrize("who", ["first_contact", "deputy_visitator", "outsider_coordinator"])
+def test_someone_not_a_coordinator_in_the_municipality_is_refused(world, who):
+    case = world.active()
+    error = _refusal(world, case, getattr(world, who))
+    assert error.message_dict == {
+        "to_user": ["Den valgte person er ikke primær koordinator i kommunen."]
+    }
+    _nothing_changed(world, case)
+
+
+def test_a_coordinator_whose_role_has_ended_is_refused(world, second):
+    case = world.active()
+    RoleAssignment.objects.filter(user=second).update(valid_to="2020-12-31")
+    second = User.objects.get(pk=second.pk)
+    error = _refusal(world, case, second)
+    assert error.message_dict["to_user"] == [
+        "Den valgte person er ikke primær koordinator i kommunen."
+    ]
+
+
+def test_a_coordinator_disqualified_on_the_case_is_refused(world, second):
+    case = world.active()
+    services.disqualify(actor=world.visitator, case=case, user=second, reason="Nabo")
+    error = _refusal(world, case, second)
+    assert error.message_dict == {"to_user": ["Den valgte koordinator er inhabil i sagen."]}
+    _nothing_changed(world, case)
+
+
+def test_a_coordinator_disqualified_on_another_case_of_the_person_is_refused(world, second):
+    """The mark protects the person: one left on another of their cases (a conflict that could
+    not be shared, _share_disqualifications) keeps the coordinator from this one too."""
+    other = world.refer(full_name="Mette Sørensen", cpr="0707614285")
+    case = world.active(full_name="Mette Sørensen", cpr="0707614285")
+    Disqualification.objects.create(
+        case=other, user=second, reason="Nabo", created_by=world.visitator
+    )
+    assert not Disqualification.objects.filter(case=case, user=second).exists()
+    error = _refusal(world, case, second)
+    assert error.message_dict == {
+        "to_user": [
+            "Den valgte koordinator er inhabil i en anden sag om borgeren og kan ikke få denne sag."
+        ]
+    }
+    assert second not in [h.user for h in services.reassign_candidates(case)]
+    _nothing_changed(world, case)
+
+
+@pytest.mark.parametrize("state", ["refer", "in_triage", "closed"])
+def test_only_an_active_case_can_be_reassigned(world, second, state):
+    case = getattr(world, state)()
+    with pytest.raises(TransitionError) as refused:
+        _reassign(world, case, second)
+    assert refused.value.code == "illegal_transition"
+    assert "tillader ikke dette skridt" in refused.value.messages[0]
+    assert not may(world.visitator, Action.REASSIGN, case)
+
+
+@pytest.mark.parametrize("who", ["police_contact", "first_contact", "other_visitator"])
+def test_others_may_not_reassign(world, second, who):
+    case = world.active(police=True)
+    with pytest.raises(PermissionDenied) as refused:
+        _reassign(world, case, second, actor=getattr(world, who))
+    assert str(refused.value) == "Du har ikke adgang til at gøre dette på sagen."
+
+
+def test_a_coordinator_with_a_grant_but_not_responsible_may_not(world, second):
+    case = world.active()
+    _reassign(world, case, second)
+    third = user_with_role(Role.COORDINATOR, world.municipality, username="coordinator3")
+    services._grant(third, case, "view_case", "change_case")
+    with pytest.raises(PermissionDenied):
+        _reassign(world, case, world.coordinator, actor=third)
+
+
+def test_a_disqualified_visitator_may_not(world, second):
+    case = world.active()
+    services.disqualify(
+        actor=world.visitator, case=case, user=world.deputy_visitator, reason="Familie"
+    )
+    with pytest.raises(PermissionDenied):
+        _reassign(world, case, second, actor=world.deputy_visitator)
+
+
+def test_the_candidates_are_the_other_unmarked_coordinators(world, second):
+    case = world.active()
+    marked = user_with_role(Role.COORDINATOR, world.municipality, username="marked")
+    services.disqualify(actor=world.visitator, case=case, user=marked, reason="Familie")
+    assert {h.user for h in services.reassign_candidates(case)} == {second}
