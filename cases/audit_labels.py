@@ -57,6 +57,7 @@ WHAT_LABELS = {
     "case_form:consent": _("Formularen til at registrere samtykke"),
     "case_form:withdraw_consent": _("Formularen til at trække et samtykke tilbage"),
     "case_form:disqualify": _("Formularen til at registrere inhabilitet"),
+    "case_form:reassign": _("Formularen til at give sagen en anden ansvarlig"),
     "case_form:network_meeting": _("Formularen til et netværksmøde"),
     "case_form:refer_onward": _(
         "Formularen til at henvise borgeren til en afdeling eller en ekstern aktør"

@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +32,8 @@ from .services import (
     PERSON_FIELDS,
     partner_referral_problem,
 )
+
+User = get_user_model()
 
 CONSENT_CHOICES = [
     (f"{partner}:{scope}", f"{partner_label}: {scope_label}")
@@ -512,6 +515,52 @@ class DisqualifyForm(DkfdsFormMixin, forms.Form):
         self.fields["user"].label_from_instance = lambda u: (
             f"{u.get_full_name() or u.username} ({u.username})"
         )
+
+
+class ReassignForm(DkfdsFormMixin, forms.Form):
+    """Whom an active case is handed to, and why (services.reassign). `holders`: the
+    coordinators' role assignments the case can go to (services.reassign_candidates), which
+    give each name its unit."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    to_user = forms.ModelChoiceField(
+        label=_("Ny ansvarlig"),
+        queryset=None,
+        empty_label=_("Vælg koordinator"),
+        help_text=_(
+            "De primære koordinatorer i kommunen. Den nuværende ansvarlige og medarbejdere, "
+            "der er inhabile i en sag om borgeren, står ikke på listen."
+        ),
+        error_messages={"required": _("Vælg, hvem der skal være ansvarlig for sagen.")},
+    )
+    reason = forms.CharField(
+        label=_("Begrundelse"),
+        widget=forms.Textarea,
+        max_length=2000,
+        error_messages={"required": MSG_REASON_REQUIRED},
+        help_text=_(
+            "Fx: sygemelding, orlov eller inhabilitet. Den nye ansvarlige og visitatorerne kan "
+            "læse begrundelsen på sagen."
+        ),
+    )
+
+    def __init__(self, *args, holders, **kwargs):
+        super().__init__(*args, **kwargs)
+        units: dict[int, list[str]] = {}
+        for holder in holders:
+            names = units.setdefault(holder.user_id, [])
+            if holder.unit and holder.unit.name not in names:
+                names.append(holder.unit.name)
+        self.units = units
+        self.fields["to_user"].queryset = User.objects.filter(pk__in=list(units)).order_by(
+            "first_name", "last_name", "username"
+        )
+        self.fields["to_user"].label_from_instance = self._label
+
+    def _label(self, user) -> str:
+        name = user.get_full_name() or user.username
+        units = self.units.get(user.pk)
+        return f"{name} ({', '.join(units)})" if units else name
 
 
 class NetworkMeetingForm(DkfdsFormMixin, forms.Form):

@@ -31,6 +31,7 @@ urlpatterns = [
         name="withdraw_consent",
     ),
     path(f"sager/{REF}/inhabilitet/", views.disqualify, name="disqualify"),
+    path(f"sager/{REF}/ansvarlig/", views.reassign, name="reassign"),
     path(f"sager/{REF}/henvis/<str:partner>/", views.refer_partner, name="refer_partner"),
     path(f"sager/{REF}/henvisning/<int:referral_id>/", views.respond_to_referral, name="respond"),
     path(f"sager/{REF}/henvis-videre/", views.refer_onward, name="refer_onward"),

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -26,7 +27,9 @@ from .access import (
     Action,
     Level,
     allowed_actions,
+    cases_visible_to,
     hidden_events_for,
+    is_visitator_for,
     level_for,
     may,
     may_read_network_meetings,
@@ -50,6 +53,7 @@ from .forms import (
     PersonForm,
     QueueFilterForm,
     ReasonForm,
+    ReassignForm,
     ReferralForm,
     TriageForm,
 )
@@ -766,22 +770,82 @@ def disqualify(request, reference):
     require_may(request.user, Action.DISQUALIFY, case)
     users = selectors.people_who_could_reach(case, besides=request.user)
     form = DisqualifyForm(request.POST or None, users=users)
+    extra_errors = []
     if request.method == "POST" and form.is_valid():
+        user = form.cleaned_data["user"]
         try:
             services.disqualify(
                 actor=request.user,
                 case=case,
-                user=form.cleaned_data["user"],
+                user=user,
                 reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except ValidationError as error:
+            if user.pk == case.responsible_id and may(request.user, Action.REASSIGN, case):
+                # The way out, as a link: hand the case to another coordinator first.
+                url = reverse("cases:reassign", args=[case.reference])
+                extra_errors.append({"text": " ".join(error.messages), "href": url})
+            else:
+                apply_errors(form, error)
+        else:
+            messages.success(request, _("Inhabiliteten er registreret."))
+            return redirect(case)
+    audit.record_read(user=request.user, case=case, what="case_form:disqualify", request=request)
+    context = {"case": case, "form": form, "extra_errors": extra_errors}
+    return render(request, "cases/disqualify_form.html", context)
+
+
+@login_required
+def reassign(request, reference):
+    """Hand one active case to another coordinator: the form lists those it can go to (with
+    their unit) and says what happens; then the change. A coordinator who hands over their
+    own case cannot open it afterwards, so they land on their list of cases."""
+    case = _case_for_action(request, reference)
+    require_may(request.user, Action.REASSIGN, case)
+    holders = list(services.reassign_candidates(case))
+    form = ReassignForm(request.POST or None, holders=holders, initial={"version": case.version})
+    if request.method == "POST" and form.is_valid():
+        to_user = form.cleaned_data["to_user"]
+        try:
+            services.reassign(
+                actor=request.user,
+                case=case,
+                to_user=to_user,
+                reason=form.cleaned_data["reason"],
+                expected_version=form.cleaned_data["version"],
                 request=request,
             )
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(request, _("Inhabiliteten er registreret."))
-            return redirect(case)
-    audit.record_read(user=request.user, case=case, what="case_form:disqualify", request=request)
-    return render(request, "cases/disqualify_form.html", {"case": case, "form": form})
+            name = to_user.get_full_name() or to_user.username
+            if cases_visible_to(request.user).filter(pk=case.pk).exists():
+                messages.success(
+                    request,
+                    _("%(name)s er nu ansvarlig for sagen og har fået besked.") % {"name": name},
+                )
+                return redirect(case)
+            messages.success(
+                request,
+                _(
+                    "Sag %(ref)s er givet videre til %(name)s, som har fået besked. Du har "
+                    "ikke længere adgang til sagen."
+                )
+                % {"ref": case.reference, "name": name},
+            )
+            return redirect("cases:my_cases")
+    audit.record_read(user=request.user, case=case, what="case_form:reassign", request=request)
+    context = {
+        "case": case,
+        "form": form,
+        "has_candidates": bool(holders),
+        "own_case": case.responsible_id == request.user.pk,
+        # A visitator responsible for a case routed only to a partner reads it by their role.
+        "former_keeps_access": case.responsible is not None
+        and is_visitator_for(case.responsible, case),
+    }
+    return render(request, "cases/reassign_form.html", context)
 
 
 @login_required

@@ -178,6 +178,7 @@ REFUSED_FORMS = [
     ("cases:consent", "coordinator", {"partner": "police"}, "case_form:consent", "responsible"),
     ("cases:add_note", "coordinator", {"text": ""}, "case_form:note", "responsible"),
     ("cases:disqualify", "visitator", {"reason": "Kender"}, "case_form:disqualify", "visitator"),
+    ("cases:reassign", "coordinator", {"reason": ""}, "case_form:reassign", "responsible"),
 ]
 
 

@@ -32,6 +32,8 @@ from cases.models import (
 )
 from cooperation.models import Role, RoleAssignment
 
+from .factories import user_with_role
+
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
@@ -382,6 +384,36 @@ CASE_MATRIX = {
         "disqualified":         _NONE,
         "anonymous":            _ANON,
     },
+    # Skift ansvarlig: handing an active case to another coordinator, for the visitator and
+    # the responsible coordinator (their own case); 302 after the change (POST_DATA).
+    "cases:reassign": {
+        "first_contact":        _NONE,
+        "visitator":            "403  403  200  200  200  403",
+        "deputy_visitator":     "403  403  200  200  200  403",
+        "coordinator":          "404  404  200  200  404  403",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
+    "cases:reassign POST": {
+        "first_contact":        _NONE,
+        "visitator":            "403  403  302  302  302  403",
+        "deputy_visitator":     "403  403  302  302  302  403",
+        "coordinator":          "404  404  302  302  404  403",
+        "police_contact":       "404  404  404  403  404  404",
+        "dsc":                  "404  404  404  404  403  404",
+        "follow_up":            _NONE,
+        "other_visitator":      _NONE,
+        "outsider_coordinator": _NONE,
+        "admin":                _NONE,
+        "disqualified":         _NONE,
+        "anonymous":            _ANON,
+    },
     # Referral: the one sent to the requesting user if any, else the case's first referral.
     # Only a referral waiting for *your* answer exists for this view: others' answer 404.
     "cases:respond": {
@@ -531,6 +563,12 @@ POST_DATA = {
         "safe_contact": "Ny mobil, kun sms",
         "relation": case.relation,
         "stalker_works_in_municipality": case.stalker_works_in_municipality,
+    },
+    # To a second coordinator of the municipality, made for the request.
+    "cases:reassign POST": lambda case: {
+        "version": case.version,
+        "to_user": user_with_role(Role.COORDINATOR, case.municipality, username="coordinator2").pk,
+        "reason": "Sygemeldt",
     },
     "cases:network_meeting_create POST": {
         "held_on": timezone.localdate().isoformat(),

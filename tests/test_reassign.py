@@ -18,6 +18,7 @@ from cases.models import (
     CaseState,
     Disqualification,
     EventKind,
+    Referral,
     ReferralKind,
     ReferralStatus,
 )
@@ -294,3 +295,117 @@ def test_the_candidates_are_the_other_unmarked_coordinators(world, second):
     marked = user_with_role(Role.COORDINATOR, world.municipality, username="marked")
     services.disqualify(actor=world.visitator, case=case, user=marked, reason="Familie")
     assert {h.user for h in services.reassign_candidates(case)} == {second}
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+
+def _url(case):
+    return reverse("cases:reassign", args=[case.reference])
+
+
+def test_the_case_page_offers_it_to_the_visitator_and_the_responsible_only(client, world, second):
+    case = world.active(police=True)
+    for user, shown in [(world.visitator, True), (world.coordinator, True)]:
+        client.force_login(user)
+        assert (_url(case) in client.get(case.get_absolute_url()).content.decode()) is shown
+    client.force_login(world.police_contact)
+    assert _url(case) not in client.get(case.get_absolute_url()).content.decode()
+    in_triage = world.in_triage()
+    client.force_login(world.visitator)
+    assert _url(in_triage) not in client.get(in_triage.get_absolute_url()).content.decode()
+
+
+def test_the_form_lists_the_eligible_coordinators_with_their_unit(client, world, second):
+    case = world.active()
+    marked = user_with_role(Role.COORDINATOR, world.municipality, username="marked")
+    services.disqualify(actor=world.visitator, case=case, user=marked, reason="Familie")
+    client.force_login(world.visitator)
+    response = client.get(_url(case))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'<option value="{second.pk}">{second.get_full_name()} (Akutteamet)</option>' in html
+    assert f'<option value="{world.coordinator.pk}"' not in html  # the responsible
+    assert f'<option value="{marked.pk}"' not in html
+    assert "mister adgangen til sagen" in html
+    assert "får besked på e-mail" in html
+    assert AuditEntry.objects.filter(case_id=case.pk, what="case_form:reassign").count() == 1
+
+
+def test_the_journey_through_the_page(
+    client, world, second, mailoutbox, django_capture_on_commit_callbacks
+):
+    case = world.active()
+    client.force_login(world.visitator)
+    refused = client.post(_url(case), {"version": case.version, "to_user": "", "reason": ""})
+    assert refused.status_code == 200
+    html = refused.content.decode()
+    assert "Vælg, hvem der skal være ansvarlig for sagen." in html
+    assert "Skriv en begrundelse." in html
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            _url(case), {"version": case.version, "to_user": second.pk, "reason": "Sygemeldt"}
+        )
+
+    assert response.status_code == 302 and response["Location"] == case.get_absolute_url()
+    case.refresh_from_db()
+    assert case.responsible == second
+    page = client.get(case.get_absolute_url())
+    [message] = [str(m) for m in page.context["messages"]]
+    assert message == f"{second.get_full_name()} er nu ansvarlig for sagen og har fået besked."
+    assert [mail.to for mail in mailoutbox] == [[NEW_ADDRESS]]
+    # The new coordinator finds it waiting for their answer.
+    client.force_login(second)
+    assert reverse("cases:respond", args=[case.reference, Referral.objects.latest("pk").pk]) in (
+        client.get(reverse("cases:my_cases")).content.decode()
+    )
+
+
+def test_the_coordinator_handing_over_lands_on_their_list(client, world, second):
+    case = world.active()
+    client.force_login(world.coordinator)
+    response = client.post(
+        _url(case), {"version": case.version, "to_user": second.pk, "reason": "Orlov"}
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("cases:my_cases")
+    assert client.get(case.get_absolute_url()).status_code == 404
+
+
+def test_a_stale_form_is_refused(client, world, second):
+    case = world.active()
+    client.force_login(world.visitator)
+    response = client.post(
+        _url(case), {"version": case.version - 1, "to_user": second.pk, "reason": "Orlov"}
+    )
+    assert response.status_code == 200
+    assert "ændret af en anden" in response.content.decode()
+    case.refresh_from_db()
+    assert case.responsible == world.coordinator
+
+
+def test_without_another_coordinator_the_page_says_so(client, world):
+    case = world.active()
+    client.force_login(world.visitator)
+    html = client.get(_url(case)).content.decode()
+    assert "Der er ingen anden primær koordinator i kommunen" in html
+    assert 'name="to_user"' not in html
+
+
+def test_the_disqualify_page_points_to_the_new_page(client, world, second):
+    case = world.active()
+    client.force_login(world.visitator)
+    response = client.post(
+        reverse("cases:disqualify", args=[case.reference]),
+        {"user": world.coordinator.pk, "reason": "Kender borgeren"},
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'<a href="{_url(case)}">' in html
+    assert "»Skift ansvarlig«" in html
+    assert not Disqualification.objects.exists()
+    # Sent back refused: one read of the form, no change.
+    assert [e.what for e in AuditEntry.objects.filter(case_id=case.pk).order_by("-pk")[:1]] == [
+        "case_form:disqualify"
+    ]
+    assert not AuditEntry.objects.filter(case_id=case.pk, what="disqualify").exists()
