@@ -118,6 +118,9 @@ def _forms_for(user, case, action: Action) -> list[Step]:
         return [Step("genåbn (fejl)", url("reopen"), submit=SUBMIT)]
     if action is Action.DISQUALIFY:
         return [Step("inhabilitet (fejl)", url("disqualify"), submit=SUBMIT)]
+    if action is Action.REASSIGN:
+        # Sent without a choice: refused (the demo has a second coordinator to choose).
+        return [Step("skift ansvarlig (fejl)", url("reassign"), submit=SUBMIT)]
     if action is Action.REFER_PARTNER:
         # The confirmation, for a partner the case can be referred to now (consent, not yet).
         consents, referrals = list(case.consents.all()), list(case.referrals.all())

@@ -65,6 +65,17 @@ USERS = [
         False,
         "76 16 10 04",
     ),
+    # A second coordinator: someone to give a case to (Skift ansvarlig).
+    (
+        "koordinator2",
+        "Kasper",
+        "Nygaard",
+        Role.COORDINATOR,
+        "ESB",
+        "Akutteamet",
+        False,
+        "76 16 10 05",
+    ),
     ("politi", "Per", "Østergaard", Role.POLICE_CONTACT, "SSJP", None, False, "114"),
     ("dsc", "Dorthe", "Bach", Role.DSC_ADVISOR, "DSC", None, False, "70 20 30 40"),
     ("folgegruppe", "Finn", "Gade", Role.FOLLOW_UP, "ESB", None, False, ""),
