@@ -840,10 +840,11 @@ def reassign(request, reference):
         "case": case,
         "form": form,
         "has_candidates": bool(holders),
-        "own_case": case.responsible_id == request.user.pk,
-        # A visitator responsible for a case routed only to a partner reads it by their role.
+        # A visitator (responsible for a case routed only to a partner, or a coordinator too)
+        # keeps reading the case by their role.
         "former_keeps_access": case.responsible is not None
         and is_visitator_for(case.responsible, case),
+        "own_case": case.responsible_id == request.user.pk,
     }
     return render(request, "cases/reassign_form.html", context)
 

@@ -409,3 +409,26 @@ def test_the_disqualify_page_points_to_the_new_page(client, world, second):
         "case_form:disqualify"
     ]
     assert not AuditEntry.objects.filter(case_id=case.pk, what="disqualify").exists()
+
+
+def test_a_partner_reads_neither_the_handover_nor_its_reason(client, world, second):
+    """The police read who is responsible now (as on any case page), not the handover event
+    (access.hidden_events_for) nor the referral to the coordinator with its reason."""
+    case = world.active(police=True)
+    _reassign(world, case, second, reason="Kollega er i familie med den, der stalker")
+    client.force_login(world.police_contact)
+    html = client.get(case.get_absolute_url()).content.decode()
+    assert "Kollega er i familie" not in html
+    assert str(EventKind.HANDOVER.label) not in html
+    assert second.get_full_name() in html  # Ansvarlig
+    client.force_login(world.visitator)
+    html = client.get(case.get_absolute_url()).content.decode()
+    assert "Kollega er i familie" in html and str(EventKind.HANDOVER.label) in html
+
+
+def test_a_visitator_who_is_responsible_is_not_told_they_lose_access(client, world, second):
+    case = world.active(dsc=True, coordinator=False)
+    client.force_login(world.visitator)
+    html = client.get(_url(case)).content.decode()
+    assert "mister adgangen" not in html
+    assert "får besked på e-mail" in html
