@@ -610,16 +610,7 @@ def triage(
     if to_dsc:
         routes.append(_route_to_partner(actor, case, ConsentPartner.DSC))
     if coordinator is not None:
-        referral = Referral.objects.create(
-            case=case,
-            kind=ReferralKind.TO_COORDINATOR,
-            from_user=actor,
-            from_organisation=case.municipality,
-            to_organisation=case.municipality,
-            to_user=coordinator,
-        )
-        _alert_after_commit(referral)
-        _grant(coordinator, case, VIEW, CHANGE)
+        _refer_to_coordinator(actor, case, coordinator)
         case.responsible = coordinator
         routes.append(coordinator.get_full_name() or coordinator.username)
     case.state = CaseState.ACTIVE
@@ -636,6 +627,23 @@ def triage(
 
 _TRIAGE_FIELDS = ("is_stalking", "triage_reasoning", "children_notification", "triaged_at")
 _CLOSE_FIELDS = ("state", "closing_reason", "closing_comment", "closed_at")
+
+
+def _refer_to_coordinator(actor, case: Case, coordinator, reason: str = "") -> Referral:
+    """The case goes to a primary coordinator: a referral waiting for their answer (mailed
+    after the commit), and their access to the case."""
+    referral = Referral.objects.create(
+        case=case,
+        kind=ReferralKind.TO_COORDINATOR,
+        from_user=actor,
+        from_organisation=case.municipality,
+        to_organisation=case.municipality,
+        to_user=coordinator,
+        reason=reason,
+    )
+    _alert_after_commit(referral)
+    _grant(coordinator, case, VIEW, CHANGE)
+    return referral
 
 
 def partner_organisation(case: Case, partner: str) -> Organisation | None:
@@ -1307,17 +1315,7 @@ def reassign(
     )
     if previous_id is not None:
         _revoke(case.responsible, case, VIEW, CHANGE)
-    referral = Referral.objects.create(
-        case=case,
-        kind=ReferralKind.TO_COORDINATOR,
-        from_user=actor,
-        from_organisation=case.municipality,
-        to_organisation=case.municipality,
-        to_user=to_user,
-        reason=reason.strip(),
-    )
-    _alert_after_commit(referral)
-    _grant(to_user, case, VIEW, CHANGE)
+    _refer_to_coordinator(actor, case, to_user, reason=reason.strip())
     case.responsible = to_user
     _save(case, "responsible")
     _event(case, actor, EventKind.HANDOVER, summary=to_user.get_full_name() or to_user.username)
