@@ -76,7 +76,6 @@ MSG_REASON_REQUIRED = _("Skriv en begrundelse.")
 MSG_JOIN_OTHER = _("En sag kan kun lægges sammen med en anden åben sag i samme kommune.")
 MSG_REFERRAL_ANSWERED = _("Henvisningen er allerede besvaret.")
 MSG_NOT_RECIPIENT = _("Henvisningen er ikke sendt til dig.")
-MSG_DISQUALIFY_OWNER = _("Den ansvarlige kan ikke erklæres inhabil. Overdrag sagen først.")
 # Past triage the case can be handed to another coordinator on its own page (reassign).
 MSG_DISQUALIFY_RESPONSIBLE = _(
     "Den ansvarlige kan ikke erklæres inhabil. Giv først sagen en anden ansvarlig under "
@@ -1241,11 +1240,13 @@ def disqualify(*, actor, case: Case, user, reason: str, request=None) -> Disqual
     require(actor, Action.DISQUALIFY, case)
     if not reason.strip():
         raise ValidationError({"reason": MSG_REASON_REQUIRED}, code="required")
+    if case.responsible_id == user.pk and case.state == CaseState.ACTIVE:
+        raise TransitionError(MSG_DISQUALIFY_RESPONSIBLE, code="owner")
     if case.responsible_id == user.pk and case.is_open:
-        message = (
-            MSG_DISQUALIFY_RESPONSIBLE if case.state == CaseState.ACTIVE else MSG_DISQUALIFY_OWNER
-        )
-        raise TransitionError(message, code="owner")
+        # Before triage the visitator owns the case: the other visitator (the deputy) takes
+        # it, as for the person's other cases (_share_disqualifications).
+        marked = list(case.disqualifications.values_list("user_id", flat=True))
+        _pass_to_another_visitator(actor, case, excluding=[user.pk, *marked])
     disqualification, _created = Disqualification.objects.get_or_create(
         case=case, user=user, defaults={"reason": reason.strip(), "created_by": actor}
     )

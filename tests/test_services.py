@@ -11,7 +11,7 @@ from django.http import Http404
 from django.urls import reverse
 
 from cases import services
-from cases.access import cases_visible_to
+from cases.access import cases_visible_to, is_disqualified
 from cases.cpr import cpr_index, decrypt_cpr
 from cases.deadlines import add_working_days
 from cases.models import (
@@ -1541,19 +1541,31 @@ def test_disqualify_writes_the_disqualification_an_event_and_an_audit_entry(worl
     assert audits(case, what="disqualify", object_id=str(world.deputy_visitator.pk)).exists()
 
 
-@pytest.mark.parametrize(
-    ("state", "owner"),
-    [("refer", "visitator"), ("in_triage", "visitator"), ("active", "coordinator")],
-)
-def test_disqualify_refuses_the_responsible_person_on_an_open_case(world, state, owner):
-    case = getattr(world, state)()
+def test_disqualify_refuses_the_responsible_coordinator_of_an_active_case(world):
+    case = world.active()
     with pytest.raises(TransitionError) as exc:
         services.disqualify(
-            actor=world.deputy_visitator, case=case, user=getattr(world, owner), reason="X"
+            actor=world.deputy_visitator, case=case, user=world.coordinator, reason="X"
         )
     assert exc.value.code == "owner"
+    assert "Skift ansvarlig" in exc.value.messages[0]
     assert not Disqualification.objects.exists()
-    assert sees(getattr(world, owner), case)
+    assert sees(world.coordinator, case)
+
+
+@pytest.mark.parametrize("state", ["refer", "in_triage"])
+def test_disqualifying_the_visitator_of_a_case_before_triage_passes_it_to_the_deputy(world, state):
+    case = getattr(world, state)()
+
+    services.disqualify(
+        actor=world.deputy_visitator, case=case, user=world.visitator, reason="Er stalkeren"
+    )
+
+    case = Case.objects.get(pk=case.pk)
+    assert case.responsible == world.deputy_visitator
+    assert case.referrals.get(kind=ReferralKind.TO_VISITATOR).to_user == world.deputy_visitator
+    assert is_disqualified(world.visitator, case) and not sees(world.visitator, case)
+    assert events(case, EventKind.HANDOVER).exists()
 
 
 def test_disqualify_allows_the_former_owner_of_a_closed_case(world):
