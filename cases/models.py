@@ -584,7 +584,7 @@ class EventKind(models.TextChoices):
     REFERRED = "referred", _("Henvist")
     TRIAGE_STARTED = "triage_started", _("Visitation påbegyndt")
     TRIAGED = "triaged", _("Visiteret")
-    ROUTED = "routed", _("Henvist videre")
+    ROUTED = "routed", _("Henvist til koordinator, politi eller DSC")
     REFERRAL_ACCEPTED = "referral_accepted", _("Henvisning modtaget")
     REFERRAL_DECLINED = "referral_declined", _("Henvisning afvist")
     CONSENT_GIVEN = "consent_given", _("Samtykke givet")

@@ -222,7 +222,12 @@ def test_visitator_starts_triage_and_routes_to_coordinator_and_police(client, wo
     html = text(client.get(case.get_absolute_url()))
     assert "Visitationen er gemt." in html
     timeline = html[html.index('id="timeline-heading"') :]
-    for kind in ("Henvist", "Visitation påbegyndt", "Visiteret", "Henvist videre"):
+    for kind in (
+        "Henvist",
+        "Visitation påbegyndt",
+        "Visiteret",
+        "Henvist til koordinator, politi eller DSC",
+    ):
         assert f"<strong>{kind}</strong>" in timeline
     assert "Testpoliti" in timeline  # the routing summary names the police district
 
