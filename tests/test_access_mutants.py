@@ -213,16 +213,9 @@ def test_dsc_does_not_see_the_polices_own_referral_to_the_visitator(world, clien
     """Mutant: referrals_shown_to shows every referral to the visitator, also the one the
     police contact sent (a mutual referral). DSC would read that the police were involved,
     and who the police contact is."""
-    case = world.refer(
-        actor=world.police_contact, consents=[(ConsentPartner.DSC, ConsentScope.CONTACT)]
-    )
-    case = services.start_triage(actor=world.visitator, case=case)
-    case = services.triage(
-        actor=world.visitator,
-        case=case,
-        is_stalking=True,
-        reasoning="Stalking",
-        coordinator=world.coordinator,
+    case = world.triaged(
+        actor=world.police_contact,
+        consents=[(ConsentPartner.DSC, ConsentScope.CONTACT)],
         to_dsc=True,
     )
     client.force_login(world.dsc)
