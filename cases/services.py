@@ -32,6 +32,7 @@ from .models import (
     CaseNotice,
     CaseSequence,
     CaseState,
+    CaseUserObjectPermission,
     ChildrenNotification,
     ClosingReason,
     Consent,
@@ -609,6 +610,7 @@ def triage(
     if to_dsc:
         routes.append(_route_to_partner(actor, case, ConsentPartner.DSC))
     if coordinator is not None:
+        _end_other_coordinators(case, keep=coordinator)
         _refer_to_coordinator(actor, case, coordinator)
         case.responsible = coordinator
         routes.append(coordinator.get_full_name() or coordinator.username)
@@ -626,6 +628,17 @@ def triage(
 
 _TRIAGE_FIELDS = ("is_stalking", "triage_reasoning", "children_notification", "triaged_at")
 _CLOSE_FIELDS = ("state", "closing_reason", "closing_comment", "closed_at")
+
+
+def _end_other_coordinators(case: Case, *, keep) -> None:
+    """One coordinator works a case: whoever else holds its change grant (a successor given
+    the role after the case closed, a coordinator from before a reopening) loses it and the
+    read that came with it when triage gives the case its coordinator."""
+    grants = CaseUserObjectPermission.objects.filter(
+        content_object=case, permission__codename=CHANGE
+    ).exclude(user=keep)
+    for user in User.objects.filter(pk__in=grants.values("user")):
+        _revoke(user, case, VIEW, CHANGE)
 
 
 def _refer_to_coordinator(actor, case: Case, coordinator, reason: str = "") -> Referral:

@@ -261,8 +261,8 @@ def test_a_coordinator_with_a_grant_left_on_someone_elses_case_is_not_its_owner(
     """Mutants: the owner_or_visitator actions (close, reopen, refer to a partner, hand the
     case over) or disqualifying given to anyone with full access, or _is_owner without the
     responsible check. A successor who took over the coordinator role holds the leaver's
-    grant on a closed case; when it is reopened and triaged to another coordinator, the
-    successor still reads it in full but is not its owner."""
+    grant on a closed case; when it is reopened they read it in full but are not its owner,
+    and when it is triaged to another coordinator their grant ends."""
     from cooperation.services import handover
 
     from .factories import UserFactory
@@ -294,7 +294,9 @@ def test_a_coordinator_with_a_grant_left_on_someone_elses_case_is_not_its_owner(
     )
     case = Case.objects.get(pk=case.pk)
     assert case.responsible_id == third.pk
-    assert access.level_for(successor, case) == access.Level.FULL  # the old grant still counts
+    # One coordinator works the case: the successor's grant ended with the triage.
+    assert access.level_for(successor, case) is None
+    assert not access.cases_visible_to(successor).filter(pk=case.pk).exists()
     allowed = access.allowed_actions(successor, case)
     assert not allowed & {
         access.Action.CLOSE,
