@@ -18,6 +18,7 @@ from .models import (
     ActionPlan,
     ActionPlanRevision,
     ActionStatus,
+    DocumentKind,
     FilledForm,
     ToolKind,
     ToolVersion,
@@ -143,41 +144,80 @@ def save_form(
     return form
 
 
-def _snapshot(plan: ActionPlan) -> dict:
+def _contents(*, goals, safety_measures, next_review, items) -> dict:
+    """A plan's contents as its revisions keep them (items: who, what, deadline, status)."""
     return {
-        "goals": plan.goals,
-        "safety_measures": plan.safety_measures,
-        "next_review": plan.next_review.isoformat() if plan.next_review else None,
+        "goals": goals,
+        "safety_measures": safety_measures,
+        "next_review": next_review.isoformat() if next_review else None,
         "items": [
             {
-                "who": item.who,
-                "what": item.what,
-                "deadline": item.deadline.isoformat() if item.deadline else None,
-                "status": item.status,
+                "who": item["who"],
+                "what": item["what"],
+                "deadline": item["deadline"].isoformat() if item["deadline"] else None,
+                "status": item["status"],
             }
-            for item in plan.items.all()
+            for item in items
         ],
     }
+
+
+def _snapshot(plan: ActionPlan) -> dict:
+    return _contents(
+        goals=plan.goals,
+        safety_measures=plan.safety_measures,
+        next_review=plan.next_review,
+        items=plan.items.values("who", "what", "deadline", "status"),
+    )
 
 
 def action_plan_unchanged(plan: ActionPlan, *, goals, safety_measures, next_review, items) -> bool:
     """Whether saving these would store the plan as it is (save_action_plan's clean-up
     applied): "Gem og lav PDF" then orders the PDF without a version that changes nothing."""
-    proposed = {
-        "goals": goals.strip(),
-        "safety_measures": safety_measures.strip(),
-        "next_review": next_review.isoformat() if next_review else None,
-        "items": [
+    proposed = _contents(
+        goals=goals.strip(),
+        safety_measures=safety_measures.strip(),
+        next_review=next_review,
+        items=[
             {
                 "who": item.get("who", "").strip(),
                 "what": item.get("what", "").strip(),
-                "deadline": item["deadline"].isoformat() if item.get("deadline") else None,
+                "deadline": item.get("deadline"),
                 "status": item.get("status", ActionStatus.NOT_STARTED),
             }
             for item in items
         ],
-    }
+    )
     return proposed == _snapshot(plan)
+
+
+@transaction.atomic
+def save_action_plan_and_order_pdf(
+    *, actor, case: Case, expected_version: int | None, request=None, **contents
+) -> tuple[ActionPlan, bool]:
+    """ "Gem og lav PDF": the plan saved as save_action_plan does, unless the form holds the
+    newest version unchanged, and then its PDF ordered, in one transaction. Returns the plan
+    and whether a new version was saved."""
+    from . import documents
+
+    plan = ActionPlan.objects.filter(case=case).first()
+    saved = not (
+        plan is not None
+        and plan.version == expected_version
+        and action_plan_unchanged(plan, **contents)
+    )
+    if saved:
+        plan = save_action_plan(
+            actor=actor,
+            case=case,
+            expected_version=expected_version,
+            request=request,
+            **contents,
+        )
+    documents.request_document(
+        actor=actor, case=case, kind=DocumentKind.ACTION_PLAN, request=request
+    )
+    return plan, saved
 
 
 @transaction.atomic

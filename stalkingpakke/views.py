@@ -485,7 +485,7 @@ def action_plan(request, reference):
         if request.method == "POST" and all(valid):
             rows = [f.cleaned_data for f in formset if f.cleaned_data.get("who")]
             try:
-                done = _save_action_plan(request, case, plan, form.cleaned_data, rows)
+                done = _save_action_plan(request, case, form.cleaned_data, rows)
             except ValidationError as error:
                 form.add_error(None, error)
             else:
@@ -519,46 +519,30 @@ def action_plan(request, reference):
 PDF_BUTTON = "pdf"  # the name of "Gem og lav PDF" in the action plan's form
 
 
-@transaction.atomic
-def _save_action_plan(request, case, plan, data, rows) -> str:
-    """Save the plan, and with "Gem og lav PDF" order its PDF after; what to say it did.
-    Nothing changed (the version shown is still the newest and the form holds what it holds)
-    orders the PDF without saving a version that is the same as the last."""
-    fields = {
+def _save_action_plan(request, case, data, rows) -> str:
+    """Save the plan, or with "Gem og lav PDF" save it and order its PDF; what to say."""
+    contents = {
         "goals": data["goals"],
         "safety_measures": data["safety_measures"],
         "next_review": data["next_review"],
         "items": rows,
+        "expected_version": data["version"],
     }
-    wants_pdf = PDF_BUTTON in request.POST
-    unchanged = (
-        wants_pdf
-        and plan is not None
-        and data["version"] == plan.version
-        and services.action_plan_unchanged(plan, **fields)
-    )
-    if not unchanged:
-        plan = services.save_action_plan(
-            actor=request.user,
-            case=case,
-            expected_version=data["version"],
-            request=request,
-            **fields,
-        )
-    if not wants_pdf:
+    if PDF_BUTTON not in request.POST:
+        services.save_action_plan(actor=request.user, case=case, request=request, **contents)
         return _("Handleplanen er gemt.")
-    documents.request_document(
-        actor=request.user, case=case, kind=DocumentKind.ACTION_PLAN, request=request
+    plan, saved = services.save_action_plan_and_order_pdf(
+        actor=request.user, case=case, request=request, **contents
     )
-    if unchanged:
-        text = _(
-            "Handleplanen er ikke ændret siden udgave %(n)d. PDF'en bliver lavet; siden viser, "
-            "når den er klar."
-        )
-    else:
+    if saved:
         text = _(
             "Handleplanen er gemt som udgave %(n)d, og PDF'en bliver lavet; siden viser, når "
             "den er klar."
+        )
+    else:
+        text = _(
+            "Handleplanen er ikke ændret siden udgave %(n)d. PDF'en bliver lavet; siden viser, "
+            "når den er klar."
         )
     return text % {"n": plan.version}
 
