@@ -290,6 +290,11 @@ def partner_cases(user, *, search=""):
     return cases
 
 
+def consents_in_force(case):
+    """The case's consents not withdrawn, by partner and kind (the forms that list them)."""
+    return case.consents.filter(withdrawn_at__isnull=True).order_by("partner", "scope")
+
+
 def _first_mark_of(user, case_field: str):
     """When the user was first disqualified on the case in `case_field` (none: never)."""
     marks = Disqualification.objects.filter(case_id=OuterRef(case_field), user=user)

@@ -1327,8 +1327,7 @@ def reassign(
     case.referrals.filter(kind=ReferralKind.TO_COORDINATOR, status__in=_OPEN_REFERRAL).update(
         status=ReferralStatus.COMPLETED, responded_at=now, responded_by=actor
     )
-    if previous_id is not None:
-        _revoke(case.responsible, case, VIEW, CHANGE)
+    _end_other_coordinators(case, keep=to_user)
     _refer_to_coordinator(actor, case, to_user, reason=reason.strip())
     case.responsible = to_user
     _save(case, "responsible")

@@ -438,7 +438,7 @@ def triage(request, reference):
     coordinators = User.objects.filter(
         pk__in=current_holders(case.municipality_id, Role.COORDINATOR).values("user")
     ).order_by("first_name", "last_name")
-    consents = case.consents.filter(withdrawn_at__isnull=True).order_by("partner", "scope")
+    consents = selectors.consents_in_force(case)
     form = TriageForm(
         request.POST or None,
         case=case,
@@ -737,7 +737,7 @@ def consent(request, reference):
             messages.success(request, _("Samtykket er registreret."))
             return redirect(case)
     audit.record_read(user=request.user, case=case, what="case_form:consent", request=request)
-    consents = case.consents.filter(withdrawn_at__isnull=True).order_by("partner", "scope")
+    consents = selectors.consents_in_force(case)
     return render(
         request, "cases/consent_form.html", {"case": case, "form": form, "consents": consents}
     )
