@@ -7,6 +7,9 @@
   link to the list where it waits. A police contact may not log in for days.
 - A new referral about a citizen joined into their active case at triage: the case's
   coordinator is mailed (CaseNotice), or they would learn of it only from the timeline.
+- A case handed to another coordinator by someone else (services.reassign): the former
+  coordinator is mailed that it has left them (CaseNotice with `to_user`), or they would
+  find it gone from their list without a word, maybe with a meeting with the citizen planned.
 
 The mails say what has come and from where, nothing about the person (mail leaves our
 systems). The referral row is the outbox: `alerted_at` is empty until the mail went out, the
@@ -223,8 +226,22 @@ def coordinator_addresses(case) -> list[str]:
     )
 
 
+def former_coordinator_addresses(notice: CaseNotice) -> list[str]:
+    """The e-mail of the coordinator a case was handed away from (the notice's `to_user`) in
+    their coordinator role there (_holder_address): none once they are disqualified on the
+    case, as when the visitator hands the case away to disqualify them."""
+    return _holder_address(
+        notice.case.municipality_id,
+        Role.COORDINATOR,
+        user_id=notice.to_user_id,
+        case_id=notice.case_id,
+    )
+
+
 def _notice_mail(notice: CaseNotice) -> _Mail:
-    if notice.kind != NoticeKind.REFERRAL_JOINED:  # pragma: no cover - one kind so far
+    if notice.kind == NoticeKind.HANDED_AWAY:
+        return _handed_away_mail(notice)
+    if notice.kind != NoticeKind.REFERRAL_JOINED:  # pragma: no cover - two kinds so far
         raise ValueError(notice.kind)
     return _Mail(
         subject=_("Samvirke: ny henvisning på en af dine sager"),
@@ -242,6 +259,28 @@ def _notice_mail(notice: CaseNotice) -> _Mail:
     )
 
 
+def _handed_away_mail(notice: CaseNotice) -> _Mail:
+    # The case's reference, unlike the other mails: the link cannot open the case any more,
+    # and without it the former coordinator cannot tell which of their cases has gone. The
+    # reference names nobody outside Samvirke; not the new coordinator, nor the reason.
+    return _Mail(
+        subject=_("Samvirke: en af dine sager har fået en anden koordinator"),
+        body=_(
+            "Sag %(reference)s i %(municipality)s er givet til en anden primær koordinator, "
+            "som er ansvarlig for den fra nu af. Du er ikke længere sagens koordinator. Dine "
+            "sager finder du under Mine sager: %(url)s"
+        )
+        % {
+            "reference": notice.case.reference,
+            "municipality": notice.case.municipality.name,
+            "url": absolute_url(reverse("cases:my_cases")),
+        },
+        recipients=former_coordinator_addresses(notice),
+        organisation_id=notice.case.municipality_id,
+    )
+
+
 def send_notice(notice_id: int) -> bool:
-    """Send one coordinator's notice, once; as send_alert."""
+    """Send one coordinator's notice (a referral joined into their case, or their case handed
+    away), once; as send_alert."""
     return _send_once(due_notices(), notice_id, _notice_mail, "Case notice", "sent_at")

@@ -656,17 +656,29 @@ class Disqualification(models.Model):
 
 class NoticeKind(models.TextChoices):
     REFERRAL_JOINED = "referral_joined", _("Ny henvisning lagt sammen med sagen")
+    HANDED_AWAY = "handed_away", _("Sagen er givet til en anden koordinator")
 
 
 class CaseNotice(models.Model):
-    """A mail due to a case's coordinator about something that came to their case without
-    them (cases.alerts): a new referral about the citizen joined into it at triage. The row
-    is the outbox: `sent_at` is empty until the mail went out (or nobody could be mailed)."""
+    """A mail due to a coordinator about something that happened to their case without
+    them (cases.alerts): a new referral about the citizen joined into it at triage (to the
+    case's responsible), or the case handed to another coordinator (to the former one,
+    `to_user`). The row is the outbox: `sent_at` is empty until the mail went out (or nobody
+    could be mailed)."""
 
     case = models.ForeignKey(
         Case, verbose_name=_("sag"), on_delete=models.CASCADE, related_name="notices"
     )
     kind = models.CharField(_("slags"), max_length=30, choices=NoticeKind.choices)
+    # Empty: the case's responsible when the mail goes out (REFERRAL_JOINED).
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("modtager"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("oprettet"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sendt"), null=True, blank=True)
 

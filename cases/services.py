@@ -506,6 +506,12 @@ def _queue_alert(referral_id: int) -> None:
     alert_referral.delay(referral_id)
 
 
+def _notice_after_commit(notice: CaseNotice) -> None:
+    """Have a worker send the coordinator's notice once the change is committed, as
+    _alert_after_commit; the relay sends it if the broker never got it."""
+    transaction.on_commit(lambda pk=notice.pk: _queue_notice(pk), robust=True)
+
+
 def _queue_notice(notice_id: int) -> None:
     from .tasks import send_case_notice
 
@@ -872,8 +878,7 @@ def join_duplicate(*, actor, case: Case, into: Case, request=None) -> Case:
     _share_disqualifications(actor, into, case)
     if into.state == CaseState.ACTIVE:
         # Its coordinator would learn of the new referral only from the timeline.
-        notice = CaseNotice.objects.create(case=into, kind=NoticeKind.REFERRAL_JOINED)
-        transaction.on_commit(lambda pk=notice.pk: _queue_notice(pk), robust=True)
+        _notice_after_commit(CaseNotice.objects.create(case=into, kind=NoticeKind.REFERRAL_JOINED))
     _event(case, actor, EventKind.MERGED, summary=into.reference)
     _event(into, actor, EventKind.MERGED, summary=case.reference)
     _audit_change(actor, case, "join_duplicate", object_id=into.pk, request=request)
@@ -1291,6 +1296,21 @@ def reassign_candidates(case: Case):
     )
 
 
+def former_is_told(actor, case: Case) -> bool:
+    """Whether reassign mails the case's responsible that the case has left them: only a
+    coordinator of the municipality today (one whose role ended, or a visitator responsible
+    for a case routed only to a partner, has no list the case left), not the actor (a
+    coordinator handing over their own case knows), and nobody marked on the person (they
+    are handed away to be disqualified, and are told nothing more of the case)."""
+    former = case.responsible
+    return (
+        former is not None
+        and former.pk != actor.pk
+        and has_role(former, Role.COORDINATOR, case.municipality_id)
+        and not _marked_on_person(case, lock=False).filter(user_id=former.pk).exists()
+    )
+
+
 @transaction.atomic
 def reassign(
     *, actor, case: Case, to_user, reason: str, expected_version: int | None = None, request=None
@@ -1302,7 +1322,9 @@ def reassign(
     completed, as their part ends here. The new coordinator gets the grants routing gives
     and a new referral to answer, sent from the actor with the reason, which puts the case in
     their "waiting for you" and mails them (cases.alerts); if they decline it, the case goes
-    back to the visitator as a declined routing does (respond_to_referral)."""
+    back to the visitator as a declined routing does (respond_to_referral). The former
+    coordinator is mailed that the case has left them when someone else handed it away
+    (former_is_told; CaseNotice)."""
     case = _lock(case, expected_version)
     require(actor, Action.REASSIGN, case)
     _require_state(case, CaseState.ACTIVE)
@@ -1323,6 +1345,7 @@ def reassign(
         raise ValidationError(errors)
     now = _now()
     previous_id = case.responsible_id
+    tell_former = former_is_told(actor, case)
     # One responsible, one open referral to a coordinator: the former one's part ends.
     case.referrals.filter(kind=ReferralKind.TO_COORDINATOR, status__in=_OPEN_REFERRAL).update(
         status=ReferralStatus.COMPLETED, responded_at=now, responded_by=actor
@@ -1332,6 +1355,12 @@ def reassign(
     case.responsible = to_user
     _save(case, "responsible")
     _event(case, actor, EventKind.HANDOVER, summary=to_user.get_full_name() or to_user.username)
+    if tell_former:
+        _notice_after_commit(
+            CaseNotice.objects.create(
+                case=case, kind=NoticeKind.HANDED_AWAY, to_user_id=previous_id
+            )
+        )
     _audit_change(
         actor, case, "reassign", object_id=f"{previous_id or ''}->{to_user.pk}", request=request
     )

@@ -845,6 +845,7 @@ def reassign(request, reference):
         "former_keeps_access": case.responsible is not None
         and is_visitator_for(case.responsible, case),
         "own_case": case.responsible_id == request.user.pk,
+        "former_is_told": services.former_is_told(request.user, case),
     }
     return render(request, "cases/reassign_form.html", context)
 
