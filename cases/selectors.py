@@ -51,6 +51,15 @@ from .text_search import Folded, name_matches
 OPEN_TRIAGE_STATES = (CaseState.REFERRED, CaseState.IN_TRIAGE)
 
 
+def visible_case(user, case_id: int | None) -> Case | None:
+    """The case with this id if the user may see it, else None: for naming a case the user
+    did not ask for (a refusal pointing to another case of the person), never one they may
+    not know exists."""
+    if case_id is None:
+        return None
+    return cases_visible_to(user).filter(pk=case_id).only("pk", "reference").first()
+
+
 def get_case_for(user, reference: str, *, request=None) -> Case:
     """The case if the user may see it; otherwise 404, with a disqualified user's attempt
     recorded and flagged for the data protection officer."""

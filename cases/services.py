@@ -61,6 +61,16 @@ class TransitionError(ValidationError):
     """The case is not in a state that allows this step."""
 
 
+class OwnerOfOtherCase(TransitionError):
+    """Refused: someone disqualified on the person is responsible for another open case of
+    theirs, which must be handed over first. `other_case_id` only: whether the actor may be
+    shown that case is for the view to ask (selectors.visible_case)."""
+
+    def __init__(self, message, *, other_case_id: int):
+        super().__init__(message, code="owner")
+        self.other_case_id = other_case_id
+
+
 MSG_NOT_IN_STATE = _("Sagen har status »%(state)s«, og det tillader ikke dette skridt.")
 MSG_NO_VISITATOR = _("Kommunen har ingen stalkingvisitator lige nu. Kontakt administrationen.")
 MSG_ROUTE_NEEDED = _("Vælg mindst én: en primær koordinator, politiet eller Dansk Stalking Center.")
@@ -263,7 +273,9 @@ def _share_disqualifications(actor, case: Case, *others: Case, refuse: bool = Tr
                 if other.state in (CaseState.REFERRED, CaseState.IN_TRIAGE):
                     _pass_to_another_visitator(actor, other, excluding=list(first))
                 elif refuse:
-                    raise TransitionError(MSG_DISQUALIFIED_OWNS_SAME_PERSON, code="owner")
+                    raise OwnerOfOtherCase(
+                        MSG_DISQUALIFIED_OWNS_SAME_PERSON, other_case_id=other.pk
+                    )
                 else:
                     audit.record(
                         user=actor,

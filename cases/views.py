@@ -782,10 +782,18 @@ def disqualify(request, reference):
                 request=request,
             )
         except ValidationError as error:
+            # The way out, as a link: hand the case to another coordinator first; or, when
+            # the user owns another case of the person, that case, if the actor may see it.
+            other = selectors.visible_case(request.user, getattr(error, "other_case_id", None))
             if user.pk == case.responsible_id and may(request.user, Action.REASSIGN, case):
-                # The way out, as a link: hand the case to another coordinator first.
                 url = reverse("cases:reassign", args=[case.reference])
                 extra_errors.append({"text": " ".join(error.messages), "href": url})
+            elif other is not None:
+                text = _("%(refusal)s Gå til sag %(ref)s.") % {
+                    "refusal": " ".join(error.messages),
+                    "ref": other.reference,
+                }
+                extra_errors.append({"text": text, "href": other.get_absolute_url()})
             else:
                 apply_errors(form, error)
         else:

@@ -110,13 +110,14 @@ def test_a_disqualification_reaches_the_persons_other_cases_in_the_municipality(
 
 def test_a_disqualification_is_refused_when_the_user_owns_another_open_case_of_the_person(world):
     first = world.refer(full_name=NAME, cpr=CPR)
-    world.active(full_name=NAME, cpr=CPR)  # the coordinator is responsible for it
+    other = world.active(full_name=NAME, cpr=CPR)  # the coordinator is responsible for it
 
     with pytest.raises(ValidationError) as refused:
         _disqualify(world, first, world.coordinator)
 
     assert refused.value.code == "owner"
     assert "Overdrag den sag først" in refused.value.messages[0]
+    assert refused.value.other_case_id == other.pk  # for the page to link to, if it may
     assert not Disqualification.objects.exists()
 
 

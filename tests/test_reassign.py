@@ -411,6 +411,48 @@ def test_the_disqualify_page_points_to_the_new_page(client, world, second):
     assert not AuditEntry.objects.filter(case_id=case.pk, what="disqualify").exists()
 
 
+def _refused_disqualification(client, world, case, user):
+    client.force_login(world.visitator)
+    response = client.post(
+        reverse("cases:disqualify", args=[case.reference]),
+        {"user": user.pk, "reason": "Kender borgeren"},
+    )
+    assert response.status_code == 200
+    assert not Disqualification.objects.filter(user=user).exists()
+    return response.content.decode()
+
+
+def test_the_disqualify_page_links_to_the_other_case_of_the_person_the_user_is_responsible_for(
+    client, world
+):
+    """The coordinator to be disqualified on a new referral owns the person's active case:
+    the refusal says to hand that case over first, and links to it by its reference."""
+    first = world.refer(full_name=NAME, cpr="0707614285")
+    other = world.active(full_name=NAME, cpr="0707614285")
+
+    html = _refused_disqualification(client, world, first, world.coordinator)
+
+    assert "Overdrag den sag først" in html
+    assert f'<a href="{other.get_absolute_url()}">' in html
+    assert f"Gå til sag {other.reference}." in html
+
+
+def test_the_refusal_names_no_other_case_the_visitator_may_not_see(client, world):
+    """The visitator is disqualified on the person's other case (a mark that could not be
+    shared): the refusal says what to do, not which case, nor where it is."""
+    first = world.refer(full_name=NAME, cpr="0707614285")
+    other = world.active(full_name=NAME, cpr="0707614285")
+    Disqualification.objects.create(
+        case=other, user=world.visitator, reason="Familie", created_by=world.deputy_visitator
+    )
+    assert not cases_visible_to(world.visitator).filter(pk=other.pk).exists()
+
+    html = _refused_disqualification(client, world, first, world.coordinator)
+
+    assert "Overdrag den sag først" in html
+    assert other.reference not in html and other.get_absolute_url() not in html
+
+
 def test_a_partner_reads_neither_the_handover_nor_its_reason(client, world, second):
     """The police read who is responsible now (as on any case page), not the handover event
     (access.hidden_events_for) nor the referral to the coordinator with its reason."""
