@@ -260,18 +260,16 @@ def _notice_mail(notice: CaseNotice) -> _Mail:
 
 
 def _handed_away_mail(notice: CaseNotice) -> _Mail:
-    # The case's reference, unlike the other mails: the link cannot open the case any more,
-    # and without it the former coordinator cannot tell which of their cases has gone. The
-    # reference names nobody outside Samvirke; not the new coordinator, nor the reason.
+    # No case reference, as in the other mails: mail leaves our systems, and a reference ties
+    # the mail to a person for whoever can read both. The visitator can say which case it was.
     return _Mail(
         subject=_("Samvirke: en af dine sager har fået en anden koordinator"),
         body=_(
-            "Sag %(reference)s i %(municipality)s er givet til en anden primær koordinator, "
-            "som er ansvarlig for den fra nu af. Du er ikke længere sagens koordinator. Dine "
-            "sager finder du under Mine sager: %(url)s"
+            "En af dine sager i %(municipality)s er givet til en anden primær koordinator, "
+            "som er ansvarlig for den fra nu af. Stalkingvisitatoren kan fortælle dig, "
+            "hvilken sag det er. Dine sager finder du under Mine sager: %(url)s"
         )
         % {
-            "reference": notice.case.reference,
             "municipality": notice.case.municipality.name,
             "url": absolute_url(reverse("cases:my_cases")),
         },

@@ -1,7 +1,7 @@
 """Skift ansvarlig done by someone else: the former coordinator is mailed that the case has
 left them (cases.alerts, the CaseNotice outbox and the referral mails' relay), once, with the
-case's reference and a link to their list, nothing about the person, the new coordinator or
-the reason. Not a coordinator who hands over their own case, nor one marked on the person."""
+municipality and a link to their list, nothing about the case, the person, the new coordinator
+or the reason. Not a coordinator who hands over their own case, nor one marked on the person."""
 
 import logging
 
@@ -64,11 +64,12 @@ def test_the_former_coordinator_is_mailed_once_when_the_visitator_hands_their_ca
 
     assert sorted(mail.to[0] for mail in mailoutbox) == [FORMER, NEW]
     [mail] = [mail for mail in mailoutbox if mail.to == [FORMER]]
-    assert case.reference in mail.body and world.municipality.name in mail.body
+    assert world.municipality.name in mail.body
     assert reverse("cases:my_cases") in mail.body
     whole = "\n".join([mail.subject, mail.body, as_sent(mail)])
-    for not_told in (NAME, "Zenobia", "Kvasir", CPR, "070761", "Sygemeldt", "coordinator2"):
-        assert not_told not in whole
+    untold = (NAME, "Zenobia", "Kvasir", CPR, "070761", "Sygemeldt", "coordinator2", case.reference)
+    for secret in untold:
+        assert secret not in whole
     assert second.get_full_name() not in whole
     [notice] = _handed_away()
     assert notice.case == case and notice.to_user == world.coordinator
