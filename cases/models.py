@@ -426,6 +426,17 @@ class Referral(models.Model):
         return self.get_status_display()
 
     @property
+    def status_while_marked(self) -> str:
+        """The status value a referrer disqualified on the case reads once it was answered
+        after their mark (selectors.referrals_made_by: answer_hidden): the steps every
+        referral takes (sent, received, handled), never how it ended (declined with a reason,
+        forwarded to where the person lives). A row that stopped, vanished or read unlike
+        their other referrals would tell them they are marked, so the person has a case."""
+        if self.status in (ReferralStatus.SENT, ReferralStatus.ACCEPTED):
+            return self.status
+        return ReferralStatus.COMPLETED
+
+    @property
     def recipient_name(self) -> str:
         """Whom the referral went to, as the case page and the lists name it: the department
         or external actor of an onward referral, else the organisation."""

@@ -315,16 +315,22 @@ def referrals_made_by(user):
     district or municipality no longer follows the citizens of the old one (access follows
     roles).
 
-    A user disqualified on the case sees their referral as it stood when they were marked:
-    an answer given after the mark is not shown (`answer_hidden`: the row reads as sent),
-    nor a referral forwarded on their behalf after it (it names where the person went). A
-    row that vanished, or changed its look, would tell them they are marked, and a referral
-    about a named person that vanished at once would tell the person who stalks where she has
-    a case (a new case inherits her marks)."""
+    A referral to the visitator is listed for good: its referrer (a first contact, the
+    police) never reads the case, only the status. Any other (a routing, a handover, an
+    onward referral) is listed only while the user may see its case: a coordinator whose
+    case went to another must not follow it here (its status, a decline's reason).
+
+    A user disqualified on the case does not read an answer given after the mark
+    (`answer_hidden`): the row goes through the steps every referral takes, without how it
+    ended (Referral.status_while_marked), and a referral forwarded on their behalf after it
+    is not listed (it names where the person went). A row that vanished, stopped at "Sendt"
+    or read unlike their other referrals would tell the person who stalks that she is marked,
+    so that the person has a case (a new case inherits her marks)."""
     organisations = {held.organisation_id for held in held_roles(user)}
     marked_at = _first_mark_of(user, "case_id")
+    followed = Q(kind=ReferralKind.TO_VISITATOR) | Q(case__in=cases_visible_to(user).values("pk"))
     return (
-        Referral.objects.filter(from_user=user, from_organisation__in=organisations)
+        Referral.objects.filter(followed, from_user=user, from_organisation__in=organisations)
         .annotate(
             marked_at=marked_at,
             answer_hidden=ExpressionWrapper(

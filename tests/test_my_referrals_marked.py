@@ -1,7 +1,9 @@
-"""A referrer disqualified on the case sees their referral in "Mine henvisninger" as it stood
-when they were marked (selectors.referrals_made_by): a row that vanished or changed its look
-would tell them they are marked, and a referral about a named person that vanished at once
-would tell the person who stalks where she has a case. Third red-team review, session 8."""
+"""A referrer disqualified on the case reads their referral in "Mine henvisninger" as any
+referral reads, without what was answered after the mark (selectors.referrals_made_by): a row
+that vanished, stopped at "Sendt" or changed its look would tell them they are marked, and a
+referral about a named person that vanished at once would tell the person who stalks where
+she has a case. Third red-team review (session 8); the fourth found a row stopped at "Sendt"
+told it too, more slowly (session 9)."""
 
 import datetime
 import re
@@ -71,8 +73,49 @@ def test_an_answer_given_after_the_mark_is_not_shown_to_the_referrer(world, clie
     services.decline_incoming(actor=world.visitator, case=case, reason="Hører til Andenkommune")
 
     row = _rows(client, world.first_contact)[case.reference]
-    assert "Sendt" in row and NAME in row
+    assert "Visiteret" in row and NAME in row
     assert "Afvist" not in row and "Andenkommune" not in row
+
+
+def _badges(client, user) -> dict[str, str]:
+    """Each row's status badge (its words and its class) by the row's reference."""
+    client.force_login(user)
+    html = client.get(reverse("cases:my_referrals")).content.decode()
+    return {
+        reference: badge
+        for reference, badge in re.findall(
+            r'samvirke-ref">([^<]+)</span>.*?(<span class="badge[^"]*">[^<]*</span>)', html, re.S
+        )
+    }
+
+
+def test_a_marked_referrers_new_referral_moves_on_like_any_other(world, client):
+    """The person who stalks, a first contact marked on the victim's case, refers the victim
+    again and someone else to compare: the new case inherits her mark, yet both rows move from
+    Sendt to Modtaget to Visiteret alike."""
+    earlier = world.active(full_name=NAME, birth_date=BIRTH)
+    _mark(earlier, world.first_contact, world.visitator)
+    victim = world.refer(full_name=NAME, birth_date=BIRTH)
+    stranger = world.refer(full_name="Anna Andersen", birth_date=datetime.date(1980, 2, 2))
+    assert victim.disqualifications.filter(user=world.first_contact).exists()
+
+    def statuses():
+        badges = _badges(client, world.first_contact)
+        return [badges[case.reference] for case in (victim, stranger)]
+
+    assert statuses()[0] == statuses()[1] and "Sendt" in statuses()[0]
+    for case in (victim, stranger):
+        services.start_triage(actor=world.visitator, case=case)
+    assert statuses()[0] == statuses()[1] and "Modtaget" in statuses()[0]
+    services.join_duplicate(actor=world.visitator, case=victim, into=earlier)
+    services.triage(
+        actor=world.visitator,
+        case=stranger,
+        is_stalking=False,
+        reasoning="Nabostrid",
+        advice_given="Rådgivet",
+    )
+    assert statuses()[0] == statuses()[1] and "Visiteret" in statuses()[0]
 
 
 def test_an_answer_given_before_the_mark_stays_as_the_referrer_saw_it(world, client):
@@ -98,7 +141,7 @@ def test_a_referral_forwarded_after_the_mark_does_not_appear_with_where_it_went(
 
     rows = _rows(client, world.first_contact)
     assert list(rows) == [case.reference]
-    assert "Sendt" in rows[case.reference]
+    assert "Visiteret" in rows[case.reference]
     assert "Videresendt" not in rows[case.reference]
     assert "Andenkommune" not in " ".join(rows.values())
 

@@ -474,3 +474,48 @@ def test_a_visitator_who_is_responsible_is_not_told_they_lose_access(client, wor
     html = client.get(_url(case)).content.decode()
     assert "mister adgangen" not in html
     assert "får besked på e-mail" in html
+
+
+# "Mine henvisninger" after the case left them (fourth red-team review): a handover or an onward
+# referral is listed only while its maker may see the case; a decline written by the new
+# coordinator is for the case's own people.
+
+
+def test_the_former_coordinator_does_not_read_the_new_coordinators_decline(client, world, second):
+    case = world.active(full_name=NAME)
+    services.reassign(actor=world.coordinator, case=case, to_user=second, reason="Sygemeldt")
+    handover = case.referrals.get(kind=ReferralKind.TO_COORDINATOR, to_user=second)
+    services.respond_to_referral(
+        actor=second, referral=handover, accept=False, reason="Flyttet hemmeligt til Kvasirvej 12"
+    )
+
+    client.force_login(world.coordinator)
+    assert client.get(case.get_absolute_url()).status_code == 404
+    html = client.get(reverse("cases:my_referrals")).content.decode()
+    assert "Kvasirvej 12" not in html and case.reference not in html
+
+
+def test_the_former_coordinator_no_longer_follows_their_onward_referrals(client, world, second):
+    case = world.active(full_name=NAME)
+    onward = services.refer_onward(
+        actor=world.coordinator, case=case, external="Krisecenter Sydhavn", reason="Husly"
+    )
+    client.force_login(world.coordinator)
+    assert "Krisecenter Sydhavn" in client.get(reverse("cases:my_referrals")).content.decode()
+
+    services.reassign(actor=world.visitator, case=case, to_user=second, reason="Inhabil")
+    services.record_onward_outcome(
+        actor=second, referral=onward, status="declined", reason="Anbragt på Krisecenter Zeta"
+    )
+
+    html = client.get(reverse("cases:my_referrals")).content.decode()
+    assert "Krisecenter" not in html and case.reference not in html
+
+
+def test_the_first_contacts_referral_stays_listed_whatever_the_case_becomes(client, world, second):
+    case = world.active(full_name=NAME)
+    services.reassign(actor=world.visitator, case=case, to_user=second, reason="Sygemeldt")
+
+    client.force_login(world.first_contact)
+    html = client.get(reverse("cases:my_referrals")).content.decode()
+    assert case.reference in html and "Visiteret" in html
