@@ -23,6 +23,8 @@ from .cpr import seal, unseal
 
 SESSION_KEY = "list_search"
 MAX_LENGTH = 100
+# The sealed words' size in bytes: MAX_LENGTH characters of up to four bytes each in UTF-8.
+SEALED_BYTES = 4 * MAX_LENGTH
 CLEAR = "ryd"
 PURPOSE = b"list_search"
 
@@ -50,8 +52,10 @@ def remember_search(request, list_name: str, *, keep: tuple[str, ...] = ()):
     words = "" if CLEAR in request.POST else request.POST.get("q", "").strip()[:MAX_LENGTH]
     searches = _searches(request)
     if words:
-        # Padded to one length: a token's size must not tell a CPR number (11) from a name.
-        searches[list_name] = seal(words.ljust(MAX_LENGTH), PURPOSE)
+        # Padded to one size in bytes, not characters (Æ, Ø and Å take two): a token's size
+        # must not tell a CPR number or a reference from a Danish name.
+        padding = " " * (SEALED_BYTES - len(words.encode()))
+        searches[list_name] = seal(words + padding, PURPOSE)
     else:
         searches.pop(list_name, None)
     request.session[SESSION_KEY] = searches
