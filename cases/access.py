@@ -389,16 +389,20 @@ def referrals_shown_to(level: Level, referrals: list) -> list:
     ]
 
 
-def hidden_events_for(level: Level, scopes: set[str]) -> list[str]:
-    """The timeline events a reader at this level does not see at all: for a partner, who is
-    disqualified (that is about a colleague, not the citizen), handovers (the other partner's
-    contact would be named; who is responsible shows on the page), the consents (what the citizen
-    agreed to share with the other partner is not theirs to know; what they may read shows
-    on the page itself), the onward referrals (which help the citizen was referred to, in
-    the municipality or outside it, is not shared with them), and notes and meetings unless
-    the citizen shared the journal."""
+def hidden_events_for(level: Level, scopes: set[str], *, visitator: bool = False) -> list[str]:
+    """The timeline events a reader at this level does not see at all.
+
+    That someone was disqualified is the visitator's alone (who marks and answers for it):
+    a coordinator who read it could probe for it, correcting the person's name on their own
+    case to another person's and watching the marks of her case arrive (fourth red-team
+    review). For a partner also handovers (the other partner's contact would be named; who is
+    responsible shows on the page), the consents (what the citizen agreed to share with the
+    other partner is not theirs to know; what they may read shows on the page itself), the
+    onward referrals (which help the citizen was referred to, in the municipality or outside
+    it, is not shared with them), and notes and meetings unless the citizen shared the
+    journal."""
     if level == Level.FULL:
-        return []
+        return [] if visitator else [EventKind.DISQUALIFIED]
     hidden = [
         EventKind.DISQUALIFIED,
         # A handover names the new holder of a role: of the other partner's too.

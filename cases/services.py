@@ -181,7 +181,9 @@ def _event(case: Case, actor, kind: str, summary: str = "", **extra) -> CaseEven
     return CaseEvent.objects.create(case=case, actor=actor, kind=kind, summary=summary, **extra)
 
 
-def _audit_change(actor, case: Case, what: str, object_id="", request=None) -> None:
+def _audit_change(
+    actor, case: Case, what: str, object_id="", request=None, flagged: bool = False
+) -> None:
     audit.record(
         user=actor,
         action=AuditAction.CHANGE,
@@ -189,6 +191,7 @@ def _audit_change(actor, case: Case, what: str, object_id="", request=None) -> N
         what=what,
         object_id=object_id,
         request=request,
+        flagged=flagged,
     )
 
 
@@ -975,9 +978,15 @@ def update_person(
     if "cpr_index" in changed:
         labels.append(str(_("CPR-nummer")))
     _event(case, actor, EventKind.PERSON_CHANGED, summary=", ".join(labels))
+    marks_arrived = False
     if {"full_name", "birth_date", "cpr_index"} & set(changed):
+        marks_before = case.disqualifications.count()
         _share_disqualifications(actor, case)  # it may match another case of the person now
-    _audit_change(actor, case, "person", request=request)
+        marks_arrived = case.disqualifications.count() > marks_before
+    # Flagged for the data protection officers when the correction made the case another
+    # person's, one with disqualifications: it may be right (a name spelt wrong), or someone
+    # probing whether a person has a case in which a colleague is marked.
+    _audit_change(actor, case, "person", request=request, flagged=marks_arrived)
     return changed
 
 

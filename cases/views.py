@@ -294,7 +294,8 @@ def case_detail(request, reference):
     if level is None:
         raise Http404
     scopes = visible_scopes(request.user, case)
-    events = selectors.timeline(case).exclude(kind__in=hidden_events_for(level, scopes))
+    hidden = hidden_events_for(level, scopes, visitator=is_visitator_for(request.user, case))
+    events = selectors.timeline(case).exclude(kind__in=hidden)
     actions = allowed_actions(request.user, case)
     from stalkingpakke.documents import documents_for, with_outdated
 

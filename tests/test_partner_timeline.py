@@ -150,3 +150,18 @@ def test_the_coordinator_sees_the_onward_referrals_with_their_reasons(world, cli
     client.force_login(world.coordinator)
     html = client.get(case.get_absolute_url()).content.decode()
     assert all(word in html for word in words)
+
+
+def test_only_the_visitator_reads_that_someone_was_disqualified(world, client):
+    """Not the coordinator either (fourth red-team review): who marks answers for it, and a
+    coordinator who read it could probe for a person's marks by correcting a name."""
+    case = world.active()
+    services.disqualify(
+        actor=world.visitator, case=case, user=world.deputy_visitator, reason="Familie"
+    )
+    client.force_login(world.coordinator)
+    response = client.get(case.get_absolute_url())
+    assert EventKind.DISQUALIFIED not in {e.kind for e in response.context["events"]}
+    client.force_login(world.visitator)
+    response = client.get(case.get_absolute_url())
+    assert EventKind.DISQUALIFIED in {e.kind for e in response.context["events"]}

@@ -357,3 +357,58 @@ def test_the_form_asks_about_notification_only_after_triage_and_offers_removing_
     after = client.get(reverse("cases:edit_person", args=[triaged.reference])).content.decode()
     assert 'name="children_notification"' not in before and 'name="remove_cpr"' not in before
     assert 'name="children_notification"' in after and 'name="remove_cpr"' in after
+
+
+# A correction that makes the case another person's, one with disqualifications (fourth
+# red-team review): a coordinator could probe whether someone has a case in which a colleague
+# is marked. The marks follow the person (they must), the coordinator does not read that they
+# came, and the data protection officers are told.
+
+
+def _probe(world):
+    from cooperation.models import Role
+
+    from .factories import user_with_role
+
+    marked = user_with_role(Role.COORDINATOR, world.municipality, username="coordinator3")
+    victim = world.refer(full_name="Zenobia Kvasirhøj", birth_date=datetime.date(1990, 1, 1))
+    services.disqualify(actor=world.visitator, case=victim, user=marked, reason="Bror")
+    own = world.active(full_name="Helt Anden Person", birth_date=datetime.date(1985, 5, 5))
+    return marked, victim, own
+
+
+def _correct_to_victim(world, own):
+    services.update_person(
+        actor=world.coordinator,
+        case=own,
+        details={"full_name": "Zenobia Kvasirhøj", "birth_date": datetime.date(1990, 1, 1)},
+    )
+
+
+def test_a_correction_bringing_in_marks_is_flagged_for_the_data_protection_officers(world):
+    marked, _victim, own = _probe(world)
+
+    _correct_to_victim(world, own)
+
+    assert own.disqualifications.filter(user=marked).exists()  # the mark follows the person
+    entry = AuditEntry.objects.filter(case=own, what="person").get()
+    assert entry.flagged and entry.user == world.coordinator
+
+
+def test_a_correction_bringing_in_no_marks_is_not_flagged(world):
+    own = world.active(full_name="Helt Anden Person", birth_date=datetime.date(1985, 5, 5))
+    services.update_person(actor=world.coordinator, case=own, details={"full_name": "Helt Anden"})
+    assert not AuditEntry.objects.filter(case=own, what="person").get().flagged
+
+
+def test_the_coordinator_does_not_read_that_marks_came_with_a_correction(client, world):
+    _marked, _victim, own = _probe(world)
+
+    _correct_to_victim(world, own)
+
+    client.force_login(world.coordinator)
+    response = client.get(own.get_absolute_url())
+    assert EventKind.DISQUALIFIED not in {e.kind for e in response.context["events"]}
+    client.force_login(world.visitator)
+    response = client.get(own.get_absolute_url())
+    assert EventKind.DISQUALIFIED in {e.kind for e in response.context["events"]}
