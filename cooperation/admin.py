@@ -147,6 +147,7 @@ class RoleAssignmentAdmin(admin.ModelAdmin):
                     actor=request.user,
                     assignment=assignment,
                     successor=form.cleaned_data["successor"],
+                    request=request,
                 )
             except ValidationError as error:
                 self.message_user(request, " ".join(error.messages), messages.ERROR)

@@ -52,11 +52,22 @@ def _cases_held_in(user, organisation):
 
 @transaction.atomic
 def handover(
-    *, actor, assignment: RoleAssignment, successor, on: datetime.date | None = None
+    *,
+    actor,
+    assignment: RoleAssignment,
+    successor,
+    on: datetime.date | None = None,
+    request=None,
 ) -> RoleAssignment:
     """End `assignment` and give the same role to `successor`: open cases, pending referrals
     and object permissions in that organisation move in one transaction, and every case's
-    history shows it. Only administrators may do this."""
+    history shows it. Only administrators may do this.
+
+    An administrator who hands a role to themself (or hands over their own) is not refused,
+    as RoleAssignmentAdmin does not refuse a role given to oneself: a small municipality's
+    administrator may have to step in for a visitator who leaves. It is flagged like that
+    role (cooperation.admin._audit_role), so the data protection officers are mailed
+    (cases.audit_notices)."""
     if not actor.is_superuser:
         raise PermissionDenied(_("Kun administratorer kan overdrage en rolle."))
     today = on or timezone.localdate()
@@ -121,5 +132,7 @@ def handover(
         action=AuditAction.CHANGE,
         what="handover",
         object_id=f"{assignment.pk}->{new_assignment.pk}",
+        request=request,
+        flagged=actor.pk in (leaver.pk, successor.pk),
     )
     return new_assignment
