@@ -107,6 +107,9 @@ WHAT_LABELS = {
     # Outside the cases: roles, logins, consultations, retention, this trail.
     "handover": _("Overdragelse af en rolle til en efterfølger"),
     "role_assignment": _("En rolletildeling (givet, ændret eller fjernet i administrationen)"),
+    "user": _("En brugerkonto (oprettet eller slettet i administrationen)"),
+    "user:password": _("En brugers adgangskode (sat i administrationen)"),
+    "group": _("En gruppe (slettet i administrationen)"),
     "otp_backup_codes": _("Reservekoder til totrinslogin"),
     "otp_backup_code_used": _("En reservekode til totrinslogin er brugt"),
     "consultation:ask": _("Sparring: et spørgsmål er stillet"),
@@ -136,6 +139,9 @@ WHAT_PREFIX_LABELS = {
     "consultation:": _("Sparring"),
     "retention_run:": _("Sletning efter opbevaringsreglen"),
     "retention_years:": _("Kommunens opbevaringstid er ændret"),
+    # Fields of a user or group changed in the administration; the code names the fields.
+    "user:": _("En brugers status, rettigheder, grupper eller e-mail (ændret i administrationen)"),
+    "group:": _("En gruppe eller dens rettigheder (oprettet eller ændret i administrationen)"),
 }
 
 # The route that gave access to a read (cases.access.access_route), or why something was done.

@@ -40,17 +40,47 @@ BEGINNING = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
 
 def officer_addresses() -> list[str]:
     """The data protection officers' e-mails: active users given the audit permission (by
-    themselves or through a group). Without any, the superusers', so the mail reaches someone
-    who can read the trail until an officer is appointed."""
+    themselves or through a group). Without any, or when an officer has no e-mail, also the
+    superusers', so the mail reaches someone who can read the trail until an officer is
+    appointed, and an officer whose address is blanked is not left out unnoticed."""
     users = get_user_model().objects
     officers = users.with_perm(
         AUDIT_PERMISSION,
         include_superusers=False,
         backend="django.contrib.auth.backends.ModelBackend",
-    ).exclude(email="")
-    if not officers.exists():
-        officers = users.filter(is_active=True, is_superuser=True).exclude(email="")
-    return sorted(set(officers.values_list("email", flat=True)))
+    )
+    addresses = set(officers.exclude(email="").values_list("email", flat=True))
+    if not addresses or officers.filter(email="").exists():
+        superusers = users.filter(is_active=True, is_superuser=True).exclude(email="")
+        addresses |= set(superusers.values_list("email", flat=True))
+    return sorted(addresses)
+
+
+def tell_former_recipients(before: list[str]) -> bool:
+    """After a change in the admin to users or groups: mail each address that received the
+    flagged-access notices `before` and no longer does, at once, so an officer who is removed
+    or whose address is changed (perhaps by the person who stalks, an administrator, to have
+    the next notices come to themself) knows. Nothing about who or what changed (mail leaves
+    our systems); the change is in the audit trail. Sent before the admin's change view or
+    delete view commits: a mail that fails undoes the change. Returns whether the recipients
+    changed."""
+    after = officer_addresses()
+    gone = sorted(set(before) - set(after))
+    for address in gone:
+        with translation.override(settings.LANGUAGE_CODE):
+            send_mail(
+                subject=_("Samvirke: du får ikke længere besked om markerede adgange"),
+                message=_(
+                    "Denne adresse får ikke længere Samvirkes besked om adgange, der er "
+                    "markeret til gennemsyn i revisionssporet: en administrator har ændret "
+                    "brugerne eller grupperne. Ændringen står i revisionssporet (%(url)s). Var "
+                    "den ikke aftalt, så sig det straks til din leder."
+                )
+                % {"url": absolute_url(reverse("audit:review"))},
+                from_email=None,
+                recipient_list=[address],
+            )
+    return set(before) != set(after)
 
 
 def notify_flagged_access(now: datetime.datetime | None = None) -> int:

@@ -1,12 +1,15 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from cases import audit
+from cases import audit, audit_notices
 from cases.models import AuditAction
 
 from .models import Consultation, Organisation, RoleAssignment, Unit
@@ -213,3 +216,178 @@ class ConsultationAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# Accounts. Who is a superuser or staff, who holds the audit permission (cases.audit
+# .AUDIT_PERMISSION) and at which address decides who may change roles and who is mailed
+# about flagged entries (cases.audit_notices.officer_addresses). Django's user and group
+# admins write only the admin log, which an administrator can edit: each save that changes
+# one of these fields writes one entry to the append-only trail naming the fields changed
+# (never their values: an e-mail address is personal data), the user or group by id. It is
+# flagged for the data protection officers when an administrator changes their own account,
+# when a superuser is made or unmade, and when it touches who holds the audit permission or
+# where its holders are mailed; an address that stops receiving the mail is told at once.
+USER_FIELDS = ("is_active", "is_staff", "is_superuser", "email", "groups", "user_permissions")
+GROUP_FIELDS = ("name", "permissions")
+
+
+def _holds_audit_permission(user) -> bool:
+    """Given the audit permission itself or through a group, active or not; a superuser
+    holds every permission but is not an officer."""
+    return (
+        user.pk is not None
+        and get_user_model()
+        .objects.with_perm(
+            audit.AUDIT_PERMISSION,
+            is_active=None,
+            include_superusers=False,
+            backend="django.contrib.auth.backends.ModelBackend",
+        )
+        .filter(pk=user.pk)
+        .exists()
+    )
+
+
+def _group_holds_audit_permission(group) -> bool:
+    app_label, codename = audit.AUDIT_PERMISSION.split(".")
+    return (
+        group.pk is not None
+        and group.permissions.filter(content_type__app_label=app_label, codename=codename).exists()
+    )
+
+
+def _audit_account(request, *, what: str, obj, action: str, flagged: bool) -> None:
+    audit.record(
+        user=request.user,
+        action=action,
+        what=what,
+        object_id=obj.pk,
+        purpose="admin",
+        request=request,
+        flagged=flagged,
+    )
+
+
+class _AccountState:
+    """What an account or group was before the save: read in save_model, before anything is
+    written (the many-to-many fields are saved later, in save_related)."""
+
+    def __init__(self, holds: bool):
+        self.holds = holds
+        self.addresses = audit_notices.officer_addresses()
+
+
+class AuditedUserAdmin(UserAdmin):
+    def save_model(self, request, obj, form, change):
+        form.samvirke_before = _AccountState(_holds_audit_permission(obj))
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        obj, before = form.instance, form.samvirke_before
+        addresses_changed = audit_notices.tell_former_recipients(before.addresses)
+        if not change:
+            _audit_account(request, what="user", obj=obj, action=AuditAction.CREATE, flagged=False)
+            return
+        fields = [field for field in USER_FIELDS if field in form.changed_data]
+        if not fields:
+            return
+        _audit_account(
+            request,
+            what=f"user:{','.join(fields)}",
+            obj=obj,
+            action=AuditAction.CHANGE,
+            flagged=obj.pk == request.user.pk
+            or "is_superuser" in fields
+            or before.holds
+            or _holds_audit_permission(obj)
+            or addresses_changed,
+        )
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            # Whoever sets a password can log in as that user (until their second factor).
+            obj = self.get_object(request, unquote(id))
+            _audit_account(
+                request,
+                what="user:password",
+                obj=obj,
+                action=AuditAction.CHANGE,
+                flagged=obj.pk == request.user.pk
+                or obj.is_superuser
+                or _holds_audit_permission(obj),
+            )
+        return response
+
+    def _audit_delete(self, request, obj):
+        _audit_account(
+            request,
+            what="user",
+            obj=obj,
+            action=AuditAction.DELETE,
+            flagged=obj.pk == request.user.pk or obj.is_superuser or _holds_audit_permission(obj),
+        )
+
+    def delete_model(self, request, obj):
+        before = audit_notices.officer_addresses()
+        self._audit_delete(request, obj)
+        super().delete_model(request, obj)
+        audit_notices.tell_former_recipients(before)
+
+    def delete_queryset(self, request, queryset):
+        before = audit_notices.officer_addresses()
+        for user in queryset:
+            self._audit_delete(request, user)
+        super().delete_queryset(request, queryset)
+        audit_notices.tell_former_recipients(before)
+
+
+class AuditedGroupAdmin(GroupAdmin):
+    def save_model(self, request, obj, form, change):
+        form.samvirke_before = _AccountState(_group_holds_audit_permission(obj))
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        obj, before = form.instance, form.samvirke_before
+        addresses_changed = audit_notices.tell_former_recipients(before.addresses)
+        fields = [field for field in GROUP_FIELDS if field in form.changed_data]
+        if change and not fields:
+            return
+        holds = before.holds or _group_holds_audit_permission(obj)
+        _audit_account(
+            request,
+            what=f"group:{','.join(fields)}",
+            obj=obj,
+            action=AuditAction.CHANGE if change else AuditAction.CREATE,
+            flagged=(holds and "permissions" in fields) or addresses_changed,
+        )
+
+    def _audit_delete(self, request, obj):
+        _audit_account(
+            request,
+            what="group",
+            obj=obj,
+            action=AuditAction.DELETE,
+            flagged=_group_holds_audit_permission(obj),
+        )
+
+    def delete_model(self, request, obj):
+        before = audit_notices.officer_addresses()
+        self._audit_delete(request, obj)
+        super().delete_model(request, obj)
+        audit_notices.tell_former_recipients(before)
+
+    def delete_queryset(self, request, queryset):
+        before = audit_notices.officer_addresses()
+        for group in queryset:
+            self._audit_delete(request, group)
+        super().delete_queryset(request, queryset)
+        audit_notices.tell_former_recipients(before)
+
+
+for _model, _model_admin in ((get_user_model(), AuditedUserAdmin), (Group, AuditedGroupAdmin)):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+    admin.site.register(_model, _model_admin)

@@ -1,13 +1,18 @@
-"""What an administrator does in the admin to roles is in the append-only trail, and what
-decides who reads cases is flagged for the data protection officers (cooperation.admin,
-cooperation.services.handover).
+"""What an administrator does in the admin to roles and accounts is in the append-only trail,
+and what decides who reads cases or who is mailed about flagged entries is flagged for the data
+protection officers (cooperation.admin, cooperation.services.handover, cases.audit_notices).
 
-The attack (red-team round 4): a superuser hands the deputy visitator's role to themself
-with the admin action.
+The attacks (red-team round 4): a superuser hands the deputy visitator's role to themself
+with the admin action, or silences the officer in Django's user admin (blanks the address,
+takes the audit permission) so that the next notice about their flagged entries comes to
+them.
 """
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,6 +25,7 @@ from .factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
+User = get_user_model()
 OFFICER = "dpo@kommune.example"
 LATER = timezone.timedelta(minutes=10)
 
@@ -96,3 +102,212 @@ def test_a_handover_between_two_others_is_audited_unflagged(world, client):
 
     entry = AuditEntry.objects.get(what="handover")
     assert (entry.user, entry.flagged) == (world.admin, False)
+
+
+# -- The user admin --------------------------------------------------------------------------
+
+
+def _user_form(user, **overrides):
+    joined = timezone.localtime(user.date_joined)
+    form = {
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "last_login_0": "",
+        "last_login_1": "",
+        "date_joined_0": joined.date().isoformat(),
+        "date_joined_1": joined.time().strftime("%H:%M:%S"),
+        "user_permissions": [p.pk for p in user.user_permissions.all()],
+        "groups": [g.pk for g in user.groups.all()],
+    }
+    for flag in ("is_active", "is_staff", "is_superuser"):
+        if getattr(user, flag):
+            form[flag] = "on"
+    form.update(overrides)
+    return {key: value for key, value in form.items() if value is not None}
+
+
+def _change_user(client, world, user, **overrides):
+    client.force_login(world.admin)
+    response = client.post(
+        reverse("admin:auth_user_change", args=[user.pk]), _user_form(user, **overrides)
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return response
+
+
+def test_the_user_and_group_admins_keep_djangos_behaviour():
+    assert isinstance(admin.site._registry[User], UserAdmin)
+    assert isinstance(admin.site._registry[Group], GroupAdmin)
+
+
+def test_blanking_the_officers_address_is_flagged_without_the_address_and_the_officer_is_told(
+    world, client, officer, mailoutbox
+):
+    """The attack: the next notice would go to the superusers only, the attacker among them."""
+    world.admin.email = "it@kommune.example"
+    world.admin.save()
+
+    _change_user(client, world, officer, email="")
+
+    entry = AuditEntry.objects.get(user=world.admin)
+    assert (entry.action, entry.what, entry.object_id, entry.purpose, entry.flagged) == (
+        AuditAction.CHANGE,
+        "user:email",
+        str(officer.pk),
+        "admin",
+        True,
+    )
+    assert [mail.to for mail in mailoutbox] == [[OFFICER]]
+    assert "revisionssporet" in mailoutbox[0].body and "/revision/til-gennemsyn/" in (
+        mailoutbox[0].body
+    )
+
+
+def test_taking_the_audit_permission_from_the_officer_is_flagged(
+    world, client, officer, mailoutbox
+):
+    _change_user(client, world, officer, user_permissions=[])
+
+    entry = AuditEntry.objects.get(user=world.admin)
+    assert (entry.what, entry.flagged) == ("user:user_permissions", True)
+    assert [mail.to for mail in mailoutbox] == [[OFFICER]]
+
+
+def test_giving_someone_the_audit_permission_through_a_group_is_flagged(world, client):
+    group = Group.objects.create(name="Databeskyttelse")
+    group.permissions.add(_audit_permission())
+    colleague = UserFactory(username="colleague", email="colleague@kommune.example")
+
+    _change_user(client, world, colleague, groups=[group.pk])
+
+    entry = AuditEntry.objects.get(user=world.admin)
+    assert (entry.what, entry.object_id, entry.flagged) == ("user:groups", str(colleague.pk), True)
+
+
+def test_making_someone_a_superuser_is_flagged_and_names_each_field_changed(world, client):
+    colleague = UserFactory(username="colleague")
+
+    _change_user(client, world, colleague, is_staff="on", is_superuser="on")
+
+    entry = AuditEntry.objects.get(user=world.admin)
+    assert (entry.what, entry.flagged) == ("user:is_staff,is_superuser", True)
+
+
+def test_an_administrator_changing_their_own_account_is_flagged(world, client):
+    _change_user(client, world, world.admin, email="me@kommune.example")
+
+    entry = AuditEntry.objects.get(user=world.admin)
+    assert (entry.what, entry.object_id, entry.flagged) == ("user:email", str(world.admin.pk), True)
+
+
+def test_an_ordinary_users_staff_flag_or_address_is_audited_unflagged(world, client, mailoutbox):
+    colleague = UserFactory(username="colleague", email="old@kommune.example")
+
+    _change_user(client, world, colleague, is_staff="on", email="new@kommune.example")
+
+    entry = AuditEntry.objects.get(user=world.admin)
+    assert (entry.what, entry.flagged) == ("user:is_staff,email", False)
+    for address in ("old@kommune.example", "new@kommune.example", "colleague"):
+        assert address not in entry.what + entry.object_id
+    assert mailoutbox == []
+
+
+def test_a_change_of_name_only_writes_nothing(world, client):
+    colleague = UserFactory(username="colleague")
+
+    _change_user(client, world, colleague, first_name="Ny")
+
+    assert not AuditEntry.objects.filter(user=world.admin).exists()
+
+
+def test_creating_deleting_and_setting_a_password_in_the_user_admin_are_audited(
+    world, client, officer
+):
+    client.force_login(world.admin)
+    add = client.post(
+        reverse("admin:auth_user_add"),
+        {
+            "username": "newuser",
+            "password1": "en-lang-adgangskode-42",
+            "password2": "en-lang-adgangskode-42",
+            "usable_password": "true",
+        },
+    )
+    assert add.status_code == 302
+    new = User.objects.get(username="newuser")
+    password = client.post(
+        reverse("admin:auth_user_password_change", args=[officer.pk]),
+        {"password1": "ny-lang-adgangskode-42", "password2": "ny-lang-adgangskode-42"},
+    )
+    assert password.status_code == 302
+    for user in (new, officer):
+        delete = reverse("admin:auth_user_delete", args=[user.pk])
+        assert client.post(delete, {"post": "yes"}).status_code == 302
+
+    entries = AuditEntry.objects.filter(user=world.admin).order_by("pk")
+    assert [(e.action, e.what, e.object_id, e.flagged) for e in entries] == [
+        (AuditAction.CREATE, "user", str(new.pk), False),
+        (AuditAction.CHANGE, "user:password", str(officer.pk), True),
+        (AuditAction.DELETE, "user", str(new.pk), False),
+        (AuditAction.DELETE, "user", str(officer.pk), True),
+    ]
+
+
+# -- The group admin -------------------------------------------------------------------------
+
+
+def test_the_permissions_of_a_group_holding_the_audit_permission_are_flagged(
+    world, client, mailoutbox
+):
+    group = Group.objects.create(name="Databeskyttelse")
+    group.permissions.add(_audit_permission())
+    UserFactory(username="dpo", email=OFFICER).groups.add(group)
+    client.force_login(world.admin)
+
+    change = reverse("admin:auth_group_change", args=[group.pk])
+    assert client.post(change, {"name": "Databeskyttelse", "permissions": []}).status_code == 302
+
+    entry = AuditEntry.objects.get(user=world.admin)
+    assert (entry.action, entry.what, entry.object_id, entry.flagged) == (
+        AuditAction.CHANGE,
+        "group:permissions",
+        str(group.pk),
+        True,
+    )
+    assert [mail.to for mail in mailoutbox] == [[OFFICER]]
+
+
+def test_another_groups_permissions_are_audited_unflagged_and_its_deletion_too(world, client):
+    group = Group.objects.create(name="Sagsbehandlere")
+    client.force_login(world.admin)
+    view = Permission.objects.get(codename="view_case")
+
+    change = reverse("admin:auth_group_change", args=[group.pk])
+    assert (
+        client.post(change, {"name": "Sagsbehandlere", "permissions": [view.pk]}).status_code == 302
+    )
+    delete = reverse("admin:auth_group_delete", args=[group.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 302
+
+    entries = AuditEntry.objects.filter(user=world.admin).order_by("pk")
+    assert [(e.action, e.what, e.flagged) for e in entries] == [
+        (AuditAction.CHANGE, "group:permissions", False),
+        (AuditAction.DELETE, "group", False),
+    ]
+
+
+# -- Who is mailed ---------------------------------------------------------------------------
+
+
+def test_an_officer_without_an_address_sends_the_notice_to_the_superusers_too(world, officer):
+    """Not only to the officers who still have one: someone notices that one is missing."""
+    world.admin.email = "it@kommune.example"
+    world.admin.save()
+    assert audit_notices.officer_addresses() == [OFFICER]
+
+    second = UserFactory(username="dpo2", email="")
+    second.user_permissions.add(_audit_permission())
+
+    assert audit_notices.officer_addresses() == [OFFICER, "it@kommune.example"]

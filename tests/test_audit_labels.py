@@ -205,6 +205,10 @@ FAMILY_VALUES = {
         # record_onward_outcome records what a department or an external actor answered.
         "onward_outcome:{}": sorted({s for to in ONWARD_TRANSITIONS.values() for s in to}),
         "retention_years:{}": None,
+        # The fields changed in the user or group admin (cooperation.admin): the family's
+        # label and the code, which names them.
+        "user:{}": None,
+        "group:{}": None,
     },
     "purpose": {"consultation:{}": ConsultationKind.values},
 }
