@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
@@ -335,6 +336,7 @@ class AuditedUserAdmin(UserAdmin):
         super().delete_model(request, obj)
         audit_notices.tell_former_recipients(before)
 
+    @transaction.atomic  # the admin's delete action is not (its delete view is)
     def delete_queryset(self, request, queryset):
         before = audit_notices.officer_addresses()
         for user in queryset:
@@ -379,6 +381,7 @@ class AuditedGroupAdmin(GroupAdmin):
         super().delete_model(request, obj)
         audit_notices.tell_former_recipients(before)
 
+    @transaction.atomic  # the admin's delete action is not (its delete view is)
     def delete_queryset(self, request, queryset):
         before = audit_notices.officer_addresses()
         for group in queryset:

@@ -8,6 +8,9 @@ takes the audit permission) so that the next notice about their flagged entries 
 them.
 """
 
+import smtplib
+from unittest import mock
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -163,6 +166,40 @@ def test_blanking_the_officers_address_is_flagged_without_the_address_and_the_of
     assert "revisionssporet" in mailoutbox[0].body and "/revision/til-gennemsyn/" in (
         mailoutbox[0].body
     )
+
+
+def test_a_change_whose_mail_to_the_officer_fails_is_not_made(world, client, officer):
+    client.force_login(world.admin)
+    change = reverse("admin:auth_user_change", args=[officer.pk])
+    with (
+        mock.patch("cases.audit_notices.send_mail", side_effect=smtplib.SMTPException("down")),
+        pytest.raises(smtplib.SMTPException),
+    ):
+        client.post(change, _user_form(officer, email=""))
+
+    officer.refresh_from_db()
+    assert officer.email == OFFICER
+    assert not AuditEntry.objects.filter(user=world.admin).exists()
+
+
+def test_deleting_the_officer_with_the_admin_action_tells_them_and_is_flagged(
+    world, client, officer, mailoutbox
+):
+    client.force_login(world.admin)
+    response = client.post(
+        reverse("admin:auth_user_changelist"),
+        {"action": "delete_selected", "_selected_action": [officer.pk], "post": "yes"},
+    )
+
+    assert response.status_code == 302
+    entry = AuditEntry.objects.get(user=world.admin)
+    assert (entry.action, entry.what, entry.object_id, entry.flagged) == (
+        AuditAction.DELETE,
+        "user",
+        str(officer.pk),
+        True,
+    )
+    assert [mail.to for mail in mailoutbox] == [[OFFICER]]
 
 
 def test_taking_the_audit_permission_from_the_officer_is_flagged(
