@@ -119,8 +119,21 @@ def referral_create(request):
 
 def _acute_advice(case) -> str:
     """What the referrer of an acute referral does now: the alert has gone, but danger here
-    and now is a matter for the police, and the visitator can be called (not one disqualified
-    on the person: the referrer would be sent to the person who stalks)."""
+    and now is a matter for the police, and the visitator can be called. The municipality's
+    fixed number for the function when it has one, the same whatever the case; else the
+    visitator and deputy by name, leaving out one disqualified on the person (the referrer
+    would be sent to the person who stalks, though leaving them out tells that she has a case)."""
+    advice = _(
+        "Henvisningen er akut: stalkingvisitatoren og stedfortræderen har fået besked med det "
+        "samme, og fristen for visitation er i dag. Er borgeren i fare lige nu, så ring 112."
+    )
+    if case.municipality.visitation_phone:
+        return (
+            advice
+            + " "
+            + _("Ring til stalkingvisitationen: %(phone)s.")
+            % {"phone": case.municipality.visitation_phone}
+        )
     holders = [
         f"{h.user.get_full_name() or h.user.username}, {h.phone}"
         for h in current_holders(case.municipality_id, Role.VISITATOR).exclude(
@@ -128,10 +141,6 @@ def _acute_advice(case) -> str:
         )
         if h.phone
     ]
-    advice = _(
-        "Henvisningen er akut: stalkingvisitatoren og stedfortræderen har fået besked med det "
-        "samme, og fristen for visitation er i dag. Er borgeren i fare lige nu, så ring 112."
-    )
     if holders:
         advice += " " + _("Ring til stalkingvisitatoren: %(who)s.") % {"who": "; ".join(holders)}
     return advice

@@ -47,6 +47,7 @@ class OrganisationForm(forms.ModelForm):
             "kind",
             "code",
             "police_district",
+            "visitation_phone",
             "triage_working_days",
             "retention_years",
         ]

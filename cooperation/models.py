@@ -43,6 +43,19 @@ class Organisation(models.Model):
         blank=True,
         help_text=_("Tom: standarden for hele installationen (5 arbejdsdage)."),
     )
+    # One number for the function, whoever answers it: the acute referral's advice names it
+    # instead of the visitator and deputy, so the advice never depends on the case (leaving
+    # out a visitator disqualified on the person told the referrer that she has a case).
+    visitation_phone = models.CharField(
+        _("stalkingvisitationens telefon"),
+        max_length=40,
+        blank=True,
+        help_text=_(
+            "For kommuner: et fast nummer, der altid når stalkingvisitator eller "
+            "stedfortræder. Står i rådet til den, der sender en akut henvisning. Tom: rådet "
+            "nævner visitator og stedfortræder med deres numre."
+        ),
+    )
     retention_years = models.PositiveSmallIntegerField(
         _("opbevaring efter lukning (år)"),
         default=5,

@@ -178,6 +178,31 @@ def test_the_acute_advice_does_not_tell_the_referrer_to_call_the_disqualified_vi
     assert "11 11 11 11" not in advice
 
 
+def test_with_the_municipalitys_own_number_the_acute_advice_is_the_same_whatever_the_case(world):
+    """Leaving out the disqualified visitator tells the referrer that the person has a case
+    in which a visitator is marked (fourth red-team review). With the municipality's fixed
+    number for the function, the advice names nobody and depends on no case."""
+    from cases.models import Urgency
+    from cases.views import _acute_advice
+
+    RoleAssignment.objects.filter(user=world.visitator).update(phone="11 11 11 11")
+    RoleAssignment.objects.filter(user=world.deputy_visitator).update(phone="22 22 22 22")
+    world.municipality.visitation_phone = "33 33 33 33"
+    world.municipality.save()
+    first = world.active(full_name=NAME, cpr=CPR)
+    services.disqualify(
+        actor=world.deputy_visitator, case=first, user=world.visitator, reason="Er stalkeren"
+    )
+
+    victim = world.refer(full_name=NAME, cpr=CPR, urgency=Urgency.ACUTE)
+    stranger = world.refer(full_name="Anna Andersen", cpr="0202801234", urgency=Urgency.ACUTE)
+
+    assert _acute_advice(victim) == _acute_advice(stranger)
+    assert "33 33 33 33" in _acute_advice(victim)
+    for name_or_phone in ("11 11 11 11", "22 22 22 22", world.deputy_visitator.get_full_name()):
+        assert name_or_phone not in _acute_advice(victim)
+
+
 def test_a_police_contact_who_moved_district_no_longer_follows_the_old_districts_citizens(
     world, client
 ):

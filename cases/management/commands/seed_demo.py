@@ -37,6 +37,8 @@ ORGANISATIONS = [
     ("Varde Kommune", OrganisationKind.MUNICIPALITY, "VAR", "SSJP"),
     ("Dansk Stalking Center", OrganisationKind.DSC, "DSC", None),
 ]
+# Esbjerg has one number for the visitation (the acute advice names it); Varde does not.
+VISITATION_PHONES = {"ESB": "76 16 10 00"}
 UNITS = {
     "ESB": ["Jobcenter", "Familierådgivningen", "Borgerservice", "Akutteamet", "Krisecenter"],
     "VAR": ["Jobcenter", "Familierådgivningen"],
@@ -114,7 +116,12 @@ class Command(BaseCommand):
         for name, kind, code, district in ORGANISATIONS:
             org, _ = Organisation.objects.update_or_create(
                 code=code,
-                defaults={"name": name, "kind": kind, "police_district": result.get(district)},
+                defaults={
+                    "name": name,
+                    "kind": kind,
+                    "police_district": result.get(district),
+                    "visitation_phone": VISITATION_PHONES.get(code, ""),
+                },
             )
             result[code] = org
             for unit in UNITS.get(code, []):
