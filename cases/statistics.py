@@ -33,6 +33,17 @@ page offers by 1 to 4. Cells hidden in the shorter period stay safe: the second 
 with them means that their difference is never the only one unknown. The month rows are the
 same whatever the period, and are not affected.
 
+The same page: the outcomes of a period count the cases of its month rows again. A case
+judged not stalking is closed at once as "Ikke stalking", so that outcome is the months' "not
+stalking" added up, and all the outcomes are the months' "closed" added up (less the cases
+received before the period). A month's hidden cell could be one of those sums minus the shown
+cells, so the outcomes are hidden with the month rows in mind (`_against_months`); the test
+suite checks all these relations together on random figures for hidden cells they determine.
+
+No count of the cases waiting for triage now: the visitators have it on their dashboard,
+without the cases they are marked on (inhabil), and one also in the follow-up group would see
+the difference, i.e. that the person has been referred again.
+
 The share within the deadline is a count too (of the cases triaged in time), so the same goes
 for it: a month's share of several municipalities is shown only when none of them has 1 to 9
 cases that month, and the period's share only when whatever it adds to the shares shown (the
@@ -165,8 +176,6 @@ class Figures:
     triaged: int
     median_days: float | None
     within_deadline_percent: int | None
-    waiting_now: int
-    overdue_now: int
     outcomes: list[tuple[str, Small]]
     sources: list[tuple[str, Small]]
 
@@ -197,20 +206,43 @@ def figures(municipality_ids, *, months: int = 12, today: datetime.date | None =
     # Merged cases were the same person referred twice: counted once, in the case kept.
     cases = Case.objects.filter(municipality__in=ids).exclude(closing_reason=ClosingReason.MERGED)
     received = cases.filter(received_at__gte=since)
+    calendar = {_month_start(first, -i) for i in range(months)}
+    return page(
+        ids,
+        months=months,
+        today=today,
+        per_month=_count_per_month(received, calendar),
+        times=_triage_times(received, calendar),
+        closed=_outcomes(cases.filter(state=CaseState.CLOSED, closed_at__gte=since)),
+        referred=_sources(ids, since),
+    )
+
+
+def page(
+    ids: list[int],
+    *,
+    months: int,
+    today: datetime.date,
+    per_month: PerMonth,
+    times: dict,
+    closed: PerMonth,
+    referred: PerMonth,
+) -> Figures:
+    """The page of `figures`, from the counts as the database gives them: what is hidden is
+    decided here, from nothing but these counts."""
+    first = _month_start(today, months - 1)
     calendar = [_month_start(first, -i) for i in range(months)]
-
-    per_month = _count_per_month(received, set(calendar))
-    times = _triage_times(received, set(calendar))
-    closed = _outcomes(cases.filter(state=CaseState.CLOSED, closed_at__gte=since))
-    referred = _sources(ids, since)
-
     own = {m: _rows([m], calendar, per_month, times) for m in ids}
     rows = own[ids[0]] if len(ids) == 1 else _rows(ids, calendar, per_month, times, own)
     reasons = [r for r in ClosingReason.values if r != ClosingReason.MERGED]
     # The shorter periods the page offers start later; they are worked out from the same rows.
     shorter = [n for n in PERIODS if n < months]
     starts = [_month_start(today, n - 1) for n in shorter] + [first]
-    outcomes = _table(ids, closed, starts, keys=reasons)
+
+    def month_rows(municipalities) -> Iterable[Month]:
+        return (own[municipalities[0]] if len(municipalities) == 1 else rows).values()
+
+    outcomes = _table(ids, closed, starts, keys=reasons, month_rows=month_rows)
     labels = dict(ClosingReason.choices)
     sources = _table(ids, referred, starts)
 
@@ -222,9 +254,6 @@ def figures(municipality_ids, *, months: int = 12, today: datetime.date | None =
             own_rows = sorted(own[m].values(), key=lambda r: r.month, reverse=True)
             if _share(own_rows, shorter) is None and any(r.days_to_triage for r in own_rows):
                 share = None  # that municipality's share would be the combined minus the others
-    waiting = cases.filter(state__in=(CaseState.REFERRED, CaseState.IN_TRIAGE)).aggregate(
-        now=Count("pk"), overdue=Count("pk", filter=Q(triage_deadline__lt=today))
-    )
     return Figures(
         months=ordered,
         first_month=first,
@@ -232,8 +261,6 @@ def figures(municipality_ids, *, months: int = 12, today: datetime.date | None =
         triaged=sum(m.triaged for m in ordered),
         median_days=stats.median(all_days) if len(all_days) >= SMALL else None,
         within_deadline_percent=share,
-        waiting_now=waiting["now"],
-        overdue_now=waiting["overdue"],
         outcomes=[(str(labels[reason]), cell) for reason, cell in outcomes.items()],
         sources=_named_when_shown(sources),
     )
@@ -255,19 +282,22 @@ def hide(
     shorter: Iterable[dict[str, int]] = (),
     group: Sequence[str] = (),
     few: bool = False,
+    also: Iterable[str] = (),
 ) -> dict[str, Small]:
     """The cells of one table of one view. A count of 1 to 4 is hidden; so is a cell hidden in
     any of `parts` (each municipality's own view, when this view is of several), and one that
     differs by 1 to 4 from the same count in any of `shorter` (the same view for a shorter
-    period). Every cell is hidden, zeros included, when the cells are parts of 1 to 4 cases
+    period), and the cells `also` (hidden for what another table on the page would give away).
+    Every cell is hidden, zeros included, when the cells are parts of 1 to 4 cases
     (`few`): a "0" next to a hidden cell would tell which part the few are not in. Then, if
     the cells of `group` add up to a shown total, a second one is hidden with a lone hidden
     one."""
-    parts, shorter = list(parts), list(shorter)
+    parts, shorter, also = list(parts), list(shorter), set(also)
 
     def suppressed(key: str, n: int) -> bool:
         return (
             few
+            or key in also
             or any(key in part and part[key].hidden for part in parts)
             or any(0 < n - counts.get(key, 0) < SMALL for counts in shorter)
         )
@@ -336,11 +366,14 @@ def _sum(ids, per_month: PerMonth, since: datetime.date, keys=()) -> dict[str, i
     return totals
 
 
-def _table(ids, per_month: PerMonth, starts: list[datetime.date], keys=()) -> dict[str, Small]:
+def _table(
+    ids, per_month: PerMonth, starts: list[datetime.date], keys=(), month_rows=None
+) -> dict[str, Small]:
     """A table of the period that starts at `starts[-1]` (outcomes, sources), checked against
     the shorter periods starting at `starts[:-1]`: each municipality's own cells first, then,
     for several, the combined cells hidden wherever one of those is. The cells are taken to
-    add up to a shown total (the sources nearly make the referrals received)."""
+    add up to a shown total (the sources nearly make the referrals received). For the outcomes,
+    `month_rows(municipalities)` gives the month rows shown with them, see `_against_months`."""
 
     def cells(municipalities, parts=()):
         *shorter, counts = (_sum(municipalities, per_month, start, keys) for start in starts)
@@ -349,11 +382,47 @@ def _table(ids, per_month: PerMonth, starts: list[datetime.date], keys=()) -> di
         # The table is of 1 to 4 cases, or so is what it adds to a shorter period's: all hidden.
         whole = sum(counts.values())
         few = _few(whole) or any(_few(whole - sum(s.values())) for s in shorter)
-        return hide(counts, parts=parts, shorter=shorter, group=list(counts), few=few)
+        if month_rows is None:
+            return hide(counts, parts=parts, shorter=shorter, group=list(counts), few=few)
+        return _against_months(
+            counts, list(month_rows(municipalities)), parts=parts, shorter=shorter, few=few
+        )
 
     if len(ids) == 1:
         return cells(ids)
     return cells(ids, parts=[cells([m]) for m in ids])
+
+
+def _against_months(counts: dict[str, int], rows: list[Month], **hiding) -> dict[str, Small]:
+    """The outcomes of a period, next to its month rows on the same page. The two tables count
+    the same cases twice over: a case judged not stalking is closed at once as "Ikke stalking",
+    so the outcome "Ikke stalking" is the months' "not stalking" added up, and all the outcomes
+    together are the months' "closed" added up (give or take cases received before the period).
+    Either sum, minus the month cells shown, would give a hidden month cell, or a hidden
+    outcome minus the others. So:
+
+    - "Ikke stalking" is hidden when a month's "not stalking" is (with it, the sum has two
+      cells unknown: the outcome and the month's, whose own "stalking" is hidden too);
+    - the other outcomes have two hidden, or none, among themselves when a month's "closed" is
+      hidden, or when "Ikke stalking" is hidden although every month shows its "not stalking"
+      (then it is the sum of those, and no unknown to pair a hidden outcome with)."""
+    not_stalking = ClosingReason.NOT_STALKING
+    months_hide_it = any(row.not_stalking.hidden for row in rows)
+    cells = hide(
+        counts,
+        **hiding,
+        group=list(counts),
+        also=[not_stalking] if months_hide_it else (),
+    )
+    others = [key for key in counts if key != not_stalking]
+    if any(row.closed.hidden for row in rows) or (
+        cells[not_stalking].hidden and not months_hide_it
+    ):
+        if not any(cells[key].hidden for key in others):
+            smallest = min(others, key=lambda key: cells[key].value)
+            cells[smallest] = _hidden(cells[smallest])
+        cells.update(zip(others, protect([cells[key] for key in others]), strict=True))
+    return cells
 
 
 def _routed(kind: str) -> Count:

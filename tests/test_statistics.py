@@ -4,11 +4,14 @@ never a person, a case or another municipality's numbers."""
 
 import datetime
 import importlib
+from fractions import Fraction
 
 import pytest
 from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import example, given, note, settings
+from hypothesis import strategies as st
 
 from cases import services, statistics
 from cases.models import Case, ClosingReason, ConsentPartner, ConsentScope, Referral, ReferralKind
@@ -127,7 +130,6 @@ def test_time_to_triage_is_the_median_of_the_months_cases_and_the_share_within_d
     assert october.median_days == 3
     assert october.within_deadline_percent == 60
     assert (figures.received, figures.triaged, figures.median_days) == (11, 10, 3)
-    assert figures.waiting_now == 1
 
 
 def test_a_median_needs_five_cases_and_a_share_ten(world):
@@ -491,6 +493,244 @@ def test_a_share_for_a_longer_period_is_hidden_when_the_months_it_adds_have_too_
     assert share(12) is None  # 8 of 13 minus 7 of 10 would give February's 1 of 3
 
 
+# -- the outcomes against the month rows on the same page ------------------------------------
+
+
+def _triaged_case(world, day, *, stalking: bool, closed_as=None):
+    """A case received on `day` and triaged the day after: as not stalking (closed at once as
+    "Ikke stalking"), or as stalking, then closed with `closed_as` if given."""
+    case = world.refer()
+    triaged_at = _at(day + datetime.timedelta(days=1))
+    fields = {
+        "received_at": _at(day),
+        "triage_deadline": day + datetime.timedelta(days=7),
+        "triaged_at": triaged_at,
+        "is_stalking": stalking,
+        "state": "active",
+    }
+    reason = ClosingReason.NOT_STALKING if not stalking else closed_as
+    if reason:
+        fields.update(state="closed", closing_reason=reason, closed_at=triaged_at)
+    Case.objects.filter(pk=case.pk).update(**fields)
+    Referral.objects.filter(case=case).update(created_at=_at(day))
+    return case
+
+
+def test_a_hidden_not_stalking_cell_cannot_be_worked_out_from_the_outcomes_table(world):
+    """October's "not stalking" (2) is hidden, and its "stalking" (5) with it. Every case
+    judged not stalking is closed at once as "Ikke stalking": that outcome (2 + 5 + 6 = 13)
+    minus the months' shown "not stalking" (5 + 6) would be October's 2, and October's
+    triaged minus it the hidden 5."""
+    for day, not_stalking, stalking in (
+        (datetime.date(2026, 9, 10), 5, 5),
+        (datetime.date(2026, 10, 10), 2, 5),
+        (datetime.date(2026, 11, 10), 6, 5),
+    ):
+        for _ in range(not_stalking):
+            _triaged_case(world, day, stalking=False)
+        for _ in range(stalking):
+            _triaged_case(world, day, stalking=True)
+
+    figures = statistics.figures([world.municipality.pk], months=6, today=TODAY)
+    october = _month(figures, datetime.date(2026, 10, 1))
+    assert october.not_stalking.hidden and october.stalking.hidden
+    outcomes = dict(figures.outcomes)
+    outcome = outcomes[str(ClosingReason.NOT_STALKING.label)]
+    shown_elsewhere = [m.not_stalking for m in figures.months if m is not october]
+
+    recoverable = not outcome.hidden and not any(c.hidden for c in shown_elsewhere)
+    if recoverable:  # what the attacker computes
+        assert outcome.value - sum(c.value for c in shown_elsewhere) == 2
+    assert not recoverable
+    # October's "closed" (the 2 closed at once) is hidden as well, so two other outcomes are
+    # hidden with it: all the outcomes together are the months' "closed" added up.
+    label = str(ClosingReason.NOT_STALKING.label)
+    assert sum(cell.hidden for name, cell in outcomes.items() if name != label) == 2
+
+
+def test_a_hidden_closed_cell_cannot_be_worked_out_from_the_outcomes_table(world):
+    """The outcomes together are the cases closed in the period, i.e. the months' "closed"
+    added up: with every outcome shown, a month's hidden "closed" would be their sum minus
+    the other months' closed cells."""
+    september, october = datetime.date(2026, 9, 10), datetime.date(2026, 10, 10)
+    for _ in range(6):
+        _triaged_case(world, september, stalking=True, closed_as=ClosingReason.RESOLVED)
+    for _ in range(5):
+        _triaged_case(world, october, stalking=True)
+    for _ in range(2):
+        _triaged_case(world, october, stalking=True, closed_as=ClosingReason.RESOLVED)
+
+    figures = statistics.figures([world.municipality.pk], months=6, today=TODAY)
+    october_row = _month(figures, october)
+    assert not october_row.stalking.hidden and october_row.closed.hidden  # 7 stalking, 2 closed
+    assert str(_month(figures, september).closed) == "6"
+    outcomes = dict(figures.outcomes)
+
+    # All shown, 8 closed in the period minus September's 6 would be October's 2.
+    assert any(cell.hidden for cell in outcomes.values())
+    # Two of the outcomes other than "Ikke stalking" are hidden, not one (that one would be
+    # the months' closed added up minus the outcomes shown).
+    label = str(ClosingReason.NOT_STALKING.label)
+    assert sum(cell.hidden for name, cell in outcomes.items() if name != label) == 2
+
+
+def test_the_outcomes_are_shown_when_the_months_hide_nothing_they_add_up_to(world):
+    for day in (datetime.date(2026, 9, 10), datetime.date(2026, 10, 10)):
+        for _ in range(5):
+            _triaged_case(world, day, stalking=False)
+        for _ in range(5):
+            _triaged_case(world, day, stalking=True, closed_as=ClosingReason.RESOLVED)
+
+    figures = statistics.figures([world.municipality.pk], months=6, today=TODAY)
+
+    assert not any(cell.hidden for cell in dict(figures.outcomes).values())
+    assert dict(figures.outcomes)[str(ClosingReason.NOT_STALKING.label)].value == 10
+
+
+# Every linear relation between the cells of the pages one follow-up member can see (one
+# municipality, each period): a month's "stalking" and "not stalking" make its "triaged"; a
+# period's outcome "Ikke stalking" is its months' "not stalking" added up, and all its outcomes
+# together its months' "closed" (exactly so when each case is closed the month it came in, as
+# generated here). No hidden cell may be determined by the shown ones through them; the one
+# exception is "Ikke stalking" hidden while every month shows its "not stalking": it is then
+# their sum, which the page shows anyway.
+CASE_KINDS = ("waiting", "stalking", "stalking_closed", "not_stalking")
+OTHER_REASONS = [
+    r for r in ClosingReason.values if r not in (ClosingReason.MERGED, ClosingReason.NOT_STALKING)
+]
+# Groups of like cases (a month, what became of them, how many), so that counts from 0 to well
+# over 5 in the same cells come up often.
+generated_cases = st.lists(
+    st.tuples(
+        st.one_of(st.integers(0, 2), st.integers(0, 23)),  # months back
+        st.sampled_from(CASE_KINDS),
+        st.sampled_from(OTHER_REASONS[:2]) | st.sampled_from(OTHER_REASONS),  # if closed
+        st.integers(1, 7),
+    ),
+    max_size=12,
+).map(lambda groups: [(back, kind, reason) for back, kind, reason, n in groups for _ in range(n)])
+
+
+def _determined(rows: list[list[Fraction]]) -> set[int]:
+    """The columns (unknowns) whose value the equations `rows` (= known totals) fix: in the
+    reduced row echelon form, a pivot column whose row has no other unknown left in it."""
+    rows = [list(row) for row in rows]
+    pivots, rank = {}, 0
+    for col in range(len(rows[0]) if rows else 0):
+        pivot = next((i for i in range(rank, len(rows)) if rows[i][col] != 0), None)
+        if pivot is None:
+            continue
+        rows[rank], rows[pivot] = rows[pivot], rows[rank]
+        rows[rank] = [a / rows[rank][col] for a in rows[rank]]
+        for i in range(len(rows)):
+            if i != rank and rows[i][col] != 0:
+                factor = rows[i][col]
+                rows[i] = [a - factor * b for a, b in zip(rows[i], rows[rank], strict=True)]
+        pivots[col], rank = rank, rank + 1
+    return {
+        col
+        for col, row in pivots.items()
+        if all(a == 0 for j, a in enumerate(rows[row]) if j != col)
+    }
+
+
+def _pages(cases) -> dict[int, statistics.Figures]:
+    per_month, closed = {}, {}
+    for back, kind, reason in cases:
+        month = statistics._month_start(TODAY, back)
+        counts = per_month.setdefault((1, month), dict.fromkeys(("received", "triaged"), 0))
+        for name in statistics.ROUTES:
+            counts.setdefault(name, 0)
+        counts["received"] += 1
+        if kind == "waiting":
+            continue
+        counts["triaged"] += 1
+        if kind == "not_stalking":
+            counts["not_stalking"] += 1
+            reason = ClosingReason.NOT_STALKING
+        else:
+            counts["stalking"] += 1
+            counts["to_coordinator"] += 1
+            if kind == "stalking":
+                continue
+        counts["closed"] += 1
+        by_reason = closed.setdefault((1, month), {})
+        by_reason[reason] = by_reason.get(reason, 0) + 1
+    return {
+        n: statistics.page(
+            [1], months=n, today=TODAY, per_month=per_month, times={}, closed=closed, referred={}
+        )
+        for n in statistics.PERIODS
+    }
+
+
+def _determined_hidden_cells(pages: dict[int, statistics.Figures]) -> list:
+    cells, equations = {}, []  # cells: name -> Small; equations: ({name: coefficient}, total)
+    for figures in pages.values():
+        for row in figures.months:
+            names = {kind: ("month", row.month, kind) for kind in ("stalking", "not_stalking")}
+            for kind in ("stalking", "not_stalking", "closed"):
+                cells[("month", row.month, kind)] = getattr(row, kind)
+            equations.append(({names["stalking"]: 1, names["not_stalking"]: 1}, row.triaged))
+    not_stalking = str(ClosingReason.NOT_STALKING.label)
+    allowed = set()
+    for n, figures in pages.items():
+        outcomes = {("outcome", n, label): cell for label, cell in figures.outcomes}
+        cells.update(outcomes)
+        ns = {("month", row.month, "not_stalking"): -1 for row in figures.months}
+        equations.append(({("outcome", n, not_stalking): 1, **ns}, 0))
+        closed = {("month", row.month, "closed"): -1 for row in figures.months}
+        equations.append(({**dict.fromkeys(outcomes, 1), **closed}, 0))
+        if not any(row.not_stalking.hidden for row in figures.months):
+            allowed.add(("outcome", n, not_stalking))
+    hidden = [name for name, cell in cells.items() if cell.hidden]
+    # Move the shown cells to the right-hand side; what is left is a system in the hidden ones.
+    matrix = [[Fraction(eq.get(name, 0)) for name in hidden] for eq, _total in equations]
+    fixed = _determined([row for row in matrix if any(row)])
+    return [name for i, name in enumerate(hidden) if i in fixed and name not in allowed]
+
+
+# The two the red team found: October's "not stalking" (2 of 7) from the outcome "Ikke
+# stalking"; October's "closed" (2 of 7) from all the outcomes together.
+NOT_STALKING_PROBE = (
+    [(2, "not_stalking", ""), (2, "stalking", "")] * 5
+    + [(1, "not_stalking", "")] * 2
+    + [(1, "stalking", "")] * 5
+    + [(0, "not_stalking", "")] * 6
+    + [(0, "stalking", "")] * 5
+)
+CLOSED_PROBE = (
+    [(2, "stalking_closed", "resolved")] * 6
+    + [(1, "stalking", "")] * 5
+    + [(1, "stalking_closed", "resolved")] * 2
+)
+
+
+@example(NOT_STALKING_PROBE)
+@example(CLOSED_PROBE)
+@given(generated_cases)
+@settings(max_examples=400, deadline=None)
+def test_no_hidden_cell_is_determined_by_the_shown_ones_on_the_pages_of_one_municipality(cases):
+    pages = _pages(cases)
+    note(repr([(label, str(cell)) for label, cell in pages[6].outcomes]))
+    assert _determined_hidden_cells(pages) == []
+
+
+def test_the_check_finds_the_hidden_cells_the_outcomes_gave_away_before(monkeypatch):
+    """The check above catches both leaks when the outcomes are hidden without the month rows:
+    October's "not stalking" (2, with its "stalking" 5) from the outcome "Ikke stalking"; a
+    month's "closed" (2) from all the outcomes together."""
+    monkeypatch.setattr(
+        statistics,
+        "_against_months",
+        lambda counts, rows, **hiding: statistics.hide(counts, **hiding, group=list(counts)),
+    )
+    october = statistics._month_start(TODAY, 1)
+    leaked = _determined_hidden_cells(_pages(NOT_STALKING_PROBE))
+    assert ("month", october, "not_stalking") in leaked
+    assert ("month", october, "closed") in _determined_hidden_cells(_pages(CLOSED_PROBE))
+
+
 # -- the page -------------------------------------------------------------------------------
 
 
@@ -534,6 +774,32 @@ def test_all_my_municipalities_hides_a_cell_hidden_in_one_of_them(client, world)
 
     assert str(response.context["figures"].months[0].to_police) == "×"
     assert "Begge dele vises som „×“" in response.content.decode()
+
+
+def test_a_marked_visitator_in_the_follow_up_group_cannot_count_the_hidden_case(world, client):
+    """The deputy visitator is marked (inhabil) on the victim's case and also in the follow-up
+    group. Her dashboard counts the queue without that case; a count of all cases waiting
+    for triage on the statistics page would, minus hers, tell her when the victim is referred
+    again. The page has no count of the queue now (the visitators have theirs)."""
+    RoleAssignment.objects.create(
+        user=world.deputy_visitator,
+        role=Role.FOLLOW_UP,
+        organisation=world.municipality,
+        valid_from=datetime.date(2020, 1, 1),
+    )
+    world.refer(full_name="Anna Andersen")
+    victim = world.refer(full_name="Zenobia Kvasirhøj", cpr="0101901234")
+    services.disqualify(
+        actor=world.visitator, case=victim, user=world.deputy_visitator, reason="Stalkeren"
+    )
+    client.force_login(world.deputy_visitator)
+
+    response = client.get(reverse("statistics"))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Venter på visitation nu" not in html and "over fristen nu" not in html
+    assert not hasattr(response.context["figures"], "waiting_now")
 
 
 @pytest.mark.parametrize(("asked", "shown"), [("6", 6), ("24", 24), ("7", 12), ("x", 12)])
