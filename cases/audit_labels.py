@@ -110,6 +110,7 @@ WHAT_LABELS = {
     "user": _("En brugerkonto (oprettet eller slettet i administrationen)"),
     "user:password": _("En brugers adgangskode (sat i administrationen)"),
     "group": _("En gruppe (slettet i administrationen)"),
+    "otp_device": _("En brugers anden faktor (tilføjet, ændret eller slettet i administrationen)"),
     "otp_backup_codes": _("Reservekoder til totrinslogin"),
     "otp_backup_code_used": _("En reservekode til totrinslogin er brugt"),
     "consultation:ask": _("Sparring: et spørgsmål er stillet"),

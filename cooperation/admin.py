@@ -9,6 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static.admin import StaticDeviceAdmin
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cases import audit, audit_notices
 from cases.models import AuditAction
@@ -391,7 +395,53 @@ class AuditedGroupAdmin(GroupAdmin):
         audit_notices.tell_former_recipients(before)
 
 
-for _model, _model_admin in ((get_user_model(), AuditedUserAdmin), (Group, AuditedGroupAdmin)):
+class AuditedDeviceAdmin:
+    """A second factor (an authenticator app, backup codes) added, changed or deleted in the
+    admin: whoever removes an officer's device and sets their password can set up the factor
+    and read the trail as them. Flagged when the device is the administrator's own, a
+    superuser's or an officer's."""
+
+    def _audit_device(self, request, device, action):
+        owner = device.user
+        _audit_account(
+            request,
+            what="otp_device",
+            obj=owner,
+            action=action,
+            flagged=owner.pk == request.user.pk
+            or owner.is_superuser
+            or _holds_audit_permission(owner),
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self._audit_device(request, obj, AuditAction.CHANGE if change else AuditAction.CREATE)
+
+    def delete_model(self, request, obj):
+        self._audit_device(request, obj, AuditAction.DELETE)
+        super().delete_model(request, obj)
+
+    @transaction.atomic  # the admin's delete action is not (its delete view is)
+    def delete_queryset(self, request, queryset):
+        for device in queryset.select_related("user"):
+            self._audit_device(request, device, AuditAction.DELETE)
+        super().delete_queryset(request, queryset)
+
+
+class AuditedTOTPDeviceAdmin(AuditedDeviceAdmin, TOTPDeviceAdmin):
+    pass
+
+
+class AuditedStaticDeviceAdmin(AuditedDeviceAdmin, StaticDeviceAdmin):
+    pass
+
+
+for _model, _model_admin in (
+    (get_user_model(), AuditedUserAdmin),
+    (Group, AuditedGroupAdmin),
+    (TOTPDevice, AuditedTOTPDeviceAdmin),
+    (StaticDevice, AuditedStaticDeviceAdmin),
+):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
     admin.site.register(_model, _model_admin)

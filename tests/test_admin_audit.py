@@ -348,3 +348,64 @@ def test_an_officer_without_an_address_sends_the_notice_to_the_superusers_too(wo
     second.user_permissions.add(_audit_permission())
 
     assert audit_notices.officer_addresses() == [OFFICER, "it@kommune.example"]
+
+
+# -- Second factors ---------------------------------------------------------------------------
+# Whoever deletes an officer's authenticator and sets their password can set the factor up
+# again and read the trail as them: a device added, changed or deleted in the admin is in the
+# trail, flagged when it is an officer's, a superuser's or the administrator's own.
+
+
+def _totp(user):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+
+
+def _device_entries():
+    return AuditEntry.objects.filter(what="otp_device")
+
+
+def test_deleting_an_officers_authenticator_in_the_admin_is_flagged(client, world, officer):
+    device = _totp(officer)
+    client.force_login(world.admin)
+    url = reverse("admin:otp_totp_totpdevice_delete", args=[device.pk])
+
+    assert client.post(url, {"post": "yes"}).status_code == 302
+
+    [entry] = _device_entries()
+    assert entry.action == AuditAction.DELETE and entry.flagged
+    assert (entry.user, entry.object_id) == (world.admin, str(officer.pk))
+
+
+def test_deleting_backup_codes_with_the_delete_action_is_audited_per_device(client, world):
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    someone = UserFactory(username="sagsbehandler")
+    devices = [StaticDevice.objects.create(user=u, name="backup") for u in (someone, world.admin)]
+    client.force_login(world.admin)
+
+    response = client.post(
+        reverse("admin:otp_static_staticdevice_changelist"),
+        {"action": "delete_selected", "_selected_action": [d.pk for d in devices], "post": "yes"},
+    )
+
+    assert response.status_code == 302 and not StaticDevice.objects.exists()
+    flagged = {e.object_id: e.flagged for e in _device_entries()}
+    assert flagged == {str(someone.pk): False, str(world.admin.pk): True}  # their own: flagged
+
+
+def test_changing_an_ordinary_users_authenticator_is_audited_unflagged(client, world):
+    someone = UserFactory(username="sagsbehandler")
+    device = _totp(someone)
+    client.force_login(world.admin)
+    url = reverse("admin:otp_totp_totpdevice_change", args=[device.pk])
+    form = client.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data.update(name="ny telefon", confirmed="on")
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    [entry] = _device_entries()
+    assert entry.action == AuditAction.CHANGE and not entry.flagged
