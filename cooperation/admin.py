@@ -283,7 +283,26 @@ class _AccountState:
         self.addresses = audit_notices.officer_addresses()
 
 
-class AuditedUserAdmin(UserAdmin):
+class _AuditedDeletes:
+    """The admin's delete view and its delete action both audit each object deleted
+    (`_audit_delete`) and tell an address that stops receiving the flagged-access mail."""
+
+    def delete_model(self, request, obj):
+        before = audit_notices.officer_addresses()
+        self._audit_delete(request, obj)
+        super().delete_model(request, obj)
+        audit_notices.tell_former_recipients(before)
+
+    @transaction.atomic  # the admin's delete action is not (its delete view is)
+    def delete_queryset(self, request, queryset):
+        before = audit_notices.officer_addresses()
+        for obj in queryset:
+            self._audit_delete(request, obj)
+        super().delete_queryset(request, queryset)
+        audit_notices.tell_former_recipients(before)
+
+
+class AuditedUserAdmin(_AuditedDeletes, UserAdmin):
     def save_model(self, request, obj, form, change):
         form.samvirke_before = _AccountState(_holds_audit_permission(obj))
         super().save_model(request, obj, form, change)
@@ -335,22 +354,8 @@ class AuditedUserAdmin(UserAdmin):
             flagged=obj.pk == request.user.pk or obj.is_superuser or _holds_audit_permission(obj),
         )
 
-    def delete_model(self, request, obj):
-        before = audit_notices.officer_addresses()
-        self._audit_delete(request, obj)
-        super().delete_model(request, obj)
-        audit_notices.tell_former_recipients(before)
 
-    @transaction.atomic  # the admin's delete action is not (its delete view is)
-    def delete_queryset(self, request, queryset):
-        before = audit_notices.officer_addresses()
-        for user in queryset:
-            self._audit_delete(request, user)
-        super().delete_queryset(request, queryset)
-        audit_notices.tell_former_recipients(before)
-
-
-class AuditedGroupAdmin(GroupAdmin):
+class AuditedGroupAdmin(_AuditedDeletes, GroupAdmin):
     def save_model(self, request, obj, form, change):
         form.samvirke_before = _AccountState(_group_holds_audit_permission(obj))
         super().save_model(request, obj, form, change)
@@ -380,22 +385,8 @@ class AuditedGroupAdmin(GroupAdmin):
             flagged=_group_holds_audit_permission(obj),
         )
 
-    def delete_model(self, request, obj):
-        before = audit_notices.officer_addresses()
-        self._audit_delete(request, obj)
-        super().delete_model(request, obj)
-        audit_notices.tell_former_recipients(before)
 
-    @transaction.atomic  # the admin's delete action is not (its delete view is)
-    def delete_queryset(self, request, queryset):
-        before = audit_notices.officer_addresses()
-        for group in queryset:
-            self._audit_delete(request, group)
-        super().delete_queryset(request, queryset)
-        audit_notices.tell_former_recipients(before)
-
-
-class AuditedDeviceAdmin:
+class AuditedDeviceAdmin(_AuditedDeletes):
     """A second factor (an authenticator app, backup codes) added, changed or deleted in the
     admin: whoever removes an officer's device and sets their password can set up the factor
     and read the trail as them. Flagged when the device is the administrator's own, a
@@ -417,15 +408,8 @@ class AuditedDeviceAdmin:
         super().save_model(request, obj, form, change)
         self._audit_device(request, obj, AuditAction.CHANGE if change else AuditAction.CREATE)
 
-    def delete_model(self, request, obj):
+    def _audit_delete(self, request, obj):
         self._audit_device(request, obj, AuditAction.DELETE)
-        super().delete_model(request, obj)
-
-    @transaction.atomic  # the admin's delete action is not (its delete view is)
-    def delete_queryset(self, request, queryset):
-        for device in queryset.select_related("user"):
-            self._audit_device(request, device, AuditAction.DELETE)
-        super().delete_queryset(request, queryset)
 
 
 class AuditedTOTPDeviceAdmin(AuditedDeviceAdmin, TOTPDeviceAdmin):
