@@ -446,6 +446,14 @@ def test_directory_shows_visitator_and_deputy_with_phone(client, world):
     assert "(stedfortræder)" in html
 
 
+def test_the_directory_gives_the_municipalitys_fixed_number_for_the_visitation(client, world):
+    world.municipality.visitation_phone = "33 33 33 33"
+    world.municipality.save()
+    client.force_login(world.first_contact)
+    html = client.get(reverse("directory")).content.decode()
+    assert 'href="tel:33333333"' in html and "Stalkingvisitationens faste nummer" in html
+
+
 def test_the_administrator_sees_every_organisations_contacts_in_the_directory(client, world):
     client.force_login(world.admin)
 
