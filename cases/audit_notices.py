@@ -17,6 +17,7 @@ rather than never.
 
 import datetime
 import logging
+import smtplib
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -61,25 +62,30 @@ def tell_former_recipients(before: list[str]) -> bool:
     flagged-access notices `before` and no longer does, at once, so an officer who is removed
     or whose address is changed (perhaps by the person who stalks, an administrator, to have
     the next notices come to themself) knows. Nothing about who or what changed (mail leaves
-    our systems); the change is in the audit trail. Sent before the admin's change view or
-    delete view commits: a mail that fails undoes the change. Returns whether the recipients
-    changed."""
+    our systems); the change is in the audit trail, flagged. A mail that cannot be sent is
+    logged and does not stop the change: with the mail server down, an administrator must
+    still be able to take the permission from an officer whose account was taken over.
+    Returns whether the recipients changed."""
     after = officer_addresses()
     gone = sorted(set(before) - set(after))
     for address in gone:
-        with translation.override(settings.LANGUAGE_CODE):
-            send_mail(
-                subject=_("Samvirke: du får ikke længere besked om markerede adgange"),
-                message=_(
-                    "Denne adresse får ikke længere Samvirkes besked om adgange, der er "
-                    "markeret til gennemsyn i revisionssporet: en administrator har ændret "
-                    "brugerne eller grupperne. Ændringen står i revisionssporet (%(url)s). Var "
-                    "den ikke aftalt, så sig det straks til din leder."
+        try:
+            with translation.override(settings.LANGUAGE_CODE):
+                send_mail(
+                    subject=_("Samvirke: du får ikke længere besked om markerede adgange"),
+                    message=_(
+                        "Denne adresse får ikke længere Samvirkes besked om adgange, der er "
+                        "markeret til gennemsyn i revisionssporet: en administrator har ændret "
+                        "brugerne eller grupperne. Ændringen står i revisionssporet (%(url)s). "
+                        "Var den ikke aftalt, så sig det straks til din leder."
+                    )
+                    % {"url": absolute_url(reverse("audit:review"))},
+                    from_email=None,
+                    recipient_list=[address],
                 )
-                % {"url": absolute_url(reverse("audit:review"))},
-                from_email=None,
-                recipient_list=[address],
-            )
+        except (smtplib.SMTPException, OSError):
+            # No address in the log: it names a person.
+            logger.exception("Could not tell a former recipient of the flagged-access mail")
     return set(before) != set(after)
 
 

@@ -19,6 +19,7 @@ from cases.models import AuditAction
 
 from .models import Consultation, Organisation, RoleAssignment, Unit
 from .services import handover
+from .twofactor import needs_second_factor
 
 
 def _audit_role(request, assignment: RoleAssignment, action: str) -> None:
@@ -75,6 +76,7 @@ class OrganisationAdmin(admin.ModelAdmin):
         "code",
         "kind",
         "police_district",
+        "visitation_phone",
         "triage_working_days",
         "retention_years",
     ]
@@ -86,9 +88,6 @@ class OrganisationAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if change and "retention_years" in form.changed_data:
             # Shortening the rule brings cases closer to anonymisation: the trail keeps who.
-            from cases import audit
-            from cases.models import AuditAction
-
             audit.record(
                 user=request.user,
                 action=AuditAction.CHANGE,
@@ -262,6 +261,14 @@ def _group_holds_audit_permission(group) -> bool:
     )
 
 
+def _login_worth_taking(owner, actor) -> bool:
+    """Whether an administrator able to log in as `owner` (a password set, a second factor
+    removed, the next login sets up a new one) would read what must not be read unnoticed:
+    their own account, an officer's, or any account that needs the second factor (staff,
+    superusers, everyone who reads case data)."""
+    return owner.pk == actor.pk or needs_second_factor(owner) or _holds_audit_permission(owner)
+
+
 def _audit_account(request, *, what: str, obj, action: str, flagged: bool) -> None:
     audit.record(
         user=request.user,
@@ -293,7 +300,12 @@ class _AuditedDeletes:
         super().delete_model(request, obj)
         audit_notices.tell_former_recipients(before)
 
-    @transaction.atomic  # the admin's delete action is not (its delete view is)
+    def response_action(self, request, queryset):
+        # Django's delete action is not atomic (its delete view is) and writes the admin log
+        # before delete_queryset: one transaction, so what is undone is not logged as deleted.
+        with transaction.atomic():
+            return super().response_action(request, queryset)
+
     def delete_queryset(self, request, queryset):
         before = audit_notices.officer_addresses()
         for obj in queryset:
@@ -330,19 +342,23 @@ class AuditedUserAdmin(_AuditedDeletes, UserAdmin):
         )
 
     def user_change_password(self, request, id, form_url=""):
-        response = super().user_change_password(request, id, form_url)
-        if request.method == "POST" and response.status_code == 302:
-            # Whoever sets a password can log in as that user (until their second factor).
+        # Django's password view is not atomic (its change and delete views are): the password
+        # and its audit entry are written together or not at all. Audited only when the stored
+        # password changed (a refused form also answers with a redirect).
+        with transaction.atomic():
             obj = self.get_object(request, unquote(id))
-            _audit_account(
-                request,
-                what="user:password",
-                obj=obj,
-                action=AuditAction.CHANGE,
-                flagged=obj.pk == request.user.pk
-                or obj.is_superuser
-                or _holds_audit_permission(obj),
-            )
+            before = obj.password if obj is not None else None
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and obj is not None:
+                obj.refresh_from_db(fields=["password"])
+                if obj.password != before:
+                    _audit_account(
+                        request,
+                        what="user:password",
+                        obj=obj,
+                        action=AuditAction.CHANGE,
+                        flagged=_login_worth_taking(obj, request.user),
+                    )
         return response
 
     def _audit_delete(self, request, obj):
@@ -388,28 +404,30 @@ class AuditedGroupAdmin(_AuditedDeletes, GroupAdmin):
 
 class AuditedDeviceAdmin(_AuditedDeletes):
     """A second factor (an authenticator app, backup codes) added, changed or deleted in the
-    admin: whoever removes an officer's device and sets their password can set up the factor
-    and read the trail as them. Flagged when the device is the administrator's own, a
-    superuser's or an officer's."""
+    admin: whoever removes someone's device and sets their password logs in as them and sets
+    up a factor of their own. Flagged when that login is worth taking (_login_worth_taking);
+    a device moved to another account is audited for both."""
 
-    def _audit_device(self, request, device, action):
-        owner = device.user
+    def _audit_device(self, request, owner, action):
         _audit_account(
             request,
             what="otp_device",
             obj=owner,
             action=action,
-            flagged=owner.pk == request.user.pk
-            or owner.is_superuser
-            or _holds_audit_permission(owner),
+            flagged=_login_worth_taking(owner, request.user),
         )
 
     def save_model(self, request, obj, form, change):
+        moved_from = form.initial.get("user") if change and "user" in form.changed_data else None
         super().save_model(request, obj, form, change)
-        self._audit_device(request, obj, AuditAction.CHANGE if change else AuditAction.CREATE)
+        self._audit_device(request, obj.user, AuditAction.CHANGE if change else AuditAction.CREATE)
+        if moved_from is not None:
+            self._audit_device(
+                request, get_user_model().objects.get(pk=moved_from), AuditAction.CHANGE
+            )
 
     def _audit_delete(self, request, obj):
-        self._audit_device(request, obj, AuditAction.DELETE)
+        self._audit_device(request, obj.user, AuditAction.DELETE)
 
 
 class AuditedTOTPDeviceAdmin(AuditedDeviceAdmin, TOTPDeviceAdmin):
