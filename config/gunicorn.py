@@ -16,3 +16,6 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
 accesslog = "-"
 # %(U)s is the path without the query string; no %(r)s, %(q)s or %(f)s (Referer).
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+# No runtime control socket (gunicornc): nobody manages the workers that way here, and in the
+# image its default place ($HOME/.gunicorn) is not writable by the app's user, who has no home.
+control_socket_disable = True

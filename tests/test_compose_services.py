@@ -84,6 +84,18 @@ def _with_path(url: str, path: str) -> str:
     return urlunsplit(parts._replace(path=path))
 
 
+def _image_environment() -> dict[str, str]:
+    """The Dockerfile's ENV lines (NAME=value ...), which every container starts with."""
+    text = (BASE / "Dockerfile").read_text().replace("\\\n", " ")
+    pairs = [
+        pair.split("=", 1)
+        for line in text.splitlines()
+        if line.startswith("ENV ")
+        for pair in line[4:].split()
+    ]
+    return dict(pairs)
+
+
 def _build_time_commands() -> list[str]:
     """The Dockerfile's RUN lines after the code is copied in (what the image is built with)."""
     text = (BASE / "Dockerfile").read_text().replace("\\\n", " ")
@@ -128,8 +140,11 @@ class Stack:
         keep = {k: v for k, v in os.environ.items() if k in ("LANG", "LC_ALL", "TZ")}
         self.env = {
             **keep,
+            **_image_environment(),
             "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-            "HOME": str(tmp),
+            # The image's system user has no home directory: here one that cannot be made,
+            # in the read-only project directory (root could make /nonexistent).
+            "HOME": str(BASE / ".no-home"),
             # Not in the image's environment, only here: the checkout's own staticfiles/ is
             # left alone (the image collects into /app/staticfiles, the default).
             "STATIC_ROOT": str(tmp / "staticfiles"),
@@ -145,7 +160,7 @@ class Stack:
             if command.startswith(("useradd", "apt-get", "pip ")):
                 continue
             # A build sees none of the run-time environment (keys, addresses), only ENV lines.
-            env = {k: self.env[k] for k in ("PATH", "HOME", "STATIC_ROOT")}
+            env = {k: self.env[k] for k in ("PATH", "STATIC_ROOT")} | {"HOME": str(self.tmp)}
             done = subprocess.run(  # noqa: S603
                 ["sh", "-c", command],  # noqa: S607
                 cwd=BASE,
@@ -265,6 +280,9 @@ def test_the_web_service_migrates_and_serves_the_login_page_and_its_static_files
         assert re.search(r"\.[0-9a-f]{12}\.css$", href), href
         assert _get(f"http://127.0.0.1:{stack.port}{href}")[0] == 200
     assert stack.sql("SELECT count(*) FROM django_migrations")[0][0] > 0
+    # Nothing it tried to write where the image's user cannot (its code, a home it lacks).
+    for complaint in ("Permission denied", "Read-only file system", "Failed to start"):
+        assert complaint not in stack.log("web")
 
 
 def test_the_web_service_passes_the_deployment_checks_with_the_compose_environment(stack):
