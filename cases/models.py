@@ -416,14 +416,18 @@ class Referral(models.Model):
     def is_onward(self) -> bool:
         return self.kind in ONWARD_KINDS
 
+    def _referrer_label(self, status: str) -> str:
+        # A referral to the visitator is done when the visitator has handled it (triaged, or
+        # joined into the citizen's case): "Afsluttet" read as if the case had ended while the
+        # coordinator was working on it.
+        if self.kind == ReferralKind.TO_VISITATOR and status == ReferralStatus.COMPLETED:
+            return _("Visiteret")
+        return ReferralStatus(status).label
+
     @property
     def status_for_referrer(self) -> str:
-        """The status as the referrer's list says it. A referral to the visitator is done when
-        the visitator has handled it (triaged, or joined into the citizen's case): "Afsluttet"
-        read as if the case had ended while the coordinator was working on it."""
-        if self.kind == ReferralKind.TO_VISITATOR and self.status == ReferralStatus.COMPLETED:
-            return _("Visiteret")
-        return self.get_status_display()
+        """The status as the referrer's list says it."""
+        return self._referrer_label(self.status)
 
     @property
     def status_while_marked(self) -> str:
@@ -435,6 +439,11 @@ class Referral(models.Model):
         if self.status in (ReferralStatus.SENT, ReferralStatus.ACCEPTED):
             return self.status
         return ReferralStatus.COMPLETED
+
+    @property
+    def status_for_marked_referrer(self) -> str:
+        """status_while_marked in the referrer's list's words."""
+        return self._referrer_label(self.status_while_marked)
 
     @property
     def recipient_name(self) -> str:

@@ -193,6 +193,12 @@ def _as_month(value) -> datetime.date:
 PerMonth = dict[tuple[int, datetime.date], dict[str, int]]
 
 
+def _period(today: datetime.date, months: int) -> tuple[datetime.date, list[datetime.date]]:
+    """The first month of the last `months` months (this month included), and those months."""
+    first = _month_start(today, months - 1)
+    return first, [_month_start(first, -i) for i in range(months)]
+
+
 def figures(municipality_ids, *, months: int = 12, today: datetime.date | None = None) -> Figures:
     """The figures of the last `months` months (this month included) for the municipalities.
 
@@ -201,12 +207,12 @@ def figures(municipality_ids, *, months: int = 12, today: datetime.date | None =
     query per municipality."""
     today = today or timezone.localdate()
     ids = sorted(set(municipality_ids))
-    first = _month_start(today, months - 1)
+    first, months_of_period = _period(today, months)
     since = timezone.make_aware(datetime.datetime.combine(first, datetime.time.min))
     # Merged cases were the same person referred twice: counted once, in the case kept.
     cases = Case.objects.filter(municipality__in=ids).exclude(closing_reason=ClosingReason.MERGED)
     received = cases.filter(received_at__gte=since)
-    calendar = {_month_start(first, -i) for i in range(months)}
+    calendar = set(months_of_period)
     return page(
         ids,
         months=months,
@@ -230,8 +236,7 @@ def page(
 ) -> Figures:
     """The page of `figures`, from the counts as the database gives them: what is hidden is
     decided here, from nothing but these counts."""
-    first = _month_start(today, months - 1)
-    calendar = [_month_start(first, -i) for i in range(months)]
+    first, calendar = _period(today, months)
     own = {m: _rows([m], calendar, per_month, times) for m in ids}
     rows = own[ids[0]] if len(ids) == 1 else _rows(ids, calendar, per_month, times, own)
     reasons = [r for r in ClosingReason.values if r != ClosingReason.MERGED]

@@ -794,11 +794,12 @@ def disqualify(request, reference):
         except ValidationError as error:
             # The way out, as a link: hand the case to another coordinator first; or, when
             # the user owns another case of the person, that case, if the actor may see it.
-            other = selectors.visible_case(request.user, getattr(error, "other_case_id", None))
             if user.pk == case.responsible_id and may(request.user, Action.REASSIGN, case):
                 url = reverse("cases:reassign", args=[case.reference])
                 extra_errors.append({"text": " ".join(error.messages), "href": url})
-            elif other is not None:
+            elif other := selectors.visible_case(
+                request.user, getattr(error, "other_case_id", None)
+            ):
                 text = _("%(refusal)s Gå til sag %(ref)s.") % {
                     "refusal": " ".join(error.messages),
                     "ref": other.reference,
