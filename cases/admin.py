@@ -9,6 +9,7 @@ from django.db.models.constants import LOOKUP_SEP
 from django.utils.translation import gettext_lazy as _
 
 from .models import (
+    AuditAction,
     AuditEntry,
     Case,
     CaseEvent,
@@ -50,6 +51,38 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadsAudited:
+    """A list or an entry shown in the admin is written to the audit trail, for the admin
+    pages that tell who is watched: the trail itself (when and from where a colleague works,
+    who handles a case) and the disqualifications (who is marked on which case)."""
+
+    audit_what = ""
+
+    def _record_read(self, request, object_id=""):
+        from . import audit
+
+        audit.record(
+            user=request.user,
+            action=AuditAction.VIEW,
+            what=self.audit_what,
+            object_id=object_id,
+            purpose="admin",
+            request=request,
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        if response.status_code == 200:
+            self._record_read(request)
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if response.status_code == 200:
+            self._record_read(request, object_id=str(object_id)[:40])
+        return response
 
 
 @admin.register(Case)
@@ -101,7 +134,8 @@ class ConsentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Disqualification)
-class DisqualificationAdmin(ReadOnlyAdmin):
+class DisqualificationAdmin(ReadsAudited, ReadOnlyAdmin):
+    audit_what = "disqualification_admin"
     list_display = ["case", "user", "created_by", "created_at"]
     search_fields = ["case__reference", "user__username"]
     list_select_related = ["case", "user", "created_by"]
@@ -198,7 +232,8 @@ class RetentionRunItemAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdmin):
+class AuditEntryAdmin(ReadsAudited, ReadOnlyAdmin):
+    audit_what = "audit_admin"
     list_display = [
         "created_at",
         "username",

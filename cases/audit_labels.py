@@ -121,6 +121,10 @@ WHAT_LABELS = {
     "retention_run": _("Sletning efter opbevaringsreglen"),
     "retention_run:restart": _("Sletning efter opbevaringsreglen, startet igen"),
     "audit_export": _("Udtræk af revisionssporet (CSV)"),
+    "audit_search": _("Søgning i revisionssporet"),
+    "audit_review": _("Gennemsyn af revisionssporet"),
+    "audit_admin": _("Revisionssporet i administrationen"),
+    "disqualification_admin": _("Inhabiliteter i administrationen"),
 }
 # Families of codes with a common label: for a value without a label of its own.
 WHAT_PREFIX_LABELS = {

@@ -69,6 +69,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cooperation.models import OrganisationKind, Role, RoleAssignment
 
+from .access import Level, cases_visible_to, hidden_events_for, is_visitator_for
 from .audit_labels import purpose_label, what_label
 from .audit_selectors import READ_ACTIONS
 from .models import (
@@ -474,7 +475,12 @@ def _collect(case: Case, produced_by) -> dict:
     consents = list(case.consents.order_by("given_at", "pk"))
     notes = list(case.notes.order_by("created_at", "pk"))
     meetings = list(case.network_meetings.order_by("held_on", "pk"))
-    events = list(case.events.order_by("created_at", "id"))
+    events = case.events.order_by("created_at", "id")
+    if produced_by is not None:
+        # The events the producer's own case page hides stay out of the copy they make.
+        visitator = is_visitator_for(produced_by, case)
+        events = events.exclude(kind__in=hidden_events_for(Level.FULL, set(), visitator=visitator))
+    events = list(events)
     forms = list(case.filled_forms.select_related("tool_version").order_by("created_at", "pk"))
     plan = (
         ActionPlan.objects.filter(case=case)
@@ -498,8 +504,11 @@ def _collect(case: Case, produced_by) -> dict:
         related |= Q(municipality_id=case.municipality_id, cpr_index=case.cpr_index)
     others = Case.objects.filter(related).exclude(pk=case.pk)
     if produced_by is not None:
-        # A case the producer is disqualified on stays hidden from them, reference included.
-        others = others.exclude(disqualifications__user=produced_by)
+        # Only the cases the producer may open, so that the copy is no way round the case
+        # page: a coordinator who typed another person's CPR number into her own case would
+        # otherwise learn whether that person has a case here (fifth red-team review). The
+        # visitator, who sees the municipality's cases, makes the complete copy.
+        others = others.filter(pk__in=cases_visible_to(produced_by).values("pk"))
     others = list(
         others.order_by("received_at", "pk").values_list("pk", "reference", "merged_into_id")
     )

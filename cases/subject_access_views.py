@@ -26,7 +26,7 @@ from stalkingpakke import documents
 from stalkingpakke.models import DocumentKind
 
 from . import audit, selectors, subject_access
-from .access import Level, access_route, level_for
+from .access import Level, access_route, is_visitator_for, level_for
 from .models import AuditAction, Case
 
 
@@ -47,6 +47,8 @@ def page(request, reference):
         "sections": subject_access.EXPLANATIONS.values(),
         "copies": documents.subject_access_copies(request.user, case)[:5],
         "keep_hours": settings.SUBJECT_ACCESS_KEEP_HOURS,
+        # The copy names only the other cases its maker may open (subject_access._collect).
+        "complete": is_visitator_for(request.user, case),
     }
     return render(request, "subject_access/page.html", context)
 

@@ -30,6 +30,9 @@ MSG_TYPE = _(
     "Filtypen er ikke tilladt. Vælg en PDF, JPEG, PNG eller ren tekst (.txt) på højst 10 MB."
 )
 MSG_SIZE = _("Filen er for stor. Vælg en PDF, JPEG, PNG eller ren tekst (.txt) på højst 10 MB.")
+MSG_SUPERSEDED_ENTRY = _(
+    "Registreringen er rettet. Vedhæft beviset til den nyeste udgave af registreringen."
+)
 MSG_EMPTY = _("Filen er tom. Vælg en PDF, JPEG, PNG eller ren tekst (.txt) på højst 10 MB.")
 
 
@@ -67,6 +70,11 @@ def check_upload(upload) -> tuple[bytes, str, str]:
 @transaction.atomic
 def add_attachment(*, actor, entry: IncidentEntry, upload, request=None) -> Attachment:
     case = lock_open_case(entry.case, actor)
+    # Evidence belongs on the entry that holds: a corrected entry's old version is kept as
+    # it was, and the police PDF would list a file on it under the old date.
+    entry = IncidentEntry.objects.select_for_update().get(pk=entry.pk, case=case)
+    if hasattr(entry, "superseded_by"):
+        raise ValidationError(MSG_SUPERSEDED_ENTRY, code="superseded")
     data, content_type, extension = check_upload(upload)
     original = get_valid_filename((upload.name or "bilag")[:150]) or "bilag"
     attachment = Attachment(

@@ -859,6 +859,8 @@ def incident_log_pdf(document) -> Rendered:
             {
                 "seq": a.entry.sequence,
                 "when": _when(a.entry.occurred_at),
+                # When the file came in: evidence stored long after the event shows as such.
+                "stored": _when(a.created_at),
                 "name": a.original_name,
                 "type": a.content_type,
                 "size": a.size,

@@ -262,7 +262,7 @@ def correct_entry(request, reference, sequence):
 def add_attachment(request, reference, sequence):
     case = _case(request, reference)
     _require_edit(request, case)
-    entry = get_object_or_404(case.incidents, sequence=sequence)
+    entry = get_object_or_404(case.incidents, sequence=sequence, superseded_by__isnull=True)
     form = AttachmentForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -32,7 +32,11 @@ DEFINED_IN = Path("cases/audit.py")
 # Codes made by an expression: the codes each one can be. A new expression fails the walk
 # until it is added here.
 KNOWN_EXPRESSIONS = {
-    "what": {},
+    "what": {
+        "self.audit_what": {"audit_admin", "disqualification_admin"},
+        # cases/audit_views.py's _record_trail_read, called with these three.
+        "what": {"audit_search", "audit_review", "audit_export"},
+    },
     "purpose": {
         "PURPOSE": {RETENTION_PURPOSE},
         "retention.PURPOSE": {RETENTION_PURPOSE},
