@@ -40,16 +40,17 @@ BEGINNING = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
 
 
 def officer_addresses() -> list[str]:
-    """The data protection officers' e-mails: active users given the audit permission (by
-    themselves or through a group). Without any, or when an officer has no e-mail, also the
-    superusers', so the mail reaches someone who can read the trail until an officer is
-    appointed, and an officer whose address is blanked is not left out unnoticed."""
+    """The data protection officers' e-mails: active staff given the audit permission (by
+    themselves or through a group; the trail's pages are for staff). Without any, or when an
+    officer has no e-mail, also the superusers', so the mail reaches someone who can read the
+    trail until an officer is appointed, and an officer whose address is blanked is not left
+    out unnoticed."""
     users = get_user_model().objects
     officers = users.with_perm(
         AUDIT_PERMISSION,
         include_superusers=False,
         backend="django.contrib.auth.backends.ModelBackend",
-    )
+    ).filter(is_staff=True)
     addresses = set(officers.exclude(email="").values_list("email", flat=True))
     if not addresses or officers.filter(email="").exists():
         superusers = users.filter(is_active=True, is_superuser=True).exclude(email="")

@@ -39,7 +39,7 @@ def _audit_permission():
 
 @pytest.fixture
 def officer(db):
-    user = UserFactory(username="dpo", email=OFFICER)
+    user = UserFactory(username="dpo", email=OFFICER, is_staff=True)
     user.user_permissions.add(_audit_permission())
     return user
 
@@ -303,7 +303,7 @@ def test_the_permissions_of_a_group_holding_the_audit_permission_are_flagged(
 ):
     group = Group.objects.create(name="Databeskyttelse")
     group.permissions.add(_audit_permission())
-    UserFactory(username="dpo", email=OFFICER).groups.add(group)
+    UserFactory(username="dpo", email=OFFICER, is_staff=True).groups.add(group)
     client.force_login(world.admin)
 
     change = reverse("admin:auth_group_change", args=[group.pk])
@@ -347,7 +347,7 @@ def test_an_officer_without_an_address_sends_the_notice_to_the_superusers_too(wo
     world.admin.save()
     assert audit_notices.officer_addresses() == [OFFICER]
 
-    second = UserFactory(username="dpo2", email="")
+    second = UserFactory(username="dpo2", email="", is_staff=True)
     second.user_permissions.add(_audit_permission())
 
     assert audit_notices.officer_addresses() == [OFFICER, "it@kommune.example"]

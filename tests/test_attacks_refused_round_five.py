@@ -307,3 +307,20 @@ def test_a_view_grant_without_change_gives_a_coordinator_no_tool(world, client):
         reverse("cases:subject_access:page", args=[case.reference]),
     ]:
         assert client.get(url).status_code == 404, url
+
+
+def test_the_flagged_access_mail_goes_to_staff_officers_only(world):
+    """The mail points to a review only staff can open: an account holding the permission
+    without staff is no officer, and the superusers are told until one is appointed."""
+    from cases import audit_notices
+
+    world.admin.email = "admin@kommune.example"
+    world.admin.save()
+    holder = _audit_reader(staff=False, via_group=True)
+    holder.email = "dpo2@kommune.example"
+    holder.save()
+    assert audit_notices.officer_addresses() == ["admin@kommune.example"]
+
+    holder.is_staff = True
+    holder.save()
+    assert audit_notices.officer_addresses() == ["dpo2@kommune.example"]

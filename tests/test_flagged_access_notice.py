@@ -26,7 +26,7 @@ LATER = datetime.timedelta(minutes=10)
 
 @pytest.fixture
 def officer(db):
-    user = UserFactory(username="dpo", email=OFFICER)
+    user = UserFactory(username="dpo", email=OFFICER, is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="view_auditentry"))
     return user
 
@@ -102,7 +102,7 @@ def test_nothing_is_mailed_when_nothing_was_flagged(officer, mailoutbox):
 def test_the_officers_are_those_given_the_audit_permission_also_through_a_group(world, officer):
     group = Group.objects.create(name="Databeskyttelse")
     group.permissions.add(Permission.objects.get(codename="view_auditentry"))
-    member = UserFactory(username="dpo2", email="dpo2@kommune.example")
+    member = UserFactory(username="dpo2", email="dpo2@kommune.example", is_staff=True)
     member.groups.add(group)
     UserFactory(username="gone", email="gone@kommune.example", is_active=False).groups.add(group)
     world.admin.email = "it@kommune.example"
@@ -129,7 +129,7 @@ def test_with_nobody_to_tell_it_is_logged_and_told_when_an_officer_comes(world, 
     assert "nobody to tell" in caplog.text
     assert not FlaggedAccessNotice.objects.exists()
 
-    officer = UserFactory(username="dpo", email=OFFICER)
+    officer = UserFactory(username="dpo", email=OFFICER, is_staff=True)
     officer.user_permissions.add(Permission.objects.get(codename="view_auditentry"))
     assert audit_notices.notify_flagged_access(now=now + LATER) == 1
     assert [mail.to for mail in mailoutbox] == [[OFFICER]]

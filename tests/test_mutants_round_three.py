@@ -123,7 +123,7 @@ def _officer(email="dpo@kommune.example", username="dpo"):
 
     from .factories import UserFactory
 
-    user = UserFactory(username=username, email=email)
+    user = UserFactory(username=username, email=email, is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="view_auditentry"))
     return user
 
