@@ -24,6 +24,7 @@ from .models import (
 from .services import (
     FORWARD_COMMENT_MAX_LENGTH,
     MSG_BIRTH_DATE_FUTURE,
+    MSG_CHILDREN,
     MSG_FORWARD_COMMENT,
     MSG_ONWARD_REASON,
     MSG_REASON_REQUIRED,
@@ -271,7 +272,7 @@ class TriageForm(DkfdsFormMixin, forms.Form):
     to_police = forms.BooleanField(label=_("Henvis til politiets kontaktperson"), required=False)
     to_dsc = forms.BooleanField(label=_("Henvis til Dansk Stalking Center"), required=False)
     advice_given = forms.CharField(
-        label=_("Rådgivning givet (hvis ikke stalking)"),
+        label=_("Rådgivning givet, hvis det ikke er stalking"),
         widget=forms.Textarea,
         required=False,
         max_length=4000,
@@ -281,8 +282,19 @@ class TriageForm(DkfdsFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["coordinator"].queryset = coordinators
         self.fields["coordinator"].label_from_instance = lambda u: u.get_full_name() or u.username
-        if not case.children_in_household:
+        if case.children_in_household:
+            # Asked with the rest, not after the route is right (the service checks it too).
+            self.fields["children_notification"].required = True
+            self.fields["children_notification"].error_messages["required"] = MSG_CHILDREN
+        else:
             del self.fields["children_notification"]
+        # Not optional, not required: one of the three when it is stalking (clean).
+        for name in ("coordinator", "to_police", "to_dsc"):
+            self.fields[name].conditional = True
+        self.fields["coordinator"].help_text = _(
+            "Er det stalking, så vælg mindst én: en primær koordinator, politiet eller Dansk "
+            "Stalking Center."
+        )
         # A route the citizen has not consented to is shown, but cannot be chosen: offered
         # and then refused, the visitator would learn it only after sending the form.
         for name, partner in (("to_police", ConsentPartner.POLICE), ("to_dsc", ConsentPartner.DSC)):
@@ -500,7 +512,7 @@ class DisqualifyForm(DkfdsFormMixin, forms.Form):
         empty_label=_("Vælg medarbejder"),
         help_text=_(
             "Alle med en rolle i kommunen, politikredsen eller Dansk Stalking Center, som "
-            "sagen kan deles med."
+            "sagen kan deles med, med deres roller."
         ),
     )
     reason = forms.CharField(
@@ -509,11 +521,12 @@ class DisqualifyForm(DkfdsFormMixin, forms.Form):
         help_text=_("Fx: er i familie med borgeren, eller er den, der stalker."),
     )
 
-    def __init__(self, *args, users, **kwargs):
+    def __init__(self, *args, users, reach=None, **kwargs):
         super().__init__(*args, **kwargs)
+        reach = reach or {}
         self.fields["user"].queryset = users
-        self.fields["user"].label_from_instance = lambda u: (
-            f"{u.get_full_name() or u.username} ({u.username})"
+        self.fields["user"].label_from_instance = lambda u: " – ".join(
+            [f"{u.get_full_name() or u.username} ({u.username})", *reach.get(u.pk, [])]
         )
 
 

@@ -5,8 +5,8 @@ would end up in the browser's history, in the web server's and proxy's access lo
 Referer of the next request (DESIGN: no personal data in URLs or logs). So the box posts its
 words (with the CSRF token); the view keeps them in the session under the list's name and
 redirects (303) to the list with only the filters that say nothing about a person (state,
-urgency, ...) in the query string. Paging and filtering keep the search; "Ryd søgning" and
-logging out forget it. A `q` in a query string is ignored.
+urgency, ...) in the query string. Paging and filtering keep the search; "Ryd søgning",
+logging out and the overview's count links (`?ryd=1`) forget it. A `q` in a query string is ignored.
 
 Django signs session data but does not encrypt it, and the session table (and its backups) is
 read by more people than the cases are. So the words are sealed with AES-GCM (cases.cpr.seal)
@@ -44,6 +44,20 @@ def current_search(request, list_name: str) -> str:
         searches.pop(list_name)
         request.session[SESSION_KEY] = searches
         return ""
+
+
+def forget_search_for_link(request, list_name: str):
+    """A link to a list with `ryd` in its query string (the overview's counts, which count the
+    whole list) starts without the remembered words: a search typed earlier would otherwise
+    hide what the count promised. None when the link does not ask for it."""
+    if CLEAR not in request.GET:
+        return None
+    searches = _searches(request)
+    searches.pop(list_name, None)
+    request.session[SESSION_KEY] = searches
+    query = request.GET.copy()
+    query.pop(CLEAR)
+    return HttpResponseRedirect(request.path + (f"?{query.urlencode()}" if query else ""))
 
 
 def remember_search(request, list_name: str, *, keep: tuple[str, ...] = ()):

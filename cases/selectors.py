@@ -1,5 +1,7 @@
 """Reading queries that depend on who asks. Views fetch every case through here."""
 
+from collections import defaultdict
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -415,11 +417,10 @@ def timeline(case: Case):
     return case.events.select_related("actor", "note").order_by("-created_at", "-id")
 
 
-def people_who_could_reach(case: Case, *, besides):
-    """Whom a disqualification is for: the active users holding a role, today or from a later
-    date, in the case's municipality, its police district or DSC (the only ones the case can
-    ever be shared with), and not already disqualified on it; not `besides` (the visitator
-    registering it)."""
+def _roles_that_could_reach(case: Case):
+    """The role assignments, today's or from a later date, in the case's municipality, its
+    police district or DSC (the only ones the case can ever be shared with); not the follow-up
+    group's, who read statistics, never a case."""
     organisations = Organisation.objects.filter(
         Q(pk=case.municipality_id)
         | Q(pk=case.municipality.police_district_id)
@@ -427,11 +428,36 @@ def people_who_could_reach(case: Case, *, besides):
     )
     # Today's roles and those yet to start: a known stalker about to take up a role there must
     # be disqualified before their first day.
-    holders = RoleAssignment.objects.not_ended().filter(organisation__in=organisations)
+    return (
+        RoleAssignment.objects.not_ended()
+        .filter(organisation__in=organisations)
+        .exclude(role=Role.FOLLOW_UP)
+    )
+
+
+def people_who_could_reach(case: Case, *, besides):
+    """Whom a disqualification is for: the active users holding a role that could reach the
+    case, not already disqualified on it; not `besides` (the visitator registering it)."""
     return (
         get_user_model()
-        .objects.filter(is_active=True, pk__in=holders.values("user_id"))
+        .objects.filter(is_active=True, pk__in=_roles_that_could_reach(case).values("user_id"))
         .exclude(pk=besides.pk)
         .exclude(disqualifications__case=case)
         .order_by("first_name", "last_name", "username")
     )
+
+
+def reach_of(case: Case) -> dict[int, list[str]]:
+    """Per user, their roles that could reach the case as "role, organisation": what the
+    disqualification's choice names them by (a username alone hides who is locked out)."""
+    reach = defaultdict(list)
+    assignments = (
+        _roles_that_could_reach(case)
+        .select_related("organisation")
+        .order_by("role", "organisation__name")
+    )
+    for assignment in assignments:
+        label = f"{assignment.get_role_display()}, {assignment.organisation.name}"
+        if label not in reach[assignment.user_id]:
+            reach[assignment.user_id].append(label)
+    return reach

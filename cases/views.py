@@ -57,7 +57,7 @@ from .forms import (
     ReferralForm,
     TriageForm,
 )
-from .list_search import current_search, remember_search
+from .list_search import current_search, forget_search_for_link, remember_search
 from .models import ONWARD_KINDS, ConsentPartner, Referral, Urgency
 
 User = get_user_model()
@@ -173,6 +173,8 @@ def triage_dashboard(request):
         raise PermissionDenied
     if request.method == "POST":
         return remember_search(request, "triage", keep=("state", "urgency", "overdue", "high_risk"))
+    if forgotten := forget_search_for_link(request, "triage"):
+        return forgotten
     filters = _filters_with_search(QueueFilterForm, request, "triage")
     params = filters.cleaned_data if filters.is_valid() else {}
     queue = selectors.triage_queue(
@@ -207,6 +209,8 @@ def municipality_case_list(request):
         raise PermissionDenied
     if request.method == "POST":
         return remember_search(request, "municipality_cases", keep=("state", "high_risk"))
+    if forgotten := forget_search_for_link(request, "municipality_cases"):
+        return forgotten
     filters = _filters_with_search(CaseListFilterForm, request, "municipality_cases")
     params = filters.cleaned_data if filters.is_valid() else {}
     cases = selectors.municipality_case_list(
@@ -779,9 +783,13 @@ def disqualify(request, reference):
     case = _case_for_action(request, reference)
     require_may(request.user, Action.DISQUALIFY, case)
     users = selectors.people_who_could_reach(case, besides=request.user)
-    form = DisqualifyForm(request.POST or None, users=users)
+    form = DisqualifyForm(request.POST or None, users=users, reach=selectors.reach_of(case))
     extra_errors = []
-    if request.method == "POST" and form.is_valid():
+    confirming = False
+    if request.method == "POST" and form.is_valid() and "bekraeft" not in request.POST:
+        # Cannot be undone here: first say whom it locks out, and of what.
+        confirming = "ret" not in request.POST
+    elif request.method == "POST" and form.is_valid():
         user = form.cleaned_data["user"]
         try:
             services.disqualify(
@@ -812,7 +820,10 @@ def disqualify(request, reference):
             return redirect(case)
     audit.record_read(user=request.user, case=case, what="case_form:disqualify", request=request)
     context = {"case": case, "form": form, "extra_errors": extra_errors}
-    return render(request, "cases/disqualify_form.html", context)
+    if confirming:
+        context["chosen"] = form.fields["user"].label_from_instance(form.cleaned_data["user"])
+    template = "cases/disqualify_confirm.html" if confirming else "cases/disqualify_form.html"
+    return render(request, template, context)
 
 
 @login_required

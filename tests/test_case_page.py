@@ -75,7 +75,62 @@ def test_the_disqualification_form_lists_only_people_the_case_can_reach(world, c
     assert world.outsider_coordinator not in offered
     assert world.first_contact not in offered  # already disqualified
     assert world.visitator not in offered  # the one registering it
+    assert world.follow_up not in offered  # reads statistics, never a case
     assert "Vælg medarbejder" in form.content.decode()
+
+
+def test_the_disqualification_choice_names_each_persons_roles_and_organisations(world, client):
+    case = world.active(police=True)
+    client.force_login(world.visitator)
+    html = client.get(reverse("cases:disqualify", args=[case.reference])).content.decode()
+    police = world.police_contact
+    assert (
+        f"{police.get_full_name()} ({police.username}) – Politiets kontaktperson, "
+        f"{world.police.name}"
+    ) in html
+
+
+def _disqualify_post(client, world, case, **extra):
+    client.force_login(world.visitator)
+    data = {"user": world.police_contact.pk, "reason": "Er borgerens tidligere partner", **extra}
+    return client.post(reverse("cases:disqualify", args=[case.reference]), data)
+
+
+def test_disqualifying_asks_first_whom_it_locks_out_and_that_it_cannot_be_undone(world, client):
+    case = world.active(police=True)
+
+    response = _disqualify_post(client, world, case)
+
+    assert response.status_code == 200
+    assert response.templates[0].name == "cases/disqualify_confirm.html"
+    html = response.content.decode()
+    assert "Det kan ikke fortrydes." in html
+    assert f"Politiets kontaktperson, {world.police.name}" in html
+    assert "Er borgerens tidligere partner" in html
+    assert not case.disqualifications.exists()
+    assert may_open(world.police_contact, case)
+
+
+def test_correcting_the_disqualification_goes_back_to_the_form_with_what_was_typed(world, client):
+    case = world.active(police=True)
+    response = _disqualify_post(client, world, case, ret="1")
+    assert response.templates[0].name == "cases/disqualify_form.html"
+    assert "Er borgerens tidligere partner" in response.content.decode()
+    assert not case.disqualifications.exists()
+
+
+def test_confirming_the_disqualification_registers_it(world, client):
+    case = world.active(police=True)
+    response = _disqualify_post(client, world, case, bekraeft="1")
+    assert response.status_code == 302
+    assert case.disqualifications.filter(user=world.police_contact).exists()
+    assert not may_open(world.police_contact, case)
+
+
+def may_open(user, case) -> bool:
+    from cases.access import cases_visible_to
+
+    return cases_visible_to(user).filter(pk=case.pk).exists()
 
 
 def test_the_triage_page_shows_the_case_in_brief_and_which_checklist_signs_were_there(
@@ -164,7 +219,7 @@ def test_someone_whose_role_starts_next_week_can_be_disqualified_now(world, clie
     client.force_login(world.visitator)
     response = client.post(
         reverse("cases:disqualify", args=[case.reference]),
-        {"user": newcomer.pk, "reason": "Er borgerens tidligere partner"},
+        {"user": newcomer.pk, "reason": "Er borgerens tidligere partner", "bekraeft": "1"},
     )
     assert response.status_code == 302
     assert case.disqualifications.filter(user=newcomer).exists()

@@ -2,6 +2,7 @@
 and the visitator finds every case of the municipality, whatever its state."""
 
 import base64
+import datetime
 import re
 
 import pytest
@@ -259,3 +260,47 @@ def test_a_search_kept_in_clear_before_counts_as_no_search_and_is_dropped(search
     session[SESSION_KEY] = {"triage": kept}
     session.save()
     _page_without_search(searched, world)
+
+
+def test_the_overviews_count_links_show_what_they_counted_without_an_earlier_search(world, client):
+    """A search typed in the morning stayed on the list; the count "1 over fristen" then led
+    to an empty list, hiding the overdue referral it counted (usability walk, session 10)."""
+    overdue = world.refer(full_name="Anna Lykke")
+    overdue.triage_deadline = overdue.received_at.date() - datetime.timedelta(days=10)
+    overdue.save(update_fields=["triage_deadline"])
+    world.refer(full_name="Bo Nielsen")
+    client.force_login(world.visitator)
+    url = reverse("cases:triage_dashboard")
+    client.post(url, {"q": "Bo Nielsen"})
+    searched = client.get(url).content.decode()
+    assert "Anna Lykke" not in searched
+    assert "søgningen »Bo Nielsen«" not in searched  # rows found: no empty-state sentence
+
+    link = re.search(r'href="(\?overdue=on[^"]*)"', searched).group(1).replace("&amp;", "&")
+    followed = client.get(url + link)
+
+    assert followed.status_code == 302
+    assert followed["Location"] == url + "?overdue=on"
+    html = client.get(followed["Location"]).content.decode()
+    assert "Anna Lykke" in html and "Bo Nielsen" not in html
+    assert 'value="Bo Nielsen"' not in html
+
+
+def test_a_search_that_finds_nothing_says_which_words_and_how_to_see_the_whole_list(world, client):
+    world.refer(full_name="Anna Lykke")
+    client.force_login(world.visitator)
+    url = reverse("cases:triage_dashboard")
+    client.post(url, {"q": "Zenobia"})
+    html = client.get(url).content.decode()
+    assert "Ingen ventende henvisninger matcher søgningen »Zenobia«" in html
+    assert "Ryd søgning" in html
+
+
+def test_the_active_cases_count_link_forgets_the_municipality_lists_search(world, client):
+    world.active(full_name="Anna Lykke")
+    client.force_login(world.visitator)
+    url = reverse("cases:municipality_cases")
+    client.post(url, {"q": "Zenobia"})
+    followed = client.get(url, {"state": "active", "ryd": "1"})
+    assert followed["Location"] == url + "?state=active"
+    assert "Anna Lykke" in client.get(followed["Location"]).content.decode()

@@ -412,3 +412,21 @@ def test_the_coordinator_does_not_read_that_marks_came_with_a_correction(client,
     client.force_login(world.visitator)
     response = client.get(own.get_absolute_url())
     assert EventKind.DISQUALIFIED in {e.kind for e in response.context["events"]}
+
+
+def test_the_triage_form_reports_the_route_and_the_childrens_question_in_one_go(world, client):
+    """With children in the household, a first save without a route used to say only "choose a
+    route"; the children's question came at the second try (usability walk, session 10)."""
+    case = world.in_triage(children_in_household=True)
+    client.force_login(world.visitator)
+    response = client.post(
+        reverse("cases:triage", args=[case.reference]),
+        {"version": case.version, "is_stalking": "yes", "reasoning": "Mønster over tid"},
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert errors["children_notification"] == [str(services.MSG_CHILDREN)]
+    assert errors["__all__"] == [str(services.MSG_ROUTE_NEEDED)]
+    html = response.content.decode()
+    assert "Skal der sendes en underretning om børnene?</" in html  # not "(frivilligt)"
+    assert "Primær koordinator</label>" in html

@@ -397,7 +397,7 @@ def test_the_disqualify_page_points_to_the_new_page(client, world, second):
     client.force_login(world.visitator)
     response = client.post(
         reverse("cases:disqualify", args=[case.reference]),
-        {"user": world.coordinator.pk, "reason": "Kender borgeren"},
+        {"user": world.coordinator.pk, "reason": "Kender borgeren", "bekraeft": "1"},
     )
     assert response.status_code == 200
     html = response.content.decode()
@@ -415,7 +415,7 @@ def _refused_disqualification(client, world, case, user):
     client.force_login(world.visitator)
     response = client.post(
         reverse("cases:disqualify", args=[case.reference]),
-        {"user": user.pk, "reason": "Kender borgeren"},
+        {"user": user.pk, "reason": "Kender borgeren", "bekraeft": "1"},
     )
     assert response.status_code == 200
     assert not Disqualification.objects.filter(user=user).exists()
