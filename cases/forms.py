@@ -582,6 +582,7 @@ class NetworkMeetingForm(DkfdsFormMixin, forms.Form):
         widget=DateInput(),
         input_formats=DATE_FORMATS,
         help_text=_("Er mødet kun planlagt, så skriv den dag, det skal holdes."),
+        error_messages={"required": _("Skriv, hvilken dag mødet holdes eller blev holdt.")},
     )
     participants = forms.CharField(
         label=_("Deltagere"),
@@ -593,12 +594,14 @@ class NetworkMeetingForm(DkfdsFormMixin, forms.Form):
             "Jobcentret, Krisecenteret. Ikke medarbejdernes navne; navne fra borgerens eget "
             "netværk kun, når det er nødvendigt."
         ),
+        error_messages={"required": _("Skriv, hvem der deltager i mødet.")},
     )
     purpose = forms.CharField(
         label=_("Formål og dagsorden"),
         widget=forms.Textarea,
         max_length=4000,
         help_text=_("Hvorfor holdes mødet, og hvad skal der tales om?"),
+        error_messages={"required": _("Skriv, hvad mødet skal handle om.")},
     )
     agreements = forms.CharField(
         label=_("Aftaler"),

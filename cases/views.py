@@ -58,7 +58,7 @@ from .forms import (
     TriageForm,
 )
 from .list_search import current_search, forget_search_for_link, remember_search
-from .models import ONWARD_KINDS, ConsentPartner, Referral, Urgency
+from .models import ONWARD_KINDS, ConsentPartner, ConsentScope, Referral, Urgency
 
 User = get_user_model()
 PAGE_SIZE = 25
@@ -327,7 +327,7 @@ def case_detail(request, reference):
     # full access only; partners are never shown them (referrals_shown_to).
     onward = [r for r in referrals if r.is_onward]
     consents = (
-        list(case.consents.select_related("recorded_by").order_by("partner", "scope", "-given_at"))
+        _in_scope_order(case.consents.select_related("recorded_by").order_by("-given_at"))
         if level == Level.FULL
         else None
     )
@@ -371,6 +371,13 @@ def case_detail(request, reference):
         **_newest_documents(with_outdated(documents_for(request.user, case))),
     }
     return render(request, "cases/case_detail.html", context)
+
+
+def _in_scope_order(consents) -> list:
+    """Per partner, the kinds of information in the order the consent form asks for them
+    (sorted by their codes, they looked shuffled), newest first within each."""
+    partners, scopes = list(ConsentPartner.values), list(ConsentScope.values)
+    return sorted(consents, key=lambda c: (partners.index(c.partner), scopes.index(c.scope)))
 
 
 def _risk_signs(case, scopes) -> dict | None:
@@ -506,7 +513,8 @@ def add_note(request, reference):
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, _("Notatet er gemt."))
-            return redirect(case)
+            # To the timeline, where the new note is first, not the top of a long page.
+            return redirect(f"{case.get_absolute_url()}#forloeb")
     audit.record_read(user=request.user, case=case, what="case_form:note", request=request)
     return render(request, "cases/note_form.html", {"case": case, "form": form})
 

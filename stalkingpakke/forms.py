@@ -23,6 +23,10 @@ class IncidentEntryForm(DkfdsFormMixin, forms.Form):
         label=_("Dato og tidspunkt"),
         widget=DateTimeLocalInput(),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d-%m-%Y %H:%M"],
+        error_messages={
+            "required": _("Skriv, hvornår det skete: dato og klokkeslæt."),
+            "invalid": _("Skriv dato og klokkeslæt som 24-12-2026 21:30."),
+        },
     )
     place = forms.CharField(label=_("Sted"), max_length=300, required=False)
     what_happened = forms.CharField(
@@ -30,6 +34,7 @@ class IncidentEntryForm(DkfdsFormMixin, forms.Form):
         widget=forms.Textarea,
         max_length=10000,
         help_text=_("Skriv det, der skete, så konkret som muligt: hvem, hvad, hvordan."),
+        error_messages={"required": _("Skriv, hvad der skete.")},
     )
     behaviours = forms.MultipleChoiceField(
         label=_("Type adfærd"),
@@ -70,6 +75,17 @@ class IncidentEntryForm(DkfdsFormMixin, forms.Form):
 
     def clean_attachment(self):
         return _checked_file(self.cleaned_data.get("attachment"))
+
+    def clean(self):
+        data = super().clean()
+        # A number without the tick was kept and shown as "Nej" (the log can then only be put
+        # right by a correction): ask which of the two is meant.
+        if data.get("police_journal_number", "").strip() and not data.get("reported_to_police"):
+            self.add_error(
+                "police_journal_number",
+                _("Sæt kryds i »Anmeldt til politiet«, eller fjern journalnummeret."),
+            )
+        return data
 
 
 def _checked_file(upload):

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.dateformat import format as date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timezone import localtime
@@ -584,6 +585,14 @@ def tool_form(request, reference, kind):
     if version is None:
         raise Http404
     can_edit = may(request.user, Action.EDIT_TOOLS, case)
+    # The checklist is filled in on the way to the triage decision: the way back to it.
+    triage_url = (
+        reverse("cases:triage", args=[case.reference])
+        if kind == ToolKind.CHECKLIST
+        and case.state == CaseState.IN_TRIAGE
+        and may(request.user, Action.TRIAGE, case)
+        else None
+    )
     initial = dict(existing.answers) if existing else {}
     initial["version"] = existing.version if existing else None
     form = ToolForm(
@@ -608,6 +617,8 @@ def tool_form(request, reference, kind):
                 form.add_error(None, error)
             else:
                 messages.success(request, _("Skemaet er gemt."))
+                if triage_url and request.GET.get("fra") == "visitation":
+                    return redirect(triage_url)
                 return redirect("stalkingpakke:tool_form", reference=case.reference, kind=kind)
     audit.record_read(user=request.user, case=case, what=f"form:{kind}", request=request)
     context = {
@@ -621,6 +632,7 @@ def tool_form(request, reference, kind):
         "existing": existing,
         "can_edit": can_edit,
         "read_only_because": _read_only_because(request.user, case, can_edit),
+        "triage_url": triage_url,
         "risk": services.risk_summary(existing) if kind == ToolKind.ASSESSMENT else None,
         "documents": _documents(
             request.user,

@@ -247,3 +247,24 @@ def test_the_closing_comment_is_not_called_optional_as_other_needs_it(world, cli
     client.force_login(world.coordinator)
     html = client.get(reverse("cases:close", args=[case.reference])).content.decode()
     assert "Kommentar" in html and "(frivilligt)" not in html
+
+
+def test_a_saved_note_leads_to_the_timeline_where_it_is_first(world, client):
+    case = world.active()
+    client.force_login(world.coordinator)
+    response = client.post(reverse("cases:add_note", args=[case.reference]), {"text": "Ringede"})
+    assert response["Location"] == f"{case.get_absolute_url()}#forloeb"
+    html = client.get(case.get_absolute_url()).content.decode()
+    timeline = html[html.index('<section id="forloeb"') :]
+    assert timeline.index("Ringede") < timeline.index("</ol>")
+
+
+def test_the_consents_are_listed_per_partner_in_the_order_the_form_asks_for_them(world, client):
+    from cases.models import ConsentScope
+
+    case = world.active(police=True)
+    client.force_login(world.coordinator)
+    consents = client.get(case.get_absolute_url()).context["consents"]
+    police = [c.scope for c in consents if c.partner == "police"]
+    assert police == [s for s in ConsentScope.values if s in police]
+    assert len(police) > 2

@@ -335,6 +335,17 @@ def test_a_form_with_errors_comes_back_as_one_read_and_records_nothing(client, w
     assert not NetworkMeeting.objects.exists()
 
 
+def test_each_empty_required_field_of_the_meeting_says_what_to_write(client, world):
+    case = world.active()
+    client.force_login(world.coordinator)
+    response = client.post(_create_url(case), _form_data(held_on="", participants="", purpose=""))
+    assert response.context["form"].errors == {
+        "held_on": ["Skriv, hvilken dag mødet holdes eller blev holdt."],
+        "participants": ["Skriv, hvem der deltager i mødet."],
+        "purpose": ["Skriv, hvad mødet skal handle om."],
+    }
+
+
 def test_the_edit_page_shows_the_meeting_with_its_version_and_saves_it(client, world):
     case = world.active()
     meeting = _record(world, case, next_meeting=TODAY() + datetime.timedelta(days=10))

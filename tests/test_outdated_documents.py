@@ -92,6 +92,9 @@ def test_entries_added_after_the_pdf_are_counted_for_police_and_coordinator(
     police_log = _page(client, world.police_contact, log)
     assert "Logskemaet har fået 3 nye registreringer" in police_log
     assert "document-outdated" not in police_log
+    # ... but is told whom to ask for a new one.
+    assert "Sagens primære koordinator kan lave en ny: bed om den." in police_log
+    assert "Sagens primære koordinator kan lave en ny" not in coordinator_log
 
 
 def test_a_current_pdf_says_nothing(client, world, django_capture_on_commit_callbacks):

@@ -117,7 +117,45 @@ def test_a_refused_entry_keeps_what_was_typed(client, world):
     assert response.status_code == 200
     page = response.content.decode()
     assert "error-summary" in page and "Noget jeg skrev" in page
+    assert "Skriv, hvornår det skete: dato og klokkeslæt." in page
     assert not IncidentEntry.objects.exists()
+
+
+def test_a_journal_number_without_the_police_tick_is_asked_about_not_kept_unseen(client, world):
+    """The number was stored and the log said "Politi: Nej" (usability walk, session 10)."""
+    case = world.active()
+    client.force_login(world.coordinator)
+    url = reverse("stalkingpakke:incident_log", args=[case.reference])
+    entry = {
+        "occurred_at": "2026-01-05T21:30",
+        "what_happened": "Ringede 5 gange",
+        "police_journal_number": "3700-80241-00099-26",
+    }
+    refused = client.post(url, entry)
+    assert refused.status_code == 200
+    assert refused.context["form"].errors["police_journal_number"] == [
+        "Sæt kryds i »Anmeldt til politiet«, eller fjern journalnummeret."
+    ]
+    assert not IncidentEntry.objects.exists()
+
+    assert client.post(url, {**entry, "reported_to_police": "on"}).status_code == 302
+    assert "Anmeldt 3700-80241-00099-26" in client.get(url).content.decode()
+
+
+def test_a_journal_number_stored_without_the_tick_is_shown(client, world):
+    case = world.active()
+    incident_log.add_entry(
+        actor=world.coordinator,
+        case=case,
+        data={
+            "occurred_at": datetime.datetime(2026, 1, 5, 21, 30, tzinfo=datetime.UTC),
+            "what_happened": "Ringede",
+            "police_journal_number": "3700-1",
+        },
+    )
+    client.force_login(world.coordinator)
+    page = client.get(reverse("stalkingpakke:incident_log", args=[case.reference]))
+    assert "Nej (3700-1)" in page.content.decode()
 
 
 @pytest.mark.parametrize(
@@ -290,6 +328,31 @@ def test_assessment_shows_the_risk_screen_and_keeps_its_answers(client, world):
     assert response.status_code == 302
     page = client.get(url).content.decode()
     assert "Højrisiko-tegn er til stede" in page
+
+
+def test_the_checklist_opened_from_triage_leads_back_to_it_when_saved(client, world):
+    """The checklist has to be filled in before the triage decision: from the triage page,
+    its link says where it came from, the page links back, and saving returns there."""
+    case = world.in_triage()
+    client.force_login(world.visitator)
+    triage = reverse("cases:triage", args=[case.reference])
+    checklist = reverse("stalkingpakke:tool_form", args=[case.reference, "checklist"])
+    assert f'href="{checklist}?fra=visitation"' in client.get(triage).content.decode()
+
+    page = client.get(checklist, {"fra": "visitation"}).content.decode()
+    assert f'<a class="back-link" href="{triage}">' in page
+    assert f'href="{checklist}" aria-current="page"' in page
+    response = client.post(f"{checklist}?fra=visitation", {})
+    assert (response.status_code, response["Location"]) == (302, triage)
+
+
+def test_the_checklist_saved_after_triage_stays_on_its_page(client, world):
+    case = world.active()
+    client.force_login(world.visitator)
+    checklist = reverse("stalkingpakke:tool_form", args=[case.reference, "checklist"])
+    assert "Tilbage til visitationen" not in client.get(checklist).content.decode()
+    response = client.post(f"{checklist}?fra=visitation", {})
+    assert response["Location"] == checklist
 
 
 def test_documents_are_made_by_the_task_and_downloads_are_checked_and_audited(
