@@ -146,6 +146,8 @@ class ReferralForm(PersonFieldsMixin, DkfdsFormMixin, forms.Form):
         coerce=int,
         initial=Urgency.NORMAL,
         widget=forms.RadioSelect,
+        # Before sending, not only in the advice after it: the referral is no emergency call.
+        help_text=_("Er borgeren i fare lige nu, så ring 112 først."),
     )
     reason = forms.CharField(
         label=_("Kort om situationen"),

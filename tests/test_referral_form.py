@@ -89,3 +89,9 @@ def test_an_empty_form_says_what_to_write_in_each_field_in_plain_danish(world, c
     assert errors["safe_contact"] == ["Skriv, hvordan borgeren kan kontaktes sikkert, fx kun sms."]
     assert errors["reason"] == ["Skriv et par linjer om situationen."]
     assert not Case.objects.exists()
+
+
+def test_the_urgency_question_says_to_call_112_before_the_referral_is_sent(world, client):
+    client.force_login(world.first_contact)
+    html = client.get(reverse("cases:referral_create")).content.decode()
+    assert "Er borgeren i fare lige nu, så ring 112 først." in html

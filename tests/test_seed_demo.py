@@ -76,6 +76,16 @@ def test_the_acute_demo_referral_was_due_the_day_it_arrived(seeded):
     acute = Case.objects.filter(urgency=Urgency.ACUTE, state=CaseState.REFERRED).get()
     assert acute.triage_deadline == timezone.localtime(acute.received_at).date()
     assert acute.triage_deadline < timezone.localdate()  # shown as overdue
+    # Its referral and timeline are of the same day as "Modtaget", not of today.
+    assert {r.created_at for r in acute.referrals.all()} == {acute.received_at}
+    assert {e.created_at for e in acute.events.all()} == {acute.received_at}
+
+
+def test_the_example_log_entries_keep_the_time_of_day_their_text_tells_of(seeded):
+    case = Case.objects.filter(referrals__kind=ReferralKind.TO_POLICE).first()
+    first = case.incidents.order_by("occurred_at").first()
+    assert "mellem 21.40 og 22.30" in first.what_happened
+    assert timezone.localtime(first.occurred_at).strftime("%H:%M") == "21:40"
 
 
 def test_running_it_again_changes_nothing(seeded, django_capture_on_commit_callbacks):

@@ -80,3 +80,17 @@ def test_a_case_waiting_for_triage(client, world):
     services.start_triage(actor=world.visitator, case=case)
     for url, page in _pages(client, world.visitator, case):
         assert _notices(page) == [], url
+
+
+def test_the_action_plans_advice_on_writing_it_is_for_those_who_write_it(client, world):
+    from cases.models import ConsentScope
+
+    from .test_stalkingpakke_views import _routed_to_police
+
+    case = _routed_to_police(world, [ConsentScope.CONTACT, ConsentScope.ACTION_PLAN])
+    advice = "Start med borgerens egne mål"
+    url = reverse("stalkingpakke:action_plan", args=[case.reference])
+    client.force_login(world.coordinator)
+    assert advice in client.get(url).content.decode()
+    client.force_login(world.police_contact)
+    assert advice not in client.get(url).content.decode()

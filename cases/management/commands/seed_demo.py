@@ -260,6 +260,9 @@ class Command(BaseCommand):
         Case.objects.filter(pk=overdue.pk).update(
             received_at=received, triage_deadline=timezone.localdate(received)
         )
+        # The referral and its timeline say the same day as "Modtaget".
+        overdue.referrals.update(created_at=received)
+        overdue.events.update(created_at=received)
         # 5. Referred by the police (mutual referral); possible duplicate of case 2.
         refer(
             actor=police,
@@ -357,14 +360,19 @@ class Command(BaseCommand):
         from stalkingpakke.content import default_content
         from stalkingpakke.models import ToolKind
 
-        now = timezone.now()
+        def local(days_ago: int, at: datetime.time) -> datetime.datetime:
+            day = timezone.localdate() - datetime.timedelta(days=days_ago)
+            return timezone.make_aware(datetime.datetime.combine(day, at))
+
         example = default_content()["incident_log"]["example"]
         for days_ago, item in zip((40, 33, 26), example, strict=False):
+            # On the time of day the example's text tells of ("mellem 21.40 og 22.30").
+            at = datetime.time.fromisoformat(item["occurred_at"].split("T")[1])
             incident_log.add_entry(
                 actor=coordinator,
                 case=case,
                 data={
-                    "occurred_at": now - datetime.timedelta(days=days_ago, hours=3),
+                    "occurred_at": local(days_ago, at),
                     "place": item["place"]["da"],
                     "what_happened": item["what_happened"]["da"],
                     "behaviours": item["behaviours"],
@@ -380,8 +388,10 @@ class Command(BaseCommand):
                 actor=coordinator,
                 case=case,
                 data={
-                    "occurred_at": now - datetime.timedelta(days=days_ago, hours=days_ago % 5),
-                    "place": "Hjemmet, Søndergade",
+                    "occurred_at": local(
+                        days_ago, datetime.time(19 + days_ago % 4, 10 * (days_ago % 6))
+                    ),
+                    "place": "Hjemme, Skovvej 12",
                     "what_happened": "Flere opkald fra skjult nummer og en sms om, at han "
                     "»bare vil snakke«.",
                     "behaviours": ["calls", "messages"],
