@@ -21,7 +21,15 @@ from cooperation.roles import (
 )
 
 from . import audit
-from .access import CHANGE, MSG_ANONYMISED, VIEW, Action, is_disqualified, require
+from .access import (
+    CHANGE,
+    MSG_ANONYMISED,
+    VIEW,
+    Action,
+    cases_visible_to,
+    is_disqualified,
+    require,
+)
 from .cpr import birth_date_from_cpr, cpr_index, encrypt_cpr, normalise_cpr
 from .deadlines import add_working_days
 from .models import (
@@ -978,15 +986,18 @@ def update_person(
     if "cpr_index" in changed:
         labels.append(str(_("CPR-nummer")))
     _event(case, actor, EventKind.PERSON_CHANGED, summary=", ".join(labels))
-    marks_arrived = False
+    probe_like = False
     if {"full_name", "birth_date", "cpr_index"} & set(changed):
         marks_before = case.disqualifications.count()
         _share_disqualifications(actor, case)  # it may match another case of the person now
-        marks_arrived = case.disqualifications.count() > marks_before
+        others = [pk for pk in _persons_cases(case.municipality_id, case) if pk != case.pk]
+        hidden = len(others) - cases_visible_to(actor).filter(pk__in=others).count()
+        probe_like = case.disqualifications.count() > marks_before or hidden > 0
     # Flagged for the data protection officers when the correction made the case another
-    # person's, one with disqualifications: it may be right (a name spelt wrong), or someone
-    # probing whether a person has a case in which a colleague is marked.
-    _audit_change(actor, case, "person", request=request, flagged=marks_arrived)
+    # person's, one with disqualifications or with a case the corrector cannot open: it may be
+    # right (a name spelt wrong), or someone probing whether a person has a case here, or one
+    # in which a colleague is marked (fourth and fifth red-team reviews).
+    _audit_change(actor, case, "person", request=request, flagged=probe_like)
     return changed
 
 

@@ -58,6 +58,31 @@ def test_the_copy_names_no_case_of_the_same_cpr_number_its_maker_cannot_open(wor
     assert victim.reference not in json.dumps(_copy_as_json(client, own)["other_cases"])
 
 
+def test_a_correction_that_ties_the_case_to_one_its_maker_cannot_open_is_flagged(world):
+    """Typing another person's CPR number into one's own case is how the copy was used to
+    check for a case: the data protection officers see it, even with the copy closed."""
+    world.refer(full_name=NAME, cpr=CPR)
+    own = world.active(full_name="Helt Anden Person", birth_date=datetime.date(1985, 5, 5))
+
+    services.update_person(actor=world.coordinator, case=own, details={}, cpr=CPR)
+
+    entry = AuditEntry.objects.filter(case=own, what="person").latest("pk")
+    assert entry.flagged
+
+
+def test_a_correction_that_ties_the_case_to_one_its_maker_can_open_is_not_flagged(world):
+    world.active(full_name=NAME, cpr=CPR)  # the coordinator's own
+    own = world.active(full_name="Helt Anden Person", birth_date=datetime.date(1985, 5, 5))
+    services.update_person(actor=world.coordinator, case=own, details={}, cpr=CPR)
+    assert not AuditEntry.objects.filter(case=own, what="person").latest("pk").flagged
+
+
+def test_a_correction_that_ties_the_case_to_no_other_is_not_flagged(world):
+    own = world.active(full_name="Helt Anden Person", birth_date=datetime.date(1985, 5, 5))
+    services.update_person(actor=world.coordinator, case=own, details={}, cpr=CPR)
+    assert not AuditEntry.objects.filter(case=own, what="person").latest("pk").flagged
+
+
 def test_the_visitators_copy_names_the_other_case_of_the_same_cpr_number(world, client):
     """The visitator sees the municipality's cases: her copy is the complete one."""
     other = world.refer(full_name=NAME, cpr=CPR)
