@@ -1059,6 +1059,32 @@ def withdraw_consent(*, actor, consent: Consent, request=None) -> Consent:
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
     if consent.withdrawn_at is not None:
         raise TransitionError(_("Samtykket er allerede trukket tilbage."), code="withdrawn")
+    _withdraw(actor, case, consent, request)
+    _save(case)
+    return consent
+
+
+@transaction.atomic
+def withdraw_all_consents(*, actor, case: Case, partner: str, request=None) -> list[Consent]:
+    """The citizen takes back everything they agreed to share with one partner: every kind
+    of information in one step, each withdrawal on the timeline and in the audit trail."""
+    case = _lock(case)
+    require(actor, Action.MANAGE_CONSENT, case)
+    _require_state(case, CaseState.REFERRED, CaseState.IN_TRIAGE, CaseState.ACTIVE)
+    consents = list(
+        case.consents.select_for_update()
+        .filter(partner=partner, withdrawn_at__isnull=True)
+        .order_by("pk")
+    )
+    if not consents:
+        raise TransitionError(_("Der er intet samtykke at trække tilbage."), code="withdrawn")
+    for consent in consents:
+        _withdraw(actor, case, consent, request)
+    _save(case)
+    return consents
+
+
+def _withdraw(actor, case: Case, consent: Consent, request) -> None:
     consent.withdrawn_at = _now()
     consent.withdrawn_by = actor
     consent.save(update_fields=["withdrawn_at", "withdrawn_by"])
@@ -1071,7 +1097,6 @@ def withdraw_consent(*, actor, consent: Consent, request=None) -> Consent:
         ).update(
             status=ReferralStatus.COMPLETED, responded_at=consent.withdrawn_at, responded_by=actor
         )
-    _save(case)
     _event(
         case,
         actor,
@@ -1080,7 +1105,6 @@ def withdraw_consent(*, actor, consent: Consent, request=None) -> Consent:
         consent_scope=consent.scope,
     )
     _audit_change(actor, case, f"withdraw_consent:{consent.partner}", consent.pk, request)
-    return consent
 
 
 @transaction.atomic

@@ -770,6 +770,17 @@ def withdraw_consent(request, reference, consent_id):
     case = _case_for_action(request, reference)
     require_may(request.user, Action.MANAGE_CONSENT, case)
     consent = get_object_or_404(case.consents, pk=consent_id, withdrawn_at__isnull=True)
+    if request.method == "POST" and "alle" in request.POST:
+        # The citizen takes back everything shared with this partner: one step, not one a kind.
+        services.withdraw_all_consents(
+            actor=request.user, case=case, partner=consent.partner, request=request
+        )
+        messages.success(
+            request,
+            _("Alt samtykke til %(partner)s er trukket tilbage.")
+            % {"partner": consent.get_partner_display()},
+        )
+        return redirect(case)
     if request.method == "POST":
         services.withdraw_consent(actor=request.user, consent=consent, request=request)
         messages.success(request, _("Samtykket er trukket tilbage."))
@@ -781,9 +792,9 @@ def withdraw_consent(request, reference, consent_id):
         object_id=consent.pk,
         request=request,
     )
-    return render(
-        request, "cases/withdraw_consent_confirm.html", {"case": case, "consent": consent}
-    )
+    in_force = case.consents.filter(partner=consent.partner, withdrawn_at__isnull=True)
+    context = {"case": case, "consent": consent, "in_force": list(in_force.order_by("pk"))}
+    return render(request, "cases/withdraw_consent_confirm.html", context)
 
 
 @login_required
