@@ -426,7 +426,7 @@ class Referral(models.Model):
 
     @property
     def status_for_referrer(self) -> str:
-        """The status as the referrer's list says it."""
+        """The status in words, the same in the referrer's list and on the case page."""
         return self._referrer_label(self.status)
 
     @property

@@ -268,3 +268,15 @@ def test_the_consents_are_listed_per_partner_in_the_order_the_form_asks_for_them
     police = [c.scope for c in consents if c.partner == "police"]
     assert police == [s for s in ConsentScope.values if s in police]
     assert len(police) > 2
+
+
+def test_the_case_page_names_a_handled_referral_to_the_visitator_as_its_referrer_does(
+    world, client
+):
+    """ "Visiteret", as in the first contact's list, not "Afsluttet" as if the case had ended."""
+    case = world.active()
+    client.force_login(world.coordinator)
+    html = client.get(case.get_absolute_url()).content.decode()
+    intake = html[html.index("Til stalkingvisitator") :]
+    intake = intake[: intake.index("</tr>")]
+    assert "Visiteret" in intake and "Afsluttet" not in intake
