@@ -10,6 +10,7 @@ from cases import services
 from cases.models import Disqualification, Referral, ReferralKind, ReferralStatus
 
 from .test_my_referrals_marked import BIRTH, NAME, _mark, _rows
+from .test_reassign import _refused_disqualification
 
 pytestmark = [
     pytest.mark.django_db,
@@ -55,15 +56,8 @@ def test_the_refusal_on_a_closed_case_links_to_the_persons_other_case_not_to_rea
     closed = world.closed(full_name=NAME, cpr=cpr)
     other = world.active(full_name=NAME, cpr=cpr)
     assert closed.responsible == other.responsible == world.coordinator
-    client.force_login(world.visitator)
 
-    response = client.post(
-        reverse("cases:disqualify", args=[closed.reference]),
-        {"user": world.coordinator.pk, "reason": "Kender borgeren", "bekraeft": "1"},
-    )
+    html = _refused_disqualification(client, world, closed, world.coordinator)
 
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert not Disqualification.objects.filter(user=world.coordinator).exists()
     assert f"Gå til sag {other.reference}." in html
     assert reverse("cases:reassign", args=[closed.reference]) not in html
