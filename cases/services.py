@@ -255,7 +255,9 @@ def _persons_cases(municipality_id: int, *seeds, lock: bool = True) -> dict[int,
     return found
 
 
-def _share_disqualifications(actor, case: Case, *others: Case, refuse: bool = True) -> None:
+def _share_disqualifications(
+    actor, case: Case, *others: Case, refuse: bool = True
+) -> tuple[dict[int, Case], set[int]]:
     """Every case of the person in the municipality (the case, `others` and _persons_cases)
     carries every disqualification any of them has: a disqualification protects the person,
     not one case, so the person who stalks must not read the person's new safe contact on a
@@ -263,7 +265,8 @@ def _share_disqualifications(actor, case: Case, *others: Case, refuse: bool = Tr
     A visitator's referral waiting for triage passes to another visitator; the responsible
     for a case past triage must be handed over first: refused, or with `refuse=False` (a
     referral forwarded in, which the sender cannot hand over) that case is left unmarked and
-    the conflict is flagged in its audit trail for the municipality to act on."""
+    the conflict is flagged in its audit trail for the municipality to act on. Returns the
+    person's cases by pk and the pks of those that got a new mark."""
     group = _persons_cases(case.municipality_id, case, *others)
     group.update({c.pk: c for c in (case, *others)})
     marks = (
@@ -306,6 +309,7 @@ def _share_disqualifications(actor, case: Case, *others: Case, refuse: bool = Tr
             marked.add(other.pk)
     for pk in marked:
         _event(group[pk], actor, EventKind.DISQUALIFIED)
+    return group, marked
 
 
 def _readdress_partner_referrals(case: Case, user_id: int) -> None:
@@ -988,11 +992,11 @@ def update_person(
     _event(case, actor, EventKind.PERSON_CHANGED, summary=", ".join(labels))
     probe_like = False
     if {"full_name", "birth_date", "cpr_index"} & set(changed):
-        marks_before = case.disqualifications.count()
-        _share_disqualifications(actor, case)  # it may match another case of the person now
-        others = [pk for pk in _persons_cases(case.municipality_id, case) if pk != case.pk]
+        # It may match another case of the person now.
+        group, newly_marked = _share_disqualifications(actor, case)
+        others = [pk for pk in group if pk != case.pk]
         hidden = len(others) - cases_visible_to(actor).filter(pk__in=others).count()
-        probe_like = case.disqualifications.count() > marks_before or hidden > 0
+        probe_like = case.pk in newly_marked or hidden > 0
     # Flagged for the data protection officers when the correction made the case another
     # person's, one with disqualifications or with a case the corrector cannot open: it may be
     # right (a name spelt wrong), or someone probing whether a person has a case here, or one
