@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.db.models.constants import LOOKUP_SEP
 from django.utils.translation import gettext_lazy as _
 
+from . import audit
 from .models import (
     AuditAction,
     AuditEntry,
@@ -61,8 +62,6 @@ class ReadsAudited:
     audit_what = ""
 
     def _record_read(self, request, object_id=""):
-        from . import audit
-
         audit.record(
             user=request.user,
             action=AuditAction.VIEW,
